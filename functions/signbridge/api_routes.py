@@ -1,0 +1,46 @@
+"""Every HTTP route SignBridge serves, and which function answers it.
+
+The CDK API construct creates exactly these routes, the handlers register exactly these paths, and a test checks
+the two against each other and against the OpenAPI document. Path parameters use API Gateway's `{name}` syntax.
+"""
+
+from typing import NamedTuple
+
+
+class Route(NamedTuple):
+    method: str
+    path: str
+    function: str  # the handler module under `signbridge.handlers`
+    authenticated: bool  # False only for provider webhooks, which check their own secrets
+
+
+API = "api"
+ZAPSIGN_WEBHOOK = "zapsign_webhook"
+ONESHOT_WEBHOOK = "oneshot_webhook"
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/requests", API, True),
+    Route("GET", "/v1/requests", API, True),
+    Route("GET", "/v1/requests/{request_id}", API, True),
+    Route("POST", "/v1/requests/{request_id}/cancel", API, True),
+    Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp", API, True),
+    Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend", API, True),
+    Route("GET", "/v1/openapi.json", API, True),
+    Route("POST", "/webhooks/zapsign", ZAPSIGN_WEBHOOK, False),
+    Route("POST", "/webhooks/oneshot/{secret}", ONESHOT_WEBHOOK, False),
+)
+
+# Lambda functions and their handler entry points (module `signbridge.handlers.<name>`, function `handler`).
+FUNCTIONS: tuple[str, ...] = (
+    API,
+    ZAPSIGN_WEBHOOK,
+    ONESHOT_WEBHOOK,
+    "intake",
+    "worker",
+    "reconciler",
+    "housekeeper",
+)
+
+
+def handler_path(function: str) -> str:
+    return f"signbridge.handlers.{function}.handler"

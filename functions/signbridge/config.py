@@ -1,0 +1,90 @@
+"""SignBridge settings: read from the environment once, validated, typed.
+
+Nothing else in `functions/` reads `os.environ`. Secret values are not here: only the names of the Secrets Manager
+entries that hold them (see `signbridge.storage.secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from signbridge import env_names
+
+MIB = 1024 * 1024
+PRESIGN_TTL_MAX_SECONDS = 3600  # presigned links never live longer than an hour (design: "expire in minutes")
+
+DEFAULT_ZAPSIGN_BASE_URL = "https://sandbox.api.zapsign.com.br/api/v1/"
+DEFAULT_ONESHOT_BASE_URL = "https://optimizer-developers.uanataca.com/oneshot/api/v1/"
+# ZapSign serves `original_file` / `signed_file` as presigned links on its S3 bucket (contracts/zapsign.md §3.2).
+DEFAULT_ZAPSIGN_FILE_HOSTS = ("zapsign.s3.amazonaws.com", "zapsign.s3.sa-east-1.amazonaws.com")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str = "dev"
+    table_name: str
+    bucket_name: str
+    zapsign_queue_url: str
+    oneshot_queue_url: str
+    zapsign_base_url: str = DEFAULT_ZAPSIGN_BASE_URL
+    zapsign_file_hosts: tuple[str, ...] = DEFAULT_ZAPSIGN_FILE_HOSTS
+    oneshot_base_url: str = DEFAULT_ONESHOT_BASE_URL
+    oneshot_env: Literal["sandbox", "prod"] = "sandbox"
+    allow_loopback_http: bool = False
+    api_base_url: str = ""
+    zapsign_secret_name: str
+    webhook_secret_name: str
+    oneshot_secret_name: str
+    max_file_bytes: int = Field(default=50 * MIB, gt=0)
+    max_inline_bytes: int = Field(default=6 * MIB, gt=0)
+    presign_ttl_seconds: int = Field(default=600, gt=0, le=PRESIGN_TTL_MAX_SECONDS)
+    secrets_cache_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("zapsign_file_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(host.strip().lower() for host in value.split(",") if host.strip())
+        return value
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        fields = {
+            "stage": env_names.STAGE,
+            "table_name": env_names.TABLE_NAME,
+            "bucket_name": env_names.BUCKET_NAME,
+            "zapsign_queue_url": env_names.ZAPSIGN_QUEUE_URL,
+            "oneshot_queue_url": env_names.ONESHOT_QUEUE_URL,
+            "zapsign_base_url": env_names.ZAPSIGN_BASE_URL,
+            "zapsign_file_hosts": env_names.ZAPSIGN_FILE_HOSTS,
+            "oneshot_base_url": env_names.ONESHOT_BASE_URL,
+            "oneshot_env": env_names.ONESHOT_ENV,
+            "allow_loopback_http": env_names.ALLOW_LOOPBACK_HTTP,
+            "api_base_url": env_names.API_BASE_URL,
+            "zapsign_secret_name": env_names.ZAPSIGN_SECRET_NAME,
+            "webhook_secret_name": env_names.WEBHOOK_SECRET_NAME,
+            "oneshot_secret_name": env_names.ONESHOT_SECRET_NAME,
+            "max_file_bytes": env_names.MAX_FILE_BYTES,
+            "max_inline_bytes": env_names.MAX_INLINE_BYTES,
+            "presign_ttl_seconds": env_names.PRESIGN_TTL_SECONDS,
+            "secrets_cache_seconds": env_names.SECRETS_CACHE_SECONDS,
+        }
+        values = {field: environ[name] for field, name in fields.items() if environ.get(name, "") != ""}
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once (a Lambda cold start, a local handler import)."""
+    return Settings.from_environ(os.environ)
+
+
+def reset_settings_cache() -> None:
+    """For tests and the local stack, which change the environment between runs."""
+    get_settings.cache_clear()

@@ -1,0 +1,35 @@
+"""S3 object keys, as in the design's storage section. One place builds them all."""
+
+INCOMING_PREFIX = "incoming/"
+ORIGINALS_PREFIX = "originals/"
+SIGNED_PREFIX = "signed/"
+EVIDENCE_PREFIX = "evidence/"
+CONTRACTS_PREFIX = "contracts/"
+RAW_PREFIX = "raw/"
+
+
+def incoming_key(request_id: str, document_index: int) -> str:
+    return f"{INCOMING_PREFIX}{request_id}/{document_index:03d}.pdf"
+
+
+def original_key(request_id: str, document_index: int) -> str:
+    return f"{ORIGINALS_PREFIX}{request_id}/{document_index:03d}.pdf"
+
+
+def signed_key(request_id: str, document_index: int, stage: str) -> str:
+    """`stage` is `zapsign` or `oneshot-{signer index}`."""
+    return f"{SIGNED_PREFIX}{request_id}/{document_index:03d}/{stage}.pdf"
+
+
+def evidence_key(request_id: str, signer_index: int, kind: str, extension: str = "jpg") -> str:
+    """`kind` is `document_front`, `document_rear` or `document_owner` (One-Shot's names for the three images)."""
+    return f"{EVIDENCE_PREFIX}{request_id}/{signer_index:03d}/{kind}.{extension}"
+
+
+def contract_key(request_id: str, signer_index: int) -> str:
+    return f"{CONTRACTS_PREFIX}{request_id}/{signer_index:03d}.pdf"
+
+
+def raw_event_key(provider: str, received_date: str, digest: str) -> str:
+    """Content-addressed: a duplicate delivery of the same body lands on the same key."""
+    return f"{RAW_PREFIX}{provider}/{received_date}/{digest}.json"

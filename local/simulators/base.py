@@ -1,0 +1,360 @@
+"""What both provider simulators share: a threaded HTTP server on loopback, routing, call counters, seeded fault
+injection and webhook delivery with retries.
+
+A simulator subclass registers its provider routes with `route()` and its own control routes under `/_sim/`.
+Every simulator also answers these control routes:
+
+| route                      | what it does                                                                 |
+|----------------------------|------------------------------------------------------------------------------|
+| `GET  /_sim/calls`         | counters of every call received, by endpoint name (for benchmarks)            |
+| `POST /_sim/faults`        | set fault injection (body: `FaultPlan` fields, see below); `{}` clears it      |
+| `GET  /_sim/faults`        | the fault plan in force                                                       |
+| `GET  /_sim/deliveries`    | webhook deliveries: url, event, attempts, statuses                            |
+| `POST /_sim/reset`         | forget all state, counters, faults and pending deliveries                     |
+
+Fault plan (JSON): `{"seed": 7, "endpoints": {"<endpoint or *>": {"error_rate": 0.2, "error_status": 503,
+"rate_limit_burst": 3, "retry_after": 1, "latency_ms": 50, "timeout_seconds": 5}}, "webhooks": {"drop_rate": 0.1,
+"duplicate_rate": 0.1, "reorder": true}}`. `rate_limit_burst: n` answers the next n calls with 429;
+`timeout_seconds` holds the answer that long (a client with a shorter read timeout sees a timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+logger = logging.getLogger("signbridge.simulators")
+
+View = Callable[..., Response]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+@dataclass
+class EndpointFaults:
+    error_rate: float = 0.0
+    error_status: int = 500
+    rate_limit_burst: int = 0
+    retry_after: int | None = None
+    latency_ms: int = 0
+    timeout_seconds: float = 0.0
+
+
+@dataclass
+class WebhookFaults:
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    reorder: bool = False
+
+
+@dataclass
+class FaultPlan:
+    seed: int = 0
+    endpoints: dict[str, EndpointFaults] = field(default_factory=dict)
+    webhooks: WebhookFaults = field(default_factory=WebhookFaults)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> FaultPlan:
+        return cls(
+            seed=int(body.get("seed", 0)),
+            endpoints={name: EndpointFaults(**spec) for name, spec in (body.get("endpoints") or {}).items()},
+            webhooks=WebhookFaults(**(body.get("webhooks") or {})),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "endpoints": {name: vars(spec) for name, spec in self.endpoints.items()},
+            "webhooks": vars(self.webhooks),
+        }
+
+    def for_endpoint(self, endpoint: str) -> EndpointFaults | None:
+        return self.endpoints.get(endpoint) or self.endpoints.get("*")
+
+
+@dataclass
+class Delivery:
+    url: str
+    event: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    attempts: int = 0
+    statuses: list[int | str] = field(default_factory=list)
+    delivered: bool = False
+    dropped: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "event": self.event,
+            "attempts": self.attempts,
+            "statuses": self.statuses,
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+        }
+
+
+class WebhookDispatcher:
+    """Delivers webhooks in the background: POST JSON with the registered headers, retried with exponential
+    backoff while the receiver answers anything but exactly 200 (ZapSign's documented rule)."""
+
+    def __init__(self, *, max_attempts: int = 5, backoff_seconds: float = 0.5, timeout_seconds: float = 10.0) -> None:
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.timeout_seconds = timeout_seconds
+        self.faults = WebhookFaults()
+        self.rng = random.Random(0)
+        self.deliveries: list[Delivery] = []
+        self._pending: list[tuple[float, Delivery]] = []
+        self._held: Delivery | None = None  # reorder: a delivery held back until the next one is sent
+        self._lock = threading.Condition()
+        self._stopped = False
+        self._session = requests.Session()
+        self._thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        self._thread.join(timeout=5)
+        self._session.close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.deliveries.clear()
+            self._pending.clear()
+            self._held = None
+            self.faults = WebhookFaults()
+
+    def send(self, url: str, event: str, body: dict[str, Any], headers: dict[str, str]) -> None:
+        with self._lock:
+            if self.faults.drop_rate and self.rng.random() < self.faults.drop_rate:
+                dropped = Delivery(url, event, body, headers, dropped=True)
+                self.deliveries.append(dropped)
+                return
+            copies = 2 if self.faults.duplicate_rate and self.rng.random() < self.faults.duplicate_rate else 1
+            for _ in range(copies):
+                delivery = Delivery(url, event, body, dict(headers))
+                self.deliveries.append(delivery)
+                if self.faults.reorder and self._held is None:
+                    self._held = delivery
+                    continue
+                self._pending.append((time.monotonic(), delivery))
+                if self._held is not None and self._held is not delivery:
+                    self._pending.append((time.monotonic(), self._held))
+                    self._held = None
+            self._lock.notify_all()
+
+    def flush_held(self) -> None:
+        """Release a delivery held back for reordering (when no later one came)."""
+        with self._lock:
+            if self._held is not None:
+                self._pending.append((time.monotonic(), self._held))
+                self._held = None
+                self._lock.notify_all()
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending and self._held is None
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopped and not self._due():
+                    wait = min((due for due, _ in self._pending), default=time.monotonic() + 0.2) - time.monotonic()
+                    self._lock.wait(timeout=max(0.01, min(wait, 0.2)))
+                if self._stopped:
+                    return
+                due_item = min(self._pending, key=lambda item: item[0])
+                self._pending.remove(due_item)
+            self._attempt(due_item[1])
+
+    def _due(self) -> bool:
+        now = time.monotonic()
+        return any(due <= now for due, _ in self._pending)
+
+    def _attempt(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        try:
+            response = self._session.post(
+                delivery.url, json=delivery.body, headers=delivery.headers, timeout=self.timeout_seconds
+            )
+            status: int | str = response.status_code
+        except requests.RequestException as error:
+            status = type(error).__name__
+        delivery.statuses.append(status)
+        if status == 200:
+            delivery.delivered = True
+            return
+        if delivery.attempts < self.max_attempts:
+            delay = self.backoff_seconds * (2 ** (delivery.attempts - 1))
+            with self._lock:
+                self._pending.append((time.monotonic() + delay, delivery))
+                self._lock.notify_all()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines go to the `signbridge.simulators` logger at debug level, not to stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s", self.requestline, code)
+
+
+class Simulator:
+    """Base of a stateful provider simulator. Subclasses add routes in `__init__` and state in `reset_state`."""
+
+    name = "simulator"
+
+    def __init__(self, *, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port
+        self.url_map = Map(strict_slashes=False, merge_slashes=False)
+        self.views: dict[str, View] = {}
+        self.calls: Counter[str] = Counter()
+        self.faults = FaultPlan()
+        self.rng = random.Random(0)
+        self.webhooks = WebhookDispatcher()
+        self.lock = threading.RLock()  # guards the subclass's state
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.route("/_sim/calls", "sim_calls", ["GET"], self._view_calls)
+        self.route("/_sim/faults", "sim_faults", ["GET", "POST"], self._view_faults)
+        self.route("/_sim/deliveries", "sim_deliveries", ["GET"], self._view_deliveries)
+        self.route("/_sim/reset", "sim_reset", ["POST"], self._view_reset)
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-http", daemon=True)
+        self._thread.start()
+        self.webhooks.start()
+        return self
+
+    def stop(self) -> None:
+        self.webhooks.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The simulator's root URL (provider APIs add their own path prefix)."""
+        return f"http://{self.host}:{self.port}"
+
+    # -- routing --------------------------------------------------------------------------------------------------
+
+    def route(self, rule: str, endpoint: str, methods: list[str], view: View) -> None:
+        self.url_map.add(Rule(rule, endpoint=endpoint, methods=methods))
+        self.views[endpoint] = view
+
+    def reset_state(self) -> None:
+        """Subclasses forget their provider state here."""
+
+    def reset(self) -> None:
+        with self.lock:
+            self.reset_state()
+            self.calls.clear()
+            self.faults = FaultPlan()
+            self.rng = random.Random(0)
+            self.webhooks.reset()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        response = self._dispatch(request)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, arguments = adapter.match()
+        except NotFound:
+            self.calls["not_found"] += 1
+            return self.not_found(request)
+        except MethodNotAllowed:
+            return json_response({"detail": f'Method "{request.method}" not allowed.'}, 405)
+        except HTTPException as error:  # e.g. a redirect for a missing slash; strict_slashes is off, so rare
+            return json_response({"detail": error.description}, error.code or 400)
+        self.calls[str(endpoint)] += 1
+        if not str(endpoint).startswith("sim_"):
+            injected = self._inject_fault(str(endpoint))
+            if injected is not None:
+                return injected
+        try:
+            return self.views[str(endpoint)](request, **arguments)
+        except Exception:  # a simulator bug must show as a 500, as a real server would answer
+            logger.exception("%s: unhandled error in %s", self.name, endpoint)
+            return json_response({"detail": "Internal simulator error"}, 500)
+
+    def not_found(self, request: Request) -> Response:
+        return json_response({"detail": "Not found."}, 404)
+
+    def _inject_fault(self, endpoint: str) -> Response | None:
+        spec = self.faults.for_endpoint(endpoint)
+        if spec is None:
+            return None
+        with self.lock:
+            if spec.rate_limit_burst > 0:
+                spec.rate_limit_burst -= 1
+                headers = {"Retry-After": str(spec.retry_after)} if spec.retry_after is not None else None
+                return json_response({"detail": "Request was throttled."}, 429, headers)
+            fail = spec.error_rate > 0 and self.rng.random() < spec.error_rate
+        if spec.latency_ms:
+            time.sleep(spec.latency_ms / 1000)
+        if spec.timeout_seconds:
+            time.sleep(spec.timeout_seconds)
+        if fail:
+            return json_response({"detail": "Injected server error."}, spec.error_status)
+        return None
+
+    # -- control routes -------------------------------------------------------------------------------------------
+
+    def _view_calls(self, request: Request) -> Response:
+        return json_response(dict(self.calls))
+
+    def _view_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                plan = FaultPlan.from_json(request.get_json(force=True) or {})
+            except (TypeError, ValueError) as error:
+                return json_response({"detail": f"bad fault plan: {error}"}, 400)
+            with self.lock:
+                self.faults = plan
+                self.rng = random.Random(plan.seed)
+                self.webhooks.faults = plan.webhooks
+                self.webhooks.rng = random.Random(plan.seed)
+        return json_response(self.faults.to_json())
+
+    def _view_deliveries(self, request: Request) -> Response:
+        return json_response([delivery.summary() for delivery in self.webhooks.deliveries])
+
+    def _view_reset(self, request: Request) -> Response:
+        self.reset()
+        return json_response({"reset": True})
