@@ -1,4 +1,4 @@
-"""Lambda entry point `worker`: not implemented yet (see the workflows issue). Wired by infra so the stack is complete."""
+"""Lambda entry point `worker`: arrives with the workflows issue; wired by infra so the stack is complete."""
 
 from typing import Any
 

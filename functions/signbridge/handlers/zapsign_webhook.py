@@ -1,4 +1,4 @@
-"""Lambda entry point `zapsign_webhook`: not implemented yet (see the workflows issue). Wired by infra so the stack is complete."""
+"""Lambda entry point `zapsign_webhook`: arrives with the workflows issue; wired by infra so the stack is complete."""
 
 from typing import Any
 
