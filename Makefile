@@ -38,8 +38,33 @@ test-unit: $(STAMP)  ## unit tests (no sockets)
 test-integration: $(STAMP)  ## store, files, providers against moto and the simulators
 	$(BIN)/pytest tests/integration -q -n 2
 
+test-infra: $(STAMP)  ## CDK template assertions, cdk-nag and cfn-lint (synthesizes twice, no bundling, no AWS)
+	$(BIN)/pytest tests/infra -q -m infra
+
 test: lint typecheck $(STAMP)  ## lint, type check and every test suite
 	$(BIN)/pytest -q -n 2 --durations=15
+
+# --- infrastructure (AWS CDK) -------------------------------------------------------------------------------------
+STAGE ?= dev
+CDK_ARGS ?=
+.PHONY: synth cfn-lint deploy diff
+
+synth: $(STAMP)  ## cdk.out/SignBridge-$(STAGE).template.json with the bundled asset, offline (no AWS call), then cfn-lint
+	CDK_CONTEXT_JSON='{"stage": "$(STAGE)"}' $(BIN)/python app.py
+	@$(MAKE) --no-print-directory cfn-lint
+
+cfn-lint: $(STAMP)  ## cfn-lint the synthesized template (run `make synth` first)
+	$(BIN)/python -m infra.lint cdk.out/SignBridge-$(STAGE).template.json
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+deploy: $(STAMP) node_modules  ## deploy SignBridge-$(STAGE) with the current AWS credentials (STAGE=prod CDK_ARGS="-c k=v")
+	npx cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval broadening
+
+diff: $(STAMP) node_modules  ## what `make deploy` would change in SignBridge-$(STAGE)
+	npx cdk diff -c stage=$(STAGE) $(CDK_ARGS)
 
 clean:  ## remove build output (keeps .venv)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -34,14 +34,23 @@ EXTERNAL_ID_INDEX = "by-external-id"
 EXTERNAL_ID_INDEX_PK = "gsi_external_id"
 EXTERNAL_ID_INDEX_SK = "created_at"
 
+# Both indexes project every attribute: a listing returns whole request items without a second read per item.
+INDEX_PROJECTION = "ALL"
+
 GLOBAL_INDEXES = (
     (STATUS_INDEX, STATUS_INDEX_PK, STATUS_INDEX_SK),
     (EXTERNAL_ID_INDEX, EXTERNAL_ID_INDEX_PK, EXTERNAL_ID_INDEX_SK),
 )
 
+# Every item says what it is, for a person reading the table (the code goes by the keys).
+ITEM_TYPE = "item_type"
+
 REQUEST_SK = "REQUEST"
 LOOKUP_SK = "LOOKUP"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+DOCUMENT_SK_PREFIX = "DOCUMENT#"
+SIGNER_SK_PREFIX = "SIGNER#"
+EVENT_SK_PREFIX = "EVENT#"
 
 
 def request_pk(request_id: str) -> str:

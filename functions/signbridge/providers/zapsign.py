@@ -1,0 +1,434 @@
+"""ZapSign API client: the calls SignBridge makes, typed requests and tolerant typed responses.
+
+Contract: `shared/contracts/zapsign.md` (sections cited as §n). Every call goes through `ProviderHttp` (one
+session, timeouts, the one retry policy, typed errors):
+
+- 200: the parsed body is returned.
+- 400, 401, 402, 403, 404, 406 (any 4xx but 429): `PermanentError` with the HTTP status and the message parsed
+  from the body (`detail`, `message`, `error`, per-field lists or plain text; the shapes vary, §2.6).
+- 429: retried with exponential backoff (ZapSign sends no `Retry-After`, §2.4), then `RateLimitedError`.
+- 5xx, timeout, dropped connection: idempotent calls are retried, then `RetryableError`; calls that are not
+  idempotent upstream (create document, add extra document, create webhook, add webhook headers) raise
+  `UncertainOutcomeError` at once (connection refused before sending is still retried).
+
+The API token travels only in the `Authorization: Bearer` header of each request (§2.2). It is never put in a
+URL, an error, a log line or `repr()`.
+
+Responses are parsed with models that ignore unknown fields (ZapSign adds response properties without notice,
+§2.3) and read only what SignBridge needs. Status values are kept as strings: the enumerations differ between
+sources (§3.2, §5 items 8-9), so helpers such as `ZapSignDocument.is_signed` accept every spelling seen.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Literal, TypeVar
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
+
+from signbridge.providers.http import PermanentError, ProviderError, ProviderHttp, UncertainOutcomeError
+
+PROVIDER = "zapsign"
+M = TypeVar("M", bound=BaseModel)
+
+# Status spellings seen in the sources (§3.2 "Enumerations"): English in Detail/webhooks, Portuguese in examples
+# and SDK docs. The list filter uses `refused`; the `doc_refused` example and the cancel text say `recusado`.
+DOCUMENT_SIGNED = frozenset({"signed", "assinado"})
+DOCUMENT_PENDING = frozenset({"pending", "em-curso"})
+DOCUMENT_REFUSED = frozenset({"refused", "recusado"})
+SIGNER_SIGNED = frozenset({"signed", "assinou"})
+
+# Webhook `type` values documented for the create-webhook API (§4.2). "" = doc_created, doc_signed, doc_deleted and
+# doc_refused only; email_bounce must be registered on its own.
+WebhookType = Literal["", "doc_signed", "doc_created", "doc_deleted", "doc_refused", "email_bounce"]
+CancelOutcome = Literal["cancelled", "already_refused"]
+
+AuthMode = Literal[
+    "assinaturaTela",
+    "tokenEmail",
+    "assinaturaTela-tokenEmail",
+    "tokenSms",
+    "assinaturaTela-tokenSms",
+    "tokenWhatsapp",
+    "assinaturaTela-tokenWhatsapp",
+    "certificadoDigital",
+]
+
+
+def _blank_to_none(value: object) -> object:
+    # DOC (§4.4 doc_expired): `external_id` arrives as the string "None" (Python's str(None) leaking).
+    if value is None or value in {"", "None"}:
+        return None
+    return value
+
+
+# -- responses ------------------------------------------------------------------------------------------------------
+
+
+class _Tolerant(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ZapSignMetadata(_Tolerant):
+    key: str
+    value: Any = None
+
+
+class ZapSignSigner(_Tolerant):
+    """A signer as returned by Detail, create and webhooks (§3.2 superset)."""
+
+    token: str
+    status: str = ""
+    name: str = ""
+    email: str | None = None
+    phone_country: str | None = None
+    phone_number: str | None = None
+    external_id: str | None = None
+    sign_url: str | None = None
+    auth_mode: str | None = None
+    times_viewed: int | None = None
+    last_view_at: datetime | None = None
+    signed_at: datetime | None = None
+    require_document_photo: bool | None = None
+    require_selfie_photo: bool | None = None
+    document_photo_url: str | None = None
+    document_verse_photo_url: str | None = None
+    selfie_photo_url: str | None = None
+    qualification: str | None = None
+
+    _blank_external_id = field_validator("external_id", mode="before")(_blank_to_none)
+    _blank_urls = field_validator(
+        "sign_url", "document_photo_url", "document_verse_photo_url", "selfie_photo_url", mode="before"
+    )(_blank_to_none)
+
+    @property
+    def has_signed(self) -> bool:
+        return self.status in SIGNER_SIGNED
+
+
+class ZapSignExtraDocument(_Tolerant):
+    """An extra document of an envelope: an item of `extra_docs`, the add-extra-doc response (§3.8), or Detail on
+    an extra-doc token (then `parent_doc_token` is set, §3.2)."""
+
+    token: str
+    name: str = ""
+    open_id: int | None = None
+    original_file: str | None = None
+    signed_file: str | None = None
+    parent_doc_token: str | None = None
+
+
+class ZapSignDocument(_Tolerant):
+    """The document serializer of Detail, create, delete and the webhooks (§3.2)."""
+
+    token: str
+    status: str = ""
+    name: str = ""
+    open_id: int | None = None
+    original_file: str | None = None
+    signed_file: str | None = None
+    extra_docs: list[ZapSignExtraDocument] = Field(default_factory=list)
+    signers: list[ZapSignSigner] = Field(default_factory=list)
+    deleted: bool = False
+    deleted_at: datetime | None = None
+    rejected_reason: str | None = None
+    external_id: str | None = None
+    metadata: list[ZapSignMetadata] = Field(default_factory=list)
+    sandbox: bool | None = None
+    created_at: datetime | None = None
+    last_update_at: datetime | None = None
+
+    _blank_external_id = field_validator("external_id", mode="before")(_blank_to_none)
+
+    @field_validator("extra_docs", "signers", "metadata", mode="before")
+    @classmethod
+    def _null_list(cls, value: object) -> object:
+        return [] if value is None else value
+
+    @property
+    def is_signed(self) -> bool:
+        """Every signer signed (a `doc_signed` webhook alone does not mean this, §4.4)."""
+        return self.status in DOCUMENT_SIGNED
+
+    @property
+    def is_refused(self) -> bool:
+        return self.status in DOCUMENT_REFUSED
+
+    def signer(self, token: str) -> ZapSignSigner | None:
+        return next((signer for signer in self.signers if signer.token == token), None)
+
+
+# -- requests -------------------------------------------------------------------------------------------------------
+
+
+class _Request(BaseModel):
+    # Requests are built by SignBridge: reject typos in field names instead of silently dropping them.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NewSigner(_Request):
+    """A signer of `POST docs/` (§3.1 "Signer fields"). Unset fields are not sent (ZapSign defaults apply)."""
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+    phone_country: str | None = None
+    phone_number: str | None = None
+    auth_mode: AuthMode | None = None
+    send_automatic_email: bool | None = None
+    send_automatic_whatsapp: bool | None = None
+    order_group: int | None = None
+    custom_message: str | None = None
+    lock_name: bool | None = None
+    lock_email: bool | None = None
+    lock_phone: bool | None = None
+    require_cpf: bool | None = None
+    cpf: str | None = None
+    require_document_photo: bool | None = None
+    require_selfie_photo: bool | None = None
+    selfie_validation_type: str | None = None
+    qualification: str | None = None
+    external_id: str | None = None
+    redirect_link: str | None = None
+
+
+class MetadataItem(_Request):
+    key: str
+    value: str
+
+
+class NewDocument(_Request):
+    """The body of `POST docs/` (§3.1). Exactly one of `base64_pdf` (raw base64, no `data:` prefix) and `url_pdf`.
+
+    Use `NewDocument.from_pdf(...)` to pass the PDF bytes.
+    """
+
+    name: str = Field(min_length=1, max_length=255)
+    signers: list[NewSigner] = Field(min_length=1)
+    base64_pdf: str | None = None
+    url_pdf: str | None = None
+    external_id: str | None = None
+    lang: Literal["pt-br", "es", "en"] | None = None
+    date_limit_to_sign: date | datetime | None = None
+    # GUESS (contracts/zapsign.md §3.1, §5 item 17): the docs' table spells the request key "Metadata"; webhooks echo
+    # lowercase `metadata`, so we send lowercase.
+    metadata: list[MetadataItem] | None = None
+    folder_path: str | None = None
+    signature_order_active: bool | None = None
+    disable_signer_emails: bool | None = None
+    allow_refuse_signature: bool | None = None
+    reminder_every_n_days: int | None = None
+    brand_logo: str | None = None
+    brand_primary_color: str | None = None
+    brand_name: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_file_source(self) -> NewDocument:
+        if (self.base64_pdf is None) == (self.url_pdf is None):
+            raise ValueError("give exactly one of base64_pdf and url_pdf")
+        if self.base64_pdf is not None and self.base64_pdf.startswith("data:"):
+            raise ValueError("base64_pdf must be raw base64, without a data: prefix")
+        return self
+
+    @field_serializer("date_limit_to_sign")
+    def _serialize_deadline(self, value: date | datetime | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+            return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value.isoformat()
+
+    @classmethod
+    def from_pdf(cls, name: str, pdf: bytes, signers: Iterable[NewSigner], **options: Any) -> NewDocument:
+        return cls(name=name, base64_pdf=encode_pdf(pdf), signers=list(signers), **options)
+
+    def to_body(self) -> dict[str, Any]:
+        # Never send null for strings (§2.1 general rules): unset fields are omitted.
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def encode_pdf(pdf: bytes) -> str:
+    """Raw base64 as `base64_pdf` wants it (§3.1: no `data:application/pdf;base64,` prefix)."""
+    return base64.b64encode(pdf).decode("ascii")
+
+
+# -- the client -----------------------------------------------------------------------------------------------------
+
+
+class ZapSignClient:
+    """The ZapSign calls SignBridge makes. One instance per warm Lambda; the token comes from Secrets Manager."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        *,
+        http: ProviderHttp | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not api_token:
+            raise ValueError("a ZapSign API token is required")
+        self.http = http or ProviderHttp(PROVIDER, base_url, session=session)
+        if http is not None and http.base_url != base_url.rstrip("/") + "/":
+            raise ValueError("http.base_url differs from base_url")
+        self._auth = {"Authorization": f"Bearer {api_token}"}
+
+    def __repr__(self) -> str:
+        return f"ZapSignClient(base_url={self.http.base_url!r}, api_token=***)"
+
+    # documents
+
+    def create_document(self, document: NewDocument) -> ZapSignDocument:
+        """`POST docs/` (§3.1). Not idempotent upstream: every call makes a document and spends a credit, so a 5xx
+        or timeout raises `UncertainOutcomeError` (look the document up before trying again)."""
+        response = self._call("POST", "docs/", "create_document", idempotent=False, json=document.to_body())
+        return self._parse(ZapSignDocument, response, "create_document", idempotent=False)
+
+    def add_extra_document(
+        self, doc_token: str, *, name: str, pdf: bytes | None = None, url_pdf: str | None = None
+    ) -> ZapSignExtraDocument:
+        """`POST docs/{doc_token}/upload-extra-doc/` (§3.8): one more PDF in the envelope (at most 14). Not
+        idempotent upstream."""
+        if (pdf is None) == (url_pdf is None):
+            raise ValueError("give exactly one of pdf and url_pdf")
+        body: dict[str, Any] = {"name": name}
+        if pdf is not None:
+            body["base64_pdf"] = encode_pdf(pdf)
+        else:
+            body["url_pdf"] = url_pdf
+        path = f"docs/{_segment(doc_token)}/upload-extra-doc/"
+        response = self._call("POST", path, "add_extra_document", idempotent=False, json=body)
+        return self._parse(ZapSignExtraDocument, response, "add_extra_document", idempotent=False)
+
+    def get_document(self, token: str) -> ZapSignDocument | ZapSignExtraDocument:
+        """`GET docs/{token}/` (§3.2). A main-document token gives the full document; an extra-document token gives
+        the short body with `parent_doc_token` (an `ZapSignExtraDocument`). File links in it last 60 minutes."""
+        response = self._call("GET", f"docs/{_segment(token)}/", "get_document", idempotent=True)
+        body = self._json(response, "get_document", idempotent=True)
+        if isinstance(body, dict) and body.get("parent_doc_token"):
+            return self._validate(ZapSignExtraDocument, body, response, "get_document", idempotent=True)
+        return self._validate(ZapSignDocument, body, response, "get_document", idempotent=True)
+
+    def cancel_document(self, doc_token: str, rejected_reason: str, *, notify_signer: bool = False) -> CancelOutcome:
+        """`POST refuse/` (§3.6): the company cancels an in-progress document.
+
+        Safe to repeat: an answer of 403 `document_already_refused` means an earlier attempt (or a signer) already
+        refused it, and returns "already_refused". 403 `document_already_signed` raises `PermanentError`.
+        """
+        if not rejected_reason:
+            raise ValueError("rejected_reason is required")
+        body = {"doc_token": doc_token, "rejected_reason": rejected_reason, "notify_signer": notify_signer}
+        try:
+            # Idempotent in effect: a second refuse cannot refuse twice. The session always sends a User-Agent,
+            # which this endpoint requires (§3.6).
+            self._call("POST", "refuse/", "cancel_document", idempotent=True, json=body)
+        except PermanentError as error:
+            # GUESS (contracts/zapsign.md §2.6, §5 item 13): the JSON key carrying the error code is not
+            # documented, so look for the code anywhere in the body.
+            if error.status == 403 and "document_already_refused" in error.raw_body:
+                return "already_refused"
+            raise
+        return "cancelled"
+
+    def delete_document(self, token: str) -> ZapSignDocument:
+        """`DELETE docs/{token}/` (§3.5): soft delete; the answer is the document with `deleted: true`."""
+        response = self._call("DELETE", f"docs/{_segment(token)}/", "delete_document", idempotent=True)
+        return self._parse(ZapSignDocument, response, "delete_document", idempotent=True)
+
+    def reprocess_document(self, token: str, *, send_webhook: bool = True, resign_doc: bool = False) -> None:
+        """`POST docs/{token}/reprocess-doc/` (§3.9): asynchronous; ask ZapSign to resend the webhook and/or
+        regenerate the signed PDF. Repeating it only resends, so it is treated as idempotent."""
+        body = {"send_webhook": send_webhook, "resign_doc": resign_doc}
+        self._call("POST", f"docs/{_segment(token)}/reprocess-doc/", "reprocess_document", idempotent=True, json=body)
+
+    # webhooks
+
+    def create_webhook(
+        self,
+        url: str,
+        *,
+        type: WebhookType = "",  # ZapSign's field name
+        doc_token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """`POST user/company/webhook/` (§4.2). Returns the webhook id as a string (its JSON type is not
+        documented, §5 item 7). Not idempotent upstream: a repeat registers a second webhook."""
+        body: dict[str, Any] = {"url": url, "type": type}
+        if doc_token:
+            body["doc_token"] = doc_token
+        if headers:
+            body["headers"] = _header_list(headers)
+        response = self._call("POST", "user/company/webhook/", "create_webhook", idempotent=False, json=body)
+        payload = self._json(response, "create_webhook", idempotent=False)
+        # GUESS (contracts/zapsign.md §4.2, §5 item 7): `{"id": ...}` with an untyped id; kept as a string.
+        webhook_id = payload.get("id") if isinstance(payload, dict) else None
+        if webhook_id is None or webhook_id == "":
+            raise UncertainOutcomeError(PROVIDER, "create_webhook", "200 without an id", status=response.status_code)
+        return str(webhook_id)
+
+    def add_webhook_headers(self, webhook_id: str | int, headers: Mapping[str, str]) -> None:
+        """`POST user/company/webhook/header/` with `{"id", "headers": [{"name", "value"}]}` (§4.2). Not idempotent
+        upstream (a repeat may add the header twice)."""
+        if not headers:
+            raise ValueError("no headers to add")
+        body = {"id": _webhook_id(webhook_id), "headers": _header_list(headers)}
+        self._call("POST", "user/company/webhook/header/", "add_webhook_headers", idempotent=False, json=body)
+
+    def delete_webhook(self, webhook_id: str | int) -> None:
+        """`DELETE user/company/webhook/delete/` with the id in the JSON body (§4.2)."""
+        body = {"id": str(webhook_id)}  # the docs type it as a string
+        self._call("DELETE", "user/company/webhook/delete/", "delete_webhook", idempotent=True, json=body)
+
+    # plumbing
+
+    def _call(self, method: str, path: str, operation: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
+        return self.http.request(method, path, operation=operation, idempotent=idempotent, headers=self._auth, **kwargs)
+
+    def _json(self, response: requests.Response, operation: str, *, idempotent: bool) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise _unreadable(response, operation, idempotent, "the 200 body is not JSON") from None
+
+    def _parse(self, model: type[M], response: requests.Response, operation: str, *, idempotent: bool) -> M:
+        body = self._json(response, operation, idempotent=idempotent)
+        return self._validate(model, body, response, operation, idempotent=idempotent)
+
+    def _validate(
+        self, model: type[M], body: Any, response: requests.Response, operation: str, *, idempotent: bool
+    ) -> M:
+        try:
+            return model.model_validate(body)
+        except ValidationError as error:
+            fields = ", ".join(".".join(str(part) for part in item["loc"]) for item in error.errors()[:5])
+            raise _unreadable(response, operation, idempotent, f"unexpected 200 body (fields: {fields})") from None
+
+
+def _unreadable(response: requests.Response, operation: str, idempotent: bool, message: str) -> ProviderError:
+    """A 200 we cannot read. For a call that changed something upstream, the change happened but we do not know its
+    result: that is an uncertain outcome, not a rejection."""
+    raw = response.text[:2000] if response.content else ""
+    error_type = PermanentError if idempotent else UncertainOutcomeError
+    return error_type(PROVIDER, operation, message, status=response.status_code, raw_body=raw)
+
+
+def _header_list(headers: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in headers.items()]
+
+
+def _webhook_id(webhook_id: str | int) -> str | int:
+    # The docs show a number in the header call and a string in the delete call (§4.2); send what we were given,
+    # as a number when it looks like one.
+    if isinstance(webhook_id, str) and webhook_id.isdigit():
+        return int(webhook_id)
+    return webhook_id
+
+
+def _segment(token: str) -> str:
+    """A token as one URL path segment: ZapSign tokens are UUIDs; refuse anything that could change the path."""
+    if not token or any(char in token for char in "/?#%\\") or token in (".", ".."):
+        raise ValueError("not a ZapSign token")
+    return token

@@ -1,0 +1,176 @@
+"""Secrets from AWS Secrets Manager, read through Powertools Parameters (cached for `secrets_cache_seconds`).
+
+Each secret is a JSON document with a known shape, parsed into a model whose values are `SecretStr`, so a secret
+printed by accident shows `**********`. Errors name the secret and the fields at fault, never a value: Pydantic's own
+messages would echo the input, so they are not passed on.
+
+Shapes:
+
+- ZapSign: `{"api_token": "..."}`
+- Webhooks: `{"zapsign": ["current", "previous-or-empty"], "oneshot": ["current", "previous-or-empty"]}`; during a
+  rotation both values are accepted, an empty string means "no previous secret".
+- One-Shot: `{"token": "..."}` or `{"username": "...", "password": "...", "pin": "..."}`, plus `billing_username`,
+  `billing_password` (already base64, as the Optimizer wants it), `registration_authority`, `profile`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self, TypeVar
+
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from signbridge.config import Settings, get_settings
+from signbridge.storage.errors import SecretMalformedError, SecretUnavailableError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+MAX_ACCEPTED_WEBHOOK_SECRETS: Final = 2
+
+
+class _Secret(BaseModel):
+    # Tolerant of extra keys (an operator may annotate a secret); strict about the ones we need.
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+
+SecretModel = TypeVar("SecretModel", bound=_Secret)
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError("must not be empty")
+    return value
+
+
+NonEmptySecret = Annotated[SecretStr, AfterValidator(_not_empty)]
+
+
+class ZapSignCredentials(_Secret):
+    api_token: NonEmptySecret
+
+
+class WebhookSecrets(_Secret):
+    zapsign: tuple[SecretStr, ...] = Field(min_length=1, max_length=MAX_ACCEPTED_WEBHOOK_SECRETS)
+    oneshot: tuple[SecretStr, ...] = Field(min_length=1, max_length=MAX_ACCEPTED_WEBHOOK_SECRETS)
+
+    @field_validator("zapsign", "oneshot")
+    @classmethod
+    def _current_is_set(cls, values: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        if not values[0].get_secret_value():
+            raise ValueError("the current secret (first) must not be empty")
+        return values
+
+    def accepted_zapsign(self) -> tuple[str, ...]:
+        """The ZapSign webhook secrets to accept now: the current one and, during a rotation, the previous one."""
+        return _non_empty(self.zapsign)
+
+    def accepted_oneshot(self) -> tuple[str, ...]:
+        return _non_empty(self.oneshot)
+
+
+class OneShotCredentials(_Secret):
+    """RAO identity (a token, or username + password + PIN), billing credentials and the request defaults."""
+
+    token: SecretStr | None = None
+    username: SecretStr | None = None
+    password: SecretStr | None = None
+    pin: SecretStr | None = None
+    billing_username: NonEmptySecret
+    billing_password: NonEmptySecret = Field(description="Base64, as the Optimizer expects it.")
+    registration_authority: str = Field(min_length=1)
+    profile: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_rao_identity(self) -> Self:
+        if self.token is None and None in (self.username, self.password, self.pin):
+            raise ValueError("give either token, or username, password and pin")
+        return self
+
+    def rao_fields(self) -> dict[str, str]:
+        """The RAO credentials as One-Shot's body fields (contracts/oneshot.md §2)."""
+        if self.token is not None:
+            return {"token": self.token.get_secret_value()}
+        return {
+            name: value.get_secret_value()
+            for name, value in (("username", self.username), ("password", self.password), ("pin", self.pin))
+            if value is not None
+        }
+
+
+class SecretStore:
+    """Typed access to SignBridge's three secrets. The provider caches each for `max_age_seconds`."""
+
+    def __init__(
+        self,
+        *,
+        zapsign_secret_name: str,
+        webhook_secret_name: str,
+        oneshot_secret_name: str,
+        max_age_seconds: int,
+        provider: SecretsProvider | None = None,
+    ) -> None:
+        self._names = {
+            ZapSignCredentials: zapsign_secret_name,
+            WebhookSecrets: webhook_secret_name,
+            OneShotCredentials: oneshot_secret_name,
+        }
+        self._max_age = max_age_seconds
+        self._provider = provider
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, provider: SecretsProvider | None = None) -> SecretStore:
+        settings = settings or get_settings()
+        return cls(
+            zapsign_secret_name=settings.zapsign_secret_name,
+            webhook_secret_name=settings.webhook_secret_name,
+            oneshot_secret_name=settings.oneshot_secret_name,
+            max_age_seconds=settings.secrets_cache_seconds,
+            provider=provider,
+        )
+
+    def zapsign(self) -> ZapSignCredentials:
+        return self._read(ZapSignCredentials)
+
+    def webhooks(self) -> WebhookSecrets:
+        return self._read(WebhookSecrets)
+
+    def oneshot(self) -> OneShotCredentials:
+        return self._read(OneShotCredentials)
+
+    def _read(self, model: type[SecretModel]) -> SecretModel:
+        name = self._names[model]
+        document = self._fetch(name)
+        try:
+            return model.model_validate(document)
+        except ValidationError as error:
+            problems = [
+                f"{'.'.join(str(part) for part in item['loc']) or '(document)'}: {item['msg']}"
+                for item in error.errors(include_input=False)
+            ]
+            raise SecretMalformedError(name, problems) from None
+
+    def _fetch(self, name: str) -> Any:
+        try:
+            if self._provider is None:
+                # The module-level provider: one cache per Lambda execution environment, shared by every caller.
+                return parameters.get_secret(name, transform="json", max_age=self._max_age)
+            return self._provider.get(name, max_age=self._max_age, transform="json")
+        except TransformParameterError:
+            raise SecretMalformedError(name, ["not a JSON document"]) from None
+        except GetParameterError as error:
+            raise SecretUnavailableError(name) from error  # botocore's message: an error code, never the value
+
+
+def _non_empty(values: tuple[SecretStr, ...]) -> tuple[str, ...]:
+    return tuple(value.get_secret_value() for value in values if value.get_secret_value())

@@ -1,0 +1,481 @@
+"""The domain model: a signature request, its documents, its signers, its timeline, and the body that creates one.
+
+Two kinds of model live here, on purpose with different manners:
+
+- **Stored / read models** (`SignatureRequest`, `Document`, `Signer`, `TimelineEntry`) are tolerant: unknown attributes
+  are ignored and fields hold what was recorded, so an item written by an older or newer version still loads.
+- **Input models** (`CreateRequestBody`, `SignerInput`, `DocumentInput`) are strict: unknown fields are refused
+  (`extra="forbid"`), every field is checked with the types of `signbridge.workflow.validation`, and a failed check is
+  reported at the field it concerns (`signers.0.phone`), including the checks that depend on the workflow.
+
+Personal data (names, email, phone, ID number, ID images) is kept out of `repr()` (`Field(repr=False)`), so a model
+that ends up in a log line or a traceback does not carry it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Final, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from signbridge.workflow.validation import (
+    Base64IdImage,
+    Base64Pdf,
+    CountryCode,
+    DocumentName,
+    Email,
+    ExternalId,
+    IdNumber,
+    Metadata,
+    PersonName,
+    PhoneE164,
+    Sha256Hex,
+    decode_base64,
+)
+
+MAX_DOCUMENTS: Final = 15  # ZapSign: a main document and up to 14 extra documents (contracts/zapsign.md §3.8)
+MAX_SIGNERS: Final = 20  # keeps a create (request + documents + signers + event) far below DynamoDB's 100 items
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Workflow(StrEnum):
+    """Which providers a request goes through (design.md, "What a user gets")."""
+
+    ZAPSIGN = "zapsign"
+    """ZapSign only: signers sign a ZapSign document; the signed PDFs are copied to S3."""
+    ONESHOT = "oneshot"
+    """Uanataca One-Shot only: a qualified signature per signer, from identity data and ID images the client sends."""
+    ZAPSIGN_ONESHOT = "zapsign_oneshot"
+    """ZapSign first (collecting ID photos and a selfie), then One-Shot on the ZapSign-signed PDFs."""
+
+    @property
+    def uses_zapsign(self) -> bool:
+        return self in (Workflow.ZAPSIGN, Workflow.ZAPSIGN_ONESHOT)
+
+    @property
+    def uses_oneshot(self) -> bool:
+        return self in (Workflow.ONESHOT, Workflow.ZAPSIGN_ONESHOT)
+
+    @property
+    def client_sends_id_images(self) -> bool:
+        """Only `oneshot` takes the ID images from the client; `zapsign_oneshot` takes them from ZapSign."""
+        return self is Workflow.ONESHOT
+
+
+class RequestStatus(StrEnum):
+    """Where a signature request stands. The allowed moves are in `signbridge.workflow.lifecycle`."""
+
+    DRAFT = "draft"
+    """Created; waiting for the client to upload the documents declared for upload."""
+    SUBMITTED = "submitted"
+    """Every document is in S3 and checked; the first provider step is queued."""
+    ZAPSIGN_PENDING = "zapsign_pending"
+    """The ZapSign document exists; waiting for the signers to sign at ZapSign."""
+    ZAPSIGN_SIGNED = "zapsign_signed"
+    """ZapSign reports every signer signed (confirmed by re-reading the document at ZapSign)."""
+    ONESHOT_PENDING = "oneshot_pending"
+    """Preparing the current signer's One-Shot request: create it, upload the documents, fetch the contract."""
+    AWAITING_OTP = "awaiting_otp"
+    """The SMS code was sent to the current signer; waiting for the client to submit it."""
+    SIGNING = "signing"
+    """The code was submitted and the Optimizer is signing (intent recorded before the call)."""
+    ARCHIVING = "archiving"
+    """Every signature is in place; copying the signed PDFs to S3 and deleting them from the Optimizer."""
+    COMPLETED = "completed"
+    """Terminal: every signed PDF is in S3."""
+    REFUSED = "refused"
+    """Terminal: a signer refused to sign at ZapSign."""
+    CANCELLED = "cancelled"
+    """Terminal: the client (or an operator) cancelled the request."""
+    EXPIRED = "expired"
+    """Terminal: the deadline passed (or the uploads never arrived) before the request finished."""
+    FAILED = "failed"
+    """Terminal: a step failed for good; `failure_reason` says which and why."""
+
+
+class DocumentStatus(StrEnum):
+    """Where one document stands. The allowed moves per workflow are in `signbridge.workflow.lifecycle`."""
+
+    AWAITING_UPLOAD = "awaiting_upload"
+    """Declared for upload; the client has a presigned POST and has not uploaded yet."""
+    RECEIVED = "received"
+    """The original is in S3 (`original_key`), checked (PDF, size cap, declared sha256) with its sha256 recorded."""
+    REJECTED = "rejected"
+    """Terminal: the upload failed the checks (`rejection_reason`)."""
+    ZAPSIGN_PENDING = "zapsign_pending"
+    """Part of the ZapSign document (the main one or an extra one, `zapsign_doc_token`); waiting for signatures."""
+    ZAPSIGN_SIGNED = "zapsign_signed"
+    """`zapsign_oneshot`: the ZapSign-signed PDF is stored in S3 (`signed_keys["zapsign"]`), the input to One-Shot."""
+    ONESHOT_UPLOADED = "oneshot_uploaded"
+    """Uploaded to the Optimizer for the signer whose turn it is (`oneshot_document_uids[signer]`)."""
+    ONESHOT_SIGNED = "oneshot_signed"
+    """The current signer's One-Shot-signed PDF is stored in S3 (`signed_keys["oneshot-{n}"]`)."""
+    ARCHIVED = "archived"
+    """Terminal: the final signed PDF is in S3 (`final_key`); nothing of it is left to fetch from a provider."""
+    DISCARDED = "discarded"
+    """Terminal: the request ended without signing it; any copy at a provider was removed."""
+
+
+class SignerStatus(StrEnum):
+    """Where one signer stands. The allowed moves per workflow are in `signbridge.workflow.lifecycle`."""
+
+    PENDING = "pending"
+    """Nothing done yet for this signer (at ZapSign: link created, not opened; at One-Shot: not their turn yet)."""
+    LINK_OPENED = "link_opened"
+    """The signer opened the ZapSign signing link."""
+    ZAPSIGN_SIGNED = "zapsign_signed"
+    """`zapsign_oneshot`: the signer signed at ZapSign; the One-Shot part is still ahead."""
+    REFUSED = "refused"
+    """Terminal: the signer refused to sign at ZapSign."""
+    ONESHOT_REQUESTED = "oneshot_requested"
+    """The signer's One-Shot request exists at the Optimizer (`oneshot_request_pk`)."""
+    CONTRACT_STORED = "contract_stored"
+    """The documents are uploaded and the One-Shot service contract is stored in S3 (`contract_key`)."""
+    OTP_SENT = "otp_sent"
+    """The Optimizer sent the SMS code (`otp_sent_at`); waiting for it to be submitted."""
+    SIGNED = "signed"
+    """Terminal: every signature the workflow asks of this signer is in place."""
+    FAILED = "failed"
+    """Terminal: this signer's part failed for good (`failure_reason`)."""
+
+
+class Cause(StrEnum):
+    """What made a status change: recorded on every timeline entry."""
+
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+    API = "api"
+    OPERATOR = "operator"
+    WORKER = "worker"
+    INTAKE = "intake"
+
+
+class IdDocumentType(StrEnum):
+    """One-Shot's `id_document_type` values (contracts/oneshot.md §5.3)."""
+
+    IDC = "IDC"
+    """National identity card (One-Shot's default)."""
+    PAS = "PAS"
+    """Passport."""
+    PNO = "PNO"
+    """Personal number."""
+    TIN = "TIN"
+    """Tax identification number."""
+    CI = "CI"
+    """Cédula de identidad."""
+    CE = "CE"
+    """Cédula de extranjería."""
+
+
+class Language(StrEnum):
+    """Languages both providers can speak to a signer in (ZapSign `lang`; One-Shot `communication_language`)."""
+
+    PT_BR = "pt-br"
+    ES = "es"
+    EN = "en"
+
+
+class IdImageKind(StrEnum):
+    """One-Shot's names for the three identity-evidence images."""
+
+    DOCUMENT_FRONT = "document_front"
+    DOCUMENT_REAR = "document_rear"
+    DOCUMENT_OWNER = "document_owner"
+    """A selfie of the signer holding the ID document below the chin."""
+
+
+class TimelineSubject(StrEnum):
+    REQUEST = "request"
+    DOCUMENT = "document"
+    SIGNER = "signer"
+
+
+def oneshot_stage(signer_index: int) -> str:
+    """The name of a One-Shot signing stage in `Document.signed_keys` and in S3 keys: `oneshot-{n}`."""
+    return f"oneshot-{signer_index}"
+
+
+ZAPSIGN_STAGE: Final = "zapsign"
+
+
+# ------------------------------------------------------------------------------------------------ stored models
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class SignatureRequest(_Stored):
+    """The request item: one per request, the root of the aggregate and the carrier of its status and version."""
+
+    id: str
+    workflow: Workflow
+    status: RequestStatus
+    version: int = Field(ge=1, description="Incremented by every transition; the guard of every conditional write.")
+    external_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    language: Language = Language.EN
+    deadline: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    status_since: datetime
+    failure_reason: str | None = None
+    zapsign_doc_token: str | None = None
+    document_count: int = Field(ge=0)
+    signer_count: int = Field(ge=0)
+    current_signer: int | None = Field(default=None, description="Index of the signer whose One-Shot turn it is.")
+
+
+class Document(_Stored):
+    index: int = Field(ge=0)
+    name: str
+    status: DocumentStatus
+    status_since: datetime
+    size: int | None = None
+    sha256: str | None = None
+    declared_sha256: str | None = None
+    incoming_key: str | None = None
+    original_key: str | None = None
+    signed_keys: dict[str, str] = Field(
+        default_factory=dict, description='S3 key of each signed output by stage: "zapsign", "oneshot-{signer}".'
+    )
+    final_key: str | None = None
+    zapsign_doc_token: str | None = Field(
+        default=None, description="This document's token at ZapSign: the main document's, or its extra document's."
+    )
+    zapsign_is_extra: bool = False
+    oneshot_document_uids: dict[int, str] = Field(
+        default_factory=dict, description="Document uid at the Optimizer, by signer index."
+    )
+    rejection_reason: str | None = None
+
+
+class Signer(_Stored):
+    index: int = Field(ge=0)
+    name: str = Field(repr=False)
+    email: str | None = Field(default=None, repr=False)
+    phone: str | None = Field(default=None, repr=False, description="E.164: +<country code><number>.")
+    given_name: str | None = Field(default=None, repr=False)
+    first_surname: str | None = Field(default=None, repr=False)
+    second_surname: str | None = Field(default=None, repr=False)
+    id_number: str | None = Field(default=None, repr=False)
+    id_document_type: IdDocumentType | None = None
+    id_document_country: str | None = None
+    language: Language | None = None
+    status: SignerStatus
+    status_since: datetime
+    zapsign_signer_token: str | None = None
+    sign_url: str | None = Field(default=None, repr=False)  # a bearer link: whoever has it can sign
+    oneshot_request_pk: str | None = None
+    evidence_keys: dict[IdImageKind, str] = Field(default_factory=dict, description="S3 key of each ID image.")
+    contract_key: str | None = None
+    otp_sent_at: datetime | None = None
+    oneshot_deleted_at: datetime | None = Field(
+        default=None, description="When this signer's documents were deleted from the Optimizer (it never does so)."
+    )
+    failure_reason: str | None = None
+
+
+class TimelineEntry(_Stored):
+    """One status change, readable by a person. `detail` never carries personal data."""
+
+    id: str
+    at: datetime
+    subject: TimelineSubject = TimelineSubject.REQUEST
+    subject_index: int | None = Field(default=None, description="Document or signer index; None for the request.")
+    from_status: str | None = Field(default=None, description="None for the entry that records the creation.")
+    to_status: str
+    cause: Cause
+    correlation_id: str
+    detail: str | None = None
+
+
+class RequestAggregate(BaseModel):
+    """A whole request as read in one query: the request, its documents and signers by index, its timeline in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: SignatureRequest
+    documents: tuple[Document, ...]
+    signers: tuple[Signer, ...]
+    timeline: tuple[TimelineEntry, ...]
+
+    def document(self, index: int) -> Document:
+        return next(document for document in self.documents if document.index == index)
+
+    def signer(self, index: int) -> Signer:
+        return next(signer for signer in self.signers if signer.index == index)
+
+
+# ------------------------------------------------------------------------------------------------ input models
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SignerInput(_Input):
+    """A signer as the client describes them. Which fields are required depends on the workflow (see
+    `CreateRequestBody`)."""
+
+    name: PersonName | None = Field(
+        default=None, repr=False, description="Shown at ZapSign. Defaults to the given name and surnames."
+    )
+    email: Email | None = Field(default=None, repr=False)
+    phone: PhoneE164 | None = Field(
+        default=None, repr=False, description="Mobile number with its international prefix, e.g. +34600111222."
+    )
+    given_name: PersonName | None = Field(default=None, repr=False)
+    first_surname: PersonName | None = Field(default=None, repr=False)
+    second_surname: PersonName | None = Field(default=None, repr=False)
+    id_number: IdNumber | None = Field(default=None, repr=False, description="The ID document's number.")
+    id_document_type: IdDocumentType | None = Field(default=None, description="One-Shot assumes IDC when absent.")
+    id_document_country: CountryCode | None = Field(default=None, description="ISO 3166-1 alpha-2, e.g. ES.")
+    language: Language | None = Field(default=None, description="Overrides the request's language for this signer.")
+    document_front: Base64IdImage | None = Field(default=None, repr=False, description="`oneshot` only: JPEG/PNG.")
+    document_rear: Base64IdImage | None = Field(default=None, repr=False, description="`oneshot` only: JPEG/PNG.")
+    document_owner: Base64IdImage | None = Field(
+        default=None, repr=False, description="`oneshot` only: a selfie holding the ID document, JPEG/PNG."
+    )
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        parts = (self.given_name, self.first_surname, self.second_surname)
+        return " ".join(part for part in parts if part)
+
+    def id_image(self, kind: IdImageKind) -> bytes | None:
+        """The decoded image of `kind`, if the client sent it."""
+        value: str | None = getattr(self, kind.value)
+        return None if value is None else decode_base64(value)
+
+
+class DocumentInput(_Input):
+    """A PDF given inline (`content_base64`) or declared for a presigned upload (no `content_base64`)."""
+
+    name: DocumentName
+    content_base64: Base64Pdf | None = Field(default=None, repr=False, description="The PDF, standard base64.")
+    sha256: Sha256Hex | None = Field(
+        default=None, description="Optional: the PDF's SHA-256; checked on arrival (inline or uploaded)."
+    )
+    size: Annotated[int, Field(gt=0)] | None = Field(
+        default=None, description="Optional, uploads only: the exact size in bytes the upload must have."
+    )
+
+    @property
+    def is_inline(self) -> bool:
+        return self.content_base64 is not None
+
+    def content(self) -> bytes | None:
+        return None if self.content_base64 is None else decode_base64(self.content_base64)
+
+
+# What a One-Shot request needs of each signer (contracts/oneshot.md §5.3).
+ONESHOT_REQUIRED_SIGNER_FIELDS: Final = ("given_name", "first_surname", "id_number", "phone", "email")
+ID_IMAGE_FIELDS: Final = tuple(kind.value for kind in IdImageKind)
+
+
+class CreateRequestBody(_Input):
+    """`POST /v1/requests`. Checks that depend on the workflow are reported at the field they concern."""
+
+    workflow: Workflow
+    signers: list[SignerInput] = Field(min_length=1, max_length=MAX_SIGNERS)
+    documents: list[DocumentInput] = Field(min_length=1, max_length=MAX_DOCUMENTS)
+    language: Language = Language.EN
+    deadline: AwareDatetime | None = Field(default=None, description="When the request expires; in the future.")
+    external_id: ExternalId | None = Field(default=None, description="Your identifier; requests can be listed by it.")
+    metadata: Metadata = Field(default_factory=dict, description="Up to 20 string pairs, echoed back.")
+
+    @model_validator(mode="after")
+    def _check_workflow_requirements(self) -> Self:
+        errors = [*self._signer_errors(), *self._document_errors(), *self._deadline_errors()]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    def inline_bytes(self) -> int:
+        """Total decoded size of the inline documents and ID images (the API compares it with its cap)."""
+        total = sum(len(document.content() or b"") for document in self.documents)
+        for signer in self.signers:
+            total += sum(len(signer.id_image(kind) or b"") for kind in IdImageKind)
+        return total
+
+    def _signer_errors(self) -> list[InitErrorDetails]:
+        errors: list[InitErrorDetails] = []
+        workflow = self.workflow
+        for position, signer in enumerate(self.signers):
+            if workflow.uses_zapsign and not signer.display_name:
+                errors.append(
+                    _error(
+                        ("signers", position, "name"),
+                        "required for the {workflow} workflow (or give given_name and first_surname)",
+                        workflow,
+                    )
+                )
+            if workflow.uses_oneshot:
+                errors.extend(
+                    _error(("signers", position, field), "required for the {workflow} workflow", workflow)
+                    for field in ONESHOT_REQUIRED_SIGNER_FIELDS
+                    if getattr(signer, field) is None
+                )
+            for field in ID_IMAGE_FIELDS:
+                given = getattr(signer, field) is not None
+                if workflow.client_sends_id_images and not given:
+                    errors.append(
+                        _error(
+                            ("signers", position, field),
+                            "required for the {workflow} workflow: a base64 JPEG or PNG image",
+                            workflow,
+                        )
+                    )
+                elif given and not workflow.client_sends_id_images:
+                    errors.append(
+                        _error(
+                            ("signers", position, field),
+                            "not used by the {workflow} workflow"
+                            + (": ZapSign collects the ID photos" if workflow.uses_zapsign else ""),
+                            workflow,
+                        )
+                    )
+        return errors
+
+    def _document_errors(self) -> list[InitErrorDetails]:
+        errors: list[InitErrorDetails] = []
+        for position, document in enumerate(self.documents):
+            content = document.content()
+            if content is None:
+                continue
+            if document.size is not None:
+                errors.append(
+                    _error(
+                        ("documents", position, "size"),
+                        "only for documents to upload; omit it with content_base64",
+                        kind="document",
+                    )
+                )
+            if document.sha256 is not None and hashlib.sha256(content).hexdigest() != document.sha256:
+                errors.append(
+                    _error(("documents", position, "sha256"), "does not match content_base64", kind="document")
+                )
+        return errors
+
+    def _deadline_errors(self) -> list[InitErrorDetails]:
+        if self.deadline is not None and self.deadline <= utc_now():
+            return [_error(("deadline",), "a time in the future, with its UTC offset", kind="deadline")]
+        return []
+
+
+def _error(
+    loc: tuple[str | int, ...], message: str, workflow: Workflow | None = None, *, kind: str = "workflow_requirement"
+) -> InitErrorDetails:
+    """An error located at `loc`; `kind` becomes the error `type` clients can branch on."""
+    context = {"workflow": workflow.value} if workflow is not None else None
+    return InitErrorDetails(type=PydanticCustomError(kind, message, context), loc=loc, input=None)

@@ -1,0 +1,42 @@
+"""The worker's operations: their names and the queue each runs on (`signbridge.workflow.registry` maps them to code).
+
+An operation is `(services, message) -> None`. It reads the request, does one step, records the result with a
+conditional write, and lets `signbridge.workflow.progress.advance` enqueue what comes next (see docs/workflows.md).
+Raising a provider's `RetryableError` (or a lost race, `ConcurrentUpdateError`) hands the message back to the
+queue; everything else an operation decides itself (a permanent provider error fails the request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from signbridge.storage.queues import Queue
+
+if TYPE_CHECKING:
+    from signbridge.workflow.messages import OperationMessage
+    from signbridge.workflow.services import Services
+
+
+class Op(StrEnum):
+    CREATE_ZAPSIGN_DOCUMENT = "create_zapsign_document"
+    SYNC_ZAPSIGN_DOCUMENT = "sync_zapsign_document"
+    ARCHIVE_ZAPSIGN_DOCUMENT = "archive_zapsign_document"
+    ARCHIVE_ZAPSIGN_EVIDENCE = "archive_zapsign_evidence"
+    CANCEL_ZAPSIGN_DOCUMENT = "cancel_zapsign_document"
+    CREATE_ONESHOT_REQUEST = "create_oneshot_request"
+    UPLOAD_ONESHOT_DOCUMENT = "upload_oneshot_document"
+    STORE_ONESHOT_CONTRACT = "store_oneshot_contract"
+    SEND_ONESHOT_OTP = "send_oneshot_otp"
+    CONFIRM_ONESHOT_SIGNATURE = "confirm_oneshot_signature"
+    RETRIEVE_ONESHOT_DOCUMENT = "retrieve_oneshot_document"
+    DELETE_ONESHOT_DOCUMENTS = "delete_oneshot_documents"
+    CANCEL_ONESHOT_REQUEST = "cancel_oneshot_request"
+
+    @property
+    def queue(self) -> Queue:
+        return Queue.ZAPSIGN if "zapsign" in self.value else Queue.ONESHOT
+
+
+Operation = Callable[["Services", "OperationMessage"], None]

@@ -1,0 +1,93 @@
+"""What an operation may use: the stores and the provider clients, built once per warm Lambda.
+
+Handlers call `get_services()`; tests build `Services` themselves (with moto-backed stores and simulator-backed
+clients, or with fakes). The provider clients are made on first use from the credentials in Secrets Manager, and
+made again when a credential changes (a rotated ZapSign token takes effect without a cold start).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from signbridge.config import Settings, get_settings
+from signbridge.providers.http import ProviderHttp, new_session
+from signbridge.providers.oneshot import OneShotClient
+from signbridge.providers.oneshot import OneShotCredentials as OneShotClientCredentials
+from signbridge.providers.zapsign import ZapSignClient
+from signbridge.storage.files import FileStore
+from signbridge.storage.idempotency import IdempotencyStore
+from signbridge.storage.queues import QueueSender
+from signbridge.storage.records import RecordStore
+from signbridge.storage.secrets import SecretStore
+from signbridge.workflow.models import utc_now
+
+FILE_DOWNLOAD_PROVIDER = "zapsign-files"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    records: RecordStore
+    files: FileStore
+    queues: QueueSender
+    secrets: SecretStore
+    idempotency: IdempotencyStore
+    clock: Callable[[], datetime] = utc_now
+    _zapsign: tuple[str, ZapSignClient] | None = field(default=None, repr=False)
+    _oneshot: tuple[str, OneShotClient] | None = field(default=None, repr=False)
+    _downloads: ProviderHttp | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        return cls(
+            settings=settings,
+            records=RecordStore.from_settings(settings),
+            files=FileStore.from_settings(settings),
+            queues=QueueSender.from_settings(settings),
+            secrets=SecretStore.from_settings(settings),
+            idempotency=IdempotencyStore.from_settings(settings),
+        )
+
+    def zapsign(self) -> ZapSignClient:
+        token = self.secrets.zapsign().api_token.get_secret_value()
+        with self._lock:
+            if self._zapsign is None or self._zapsign[0] != token:
+                self._zapsign = (token, ZapSignClient(self.settings.zapsign_base_url, token))
+            return self._zapsign[1]
+
+    def oneshot(self) -> OneShotClient:
+        stored = self.secrets.oneshot()
+        credentials = OneShotClientCredentials.model_validate(stored, from_attributes=True)
+        fingerprint = credentials.model_dump_json()  # compared in memory only, never logged
+        with self._lock:
+            if self._oneshot is None or self._oneshot[0] != fingerprint:
+                client = OneShotClient(
+                    self.settings.oneshot_base_url,
+                    credentials,
+                    env=self.settings.oneshot_env,
+                    max_file_bytes=self.settings.max_file_bytes,
+                )
+                self._oneshot = (fingerprint, client)
+            return self._oneshot[1]
+
+    def downloads(self) -> ProviderHttp:
+        """The session that fetches provider file links (ZapSign's presigned S3 links, evidence images)."""
+        with self._lock:
+            if self._downloads is None:
+                self._downloads = ProviderHttp(FILE_DOWNLOAD_PROVIDER, "https://invalid/", session=new_session())
+            return self._downloads
+
+
+@lru_cache(maxsize=4)
+def _services_for(settings: Settings) -> Services:
+    return Services.from_settings(settings)
+
+
+def get_services() -> Services:
+    """The services of this process, for its current settings (one set per warm Lambda)."""
+    return _services_for(get_settings())

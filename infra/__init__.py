@@ -1,0 +1,1 @@
+"""SignBridge infrastructure: the CDK app that deploys one stack per stage (see docs/infrastructure.md)."""

@@ -1,0 +1,279 @@
+"""The SignBridge stack: composes the constructs, wires them together (grants, triggers), and exports outputs.
+
+Each function's role gets exactly what its function uses; nothing else grants. `build_app` is the one way to build
+the CDK app (app.py, the tests and `make synth` all call it), with the AwsSolutions cdk-nag pack as a validation
+plugin: an unacknowledged finding fails the synth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aws_cdk import App, CfnOutput, Stack, Tags, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from infra.common import acknowledge
+from infra.config import StageConfig, load_cdk_json_context
+from infra.constructs import secrets, storage
+from infra.constructs.api import Api
+from infra.constructs.functions import WORKER, Functions, log_retention
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.queues import Queues
+from infra.constructs.schedules import Schedules
+from infra.constructs.secrets import Secrets
+from infra.constructs.storage import Storage
+from signbridge import api_routes, env_names
+from signbridge.storage import keys
+
+ZAPSIGN_WEBHOOK_PATH = "webhooks/zapsign"
+
+# S3 object actions, named one by one (no `s3:*Object*` wildcards) and scoped to the prefixes a function works in.
+READ = ("s3:GetObject",)
+WRITE = ("s3:PutObject",)
+DELETE = ("s3:DeleteObject",)
+
+
+class SignBridgeStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"SignBridge {config.stage}: electronic signatures through ZapSign and Uanataca One-Shot",
+        )
+        self.config = config
+        Tags.of(self).add("project", "signbridge")
+        Tags.of(self).add("stage", config.stage)
+
+        self.storage = Storage(
+            self,
+            "Storage",
+            retain=config.retain_stateful,
+            incoming_expiry_days=config.incoming_expiry_days,
+            raw_retention_days=config.raw_retention_days,
+            evidence_retention_days=config.evidence_retention_days,
+        )
+        self.queues = Queues(self, "Queues", stage=config.stage, worker_timeout=WORKER.timeout)
+        self.secrets = Secrets(self, "Secrets", stage=config.stage, retain=config.retain_stateful)
+        self.functions = Functions(
+            self,
+            "Functions",
+            environment=self._environment(),
+            powertools_version=config.powertools_version,
+            log_retention_days=config.log_retention_days,
+            retain_logs=config.retain_stateful,
+            oneshot_vpc=config.oneshot_vpc,
+            queues=self.queues,
+            worker_max_concurrency=config.worker_max_concurrency,
+        )
+        self.api = Api(
+            self,
+            "Api",
+            stage_name=config.stage,
+            handlers={route.function: self.functions[route.function] for route in api_routes.ROUTES},
+            jwt_issuer=config.jwt_issuer,
+            jwt_audience=config.jwt_audience,
+            cors_origins=config.cors_origins,
+            throttle_rate=config.api_throttle_rate,
+            throttle_burst=config.api_throttle_burst,
+            log_retention=log_retention(config.log_retention_days),
+            retain_logs=config.retain_stateful,
+        )
+        for function in self.functions.functions.values():
+            # The One-Shot callback address is built from it; every function gets the same settings.
+            function.add_environment(env_names.API_BASE_URL, self.api.url)
+
+        self._grant()
+        self._trigger()
+        self.schedules = Schedules(
+            self,
+            "Schedules",
+            reconciler=self.functions["reconciler"],
+            housekeeper=self.functions["housekeeper"],
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=config.stage,
+            alarm_email=config.alarm_email,
+            functions=self.functions.functions,
+            queues={"zapsign": self.queues.zapsign, "oneshot": self.queues.oneshot},
+            http_api=self.api.http_api,
+        )
+        self._outputs()
+
+    # -- wiring ---------------------------------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        """Settings every function reads (signbridge.config.Settings): names and URLs, never a secret value."""
+        config = self.config
+        return {
+            env_names.STAGE: config.stage,
+            env_names.TABLE_NAME: self.storage.table.table_name,
+            env_names.BUCKET_NAME: self.storage.bucket.bucket_name,
+            env_names.ZAPSIGN_QUEUE_URL: self.queues.zapsign.queue.queue_url,
+            env_names.ONESHOT_QUEUE_URL: self.queues.oneshot.queue.queue_url,
+            env_names.ZAPSIGN_BASE_URL: config.zapsign_base_url,
+            env_names.ZAPSIGN_FILE_HOSTS: ",".join(config.zapsign_file_hosts),
+            env_names.ONESHOT_BASE_URL: config.oneshot_base_url,
+            env_names.ONESHOT_ENV: config.oneshot_env,
+            env_names.ZAPSIGN_SECRET_NAME: self.secrets.names[secrets.ZAPSIGN],
+            env_names.WEBHOOK_SECRET_NAME: self.secrets.names[secrets.WEBHOOK],
+            env_names.ONESHOT_SECRET_NAME: self.secrets.names[secrets.ONESHOT],
+        }
+
+    def _grant(self) -> None:
+        """What each function uses, and nothing more (docs/infrastructure.md has the table)."""
+        zapsign_queue = self.queues.zapsign.queue
+        oneshot_queue = self.queues.oneshot.queue
+        fn = self.functions
+
+        # api: records requests, lists them (indexes), hands out presigned uploads to incoming/ and presigned
+        # downloads of stored files, stores inline documents, enqueues steps, signs at One-Shot on OTP submit.
+        self._table(fn["api"])
+        self._objects(fn["api"], WRITE, (keys.INCOMING_PREFIX,))
+        self._objects(
+            fn["api"],
+            READ,
+            (keys.ORIGINALS_PREFIX, keys.SIGNED_PREFIX, keys.CONTRACTS_PREFIX, keys.EVIDENCE_PREFIX),
+        )
+        self._send(fn["api"], zapsign_queue, oneshot_queue)
+        self.secrets.oneshot.grant_read(fn["api"])
+
+        # Webhooks: store the raw body, enqueue. The two AWS calls of the acknowledgement path, plus the secret.
+        self._objects(fn["zapsign_webhook"], WRITE, (f"{keys.RAW_PREFIX}zapsign/",))
+        self._send(fn["zapsign_webhook"], zapsign_queue)
+        self.secrets.webhook.grant_read(fn["zapsign_webhook"])
+        self._objects(fn["oneshot_webhook"], WRITE, (f"{keys.RAW_PREFIX}oneshot/",))
+        self._send(fn["oneshot_webhook"], oneshot_queue)
+        self.secrets.webhook.grant_read(fn["oneshot_webhook"])
+
+        # intake: validates an upload in incoming/, moves it to originals/, submits the request (first step).
+        self._table(fn["intake"])
+        self._objects(fn["intake"], READ + DELETE, (keys.INCOMING_PREFIX,))
+        self._objects(fn["intake"], WRITE, (keys.ORIGINALS_PREFIX,))
+        self._send(fn["intake"], zapsign_queue, oneshot_queue)
+
+        # worker: every provider call. Reads originals and evidence to upload them, stores signed files, evidence,
+        # contracts; enqueues the next step (a zapsign_oneshot request moves from one queue to the other).
+        # Consuming both queues is granted by the event source mappings.
+        self._table(fn["worker"])
+        self._objects(
+            fn["worker"],
+            READ + WRITE,
+            (keys.ORIGINALS_PREFIX, keys.SIGNED_PREFIX, keys.EVIDENCE_PREFIX, keys.CONTRACTS_PREFIX),
+        )
+        self._send(fn["worker"], zapsign_queue, oneshot_queue)
+        self.secrets.zapsign.grant_read(fn["worker"])
+        self.secrets.oneshot.grant_read(fn["worker"])
+
+        # reconciler: queries the status index, records what it re-enqueued; the worker re-reads the providers.
+        self._table(fn["reconciler"])
+        self._send(fn["reconciler"], zapsign_queue, oneshot_queue)
+
+        # housekeeper: expires requests, enqueues Optimizer clean-up and cancellations, removes abandoned uploads.
+        self._table(fn["housekeeper"])
+        self._objects(fn["housekeeper"], DELETE, (keys.INCOMING_PREFIX,))
+        self._list(fn["housekeeper"], keys.INCOMING_PREFIX)
+        self._send(fn["housekeeper"], zapsign_queue, oneshot_queue)
+
+    def _trigger(self) -> None:
+        """S3 ObjectCreated under incoming/ -> intake (a Custom::S3BucketNotifications resource)."""
+        self.storage.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(self.functions["intake"]),
+            s3.NotificationKeyFilter(prefix=keys.INCOMING_PREFIX),
+        )
+        # CDK's singleton function that applies bucket notifications (it exists once per stack).
+        handler = self.node.find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
+        acknowledge(
+            handler,
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "CDK's own bucket-notification handler (runs at deploy time only) is created with the basic "
+            "execution managed policy; CDK offers no way to give it a custom role.",
+        )
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": (self.api.url, "Base URL of the HTTP API (ends with /)"),
+            "ZapSignWebhookUrl": (f"{self.api.url}{ZAPSIGN_WEBHOOK_PATH}", "Register this URL at ZapSign"),
+            "BucketName": (self.storage.bucket.bucket_name, "File bucket"),
+            "TableName": (self.storage.table.table_name, "State table"),
+            "ZapSignQueueUrl": (self.queues.zapsign.queue.queue_url, "ZapSign work queue"),
+            "OneShotQueueUrl": (self.queues.oneshot.queue.queue_url, "One-Shot work queue"),
+            "ZapSignDeadLetterQueueUrl": (self.queues.zapsign.dead_letter_queue.queue_url, "ZapSign DLQ"),
+            "OneShotDeadLetterQueueUrl": (self.queues.oneshot.dead_letter_queue.queue_url, "One-Shot DLQ"),
+            "ZapSignSecretName": (self.secrets.names[secrets.ZAPSIGN], "Secret: ZapSign API token"),
+            "WebhookSecretName": (self.secrets.names[secrets.WEBHOOK], "Secret: webhook secrets"),
+            "OneShotSecretName": (self.secrets.names[secrets.ONESHOT], "Secret: One-Shot RAO and billing credentials"),
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for key, (value, description) in outputs.items():
+            CfnOutput(self, key, value=value, description=description)
+
+    # -- grant helpers --------------------------------------------------------------------------------------------
+
+    def _table(self, function: lambda_.Function) -> None:
+        """Read and conditional writes: every function that touches the table records a transition."""
+        self.storage.table.grant_read_write_data(function)
+        acknowledge(
+            _role(function),
+            f"IAM5[Resource::<{storage.TABLE_ID}.Arn>/index/*]",
+            "Queries on the table's global secondary indexes (by-status, by-external-id); both are SignBridge's "
+            "own indexes of this one table.",
+        )
+
+    def _objects(self, function: lambda_.Function, actions: Iterable[str], prefixes: Iterable[str]) -> None:
+        bucket = self.storage.bucket
+        prefixes = tuple(prefixes)
+        _role(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(actions),
+                resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
+            )
+        )
+        for prefix in prefixes:
+            acknowledge(
+                _role(function),
+                f"IAM5[Resource::<{storage.BUCKET_ID}.Arn>/{prefix}*]",
+                f"Object actions limited to the '{prefix}' prefix of SignBridge's bucket; object keys are per "
+                "request, so a prefix wildcard is the narrowest scope.",
+            )
+
+    def _list(self, function: lambda_.Function, prefix: str) -> None:
+        _role(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.storage.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            )
+        )
+
+    @staticmethod
+    def _send(function: lambda_.Function, *queues: sqs.IQueue) -> None:
+        for queue in queues:
+            queue.grant_send_messages(function)
+
+
+def _role(function: lambda_.Function) -> iam.IRole:
+    assert function.role is not None
+    return function.role
+
+
+def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> App:
+    """The CDK app: cdk.json's context (or `context`), one stack for the configured stage, cdk-nag as a plugin.
+
+    `context` replaces cdk.json's block entirely (tests pass cdk.json's block plus their overrides); the CDK CLI's
+    own context (`-c key=value`, cdk.context.json) still overrides either, because the App reads it last.
+    """
+    app = App(context=dict(load_cdk_json_context() if context is None else context), outdir=outdir)
+    config = StageConfig.from_context(app.node.try_get_context)
+    SignBridgeStack(app, config.stack_name, config=config)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
