@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lint format typecheck test test-unit test-integration test-infra test-e2e clean
+.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-compat clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -21,6 +21,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install runtime + development dependencies
 
+run: $(STAMP)  ## all of SignBridge on 127.0.0.1 (API on :8000), one demo request, then up until Ctrl-C
+	$(BIN)/python -m local $(RUN_ARGS)
+
+demo: $(STAMP)  ## the zapsign_oneshot demo request end to end, non-interactive: exit 0 only if it completed
+	$(BIN)/python -m local --demo --port 0 $(RUN_ARGS)
+
+bench: $(STAMP)  ## figures: start-up, each workflow end to end, provider and AWS calls (bench/results/)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(STAMP)  ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -29,20 +38,31 @@ format: $(STAMP)  ## apply ruff format and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP)  ## mypy on the Lambda code
+typecheck: $(STAMP)  ## mypy (strict) on functions/ and local/
 	$(BIN)/mypy
 
 test-unit: $(STAMP)  ## unit tests (no sockets)
 	$(BIN)/pytest tests/unit -q
 
-test-integration: $(STAMP)  ## store, files, providers against moto and the simulators
-	$(BIN)/pytest tests/integration -q -n 2
+test-integration: $(STAMP)  ## store, files, providers, handlers against moto and the simulators
+	$(BIN)/pytest tests/integration tests/providers tests/simulators -q -n 2
+
+test-e2e: $(STAMP)  ## the whole local stack, real HTTP, simulators acting as signers
+	$(BIN)/pytest tests/e2e -q
 
 test-infra: $(STAMP)  ## CDK template assertions, cdk-nag and cfn-lint (synthesizes twice, no bundling, no AWS)
 	$(BIN)/pytest tests/infra -q -m infra
 
 test: lint typecheck $(STAMP)  ## lint, type check and every test suite
-	$(BIN)/pytest -q -n 2 --durations=15
+	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15
+
+# The Lambda runtime is python3.13; the suites without the CDK also run there (needs pyenv's 3.13 or python3.13).
+PY313 ?= $(shell command -v python3.13 || ls $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1)
+test-compat:  ## unit + integration suites on Python 3.13 in .venv-3.13
+	@test -n "$(PY313)" || { echo "python3.13 not found"; exit 1; }
+	@test -x .venv-3.13/bin/python || $(PY313) -m venv .venv-3.13
+	.venv-3.13/bin/python -m pip install --quiet -e '.[dev]'
+	.venv-3.13/bin/pytest -q -n 2 tests/unit tests/integration tests/providers tests/simulators
 
 # --- infrastructure (AWS CDK) -------------------------------------------------------------------------------------
 STAGE ?= dev

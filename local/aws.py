@@ -63,11 +63,14 @@ class _QuietMotoHandler(MotoRequestHandler):
 
 
 _moto_fixes_lock = threading.Lock()
+_dynamodb_lock = threading.RLock()  # see apply_moto_fixes
 _moto_fixes_applied = False
 
 
 def apply_moto_fixes() -> None:
     """Correct what moto 5.2 does differently from SQS in a way the local stack depends on (idempotent).
+
+    DynamoDB: every request is applied under one lock (see below), as DynamoDB applies each atomically.
 
     FIFO redelivery order: when in-flight messages of a group become visible again (a failed batch), moto's receive
     skips the group's first message while later ones of the batch are still marked in flight, and so delivers them
@@ -91,6 +94,21 @@ def apply_moto_fixes() -> None:
             return original(self, queue_name, *args, **kwargs)
 
         SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+        # DynamoDB atomicity: moto's in-memory tables are not thread-safe, and the server answers requests on
+        # concurrent threads (the local stack runs handlers in parallel). A TransactWriteItems deep-copies the tables
+        # for its rollback while another request writes them ("dictionary changed size during iteration"), and a
+        # write can be lost. DynamoDB applies each request atomically; one lock around moto's DynamoDB actions does
+        # the same (they are in-memory and fast, so serializing them costs little).
+        from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
+
+        original_call_action = DynamoHandler.call_action
+
+        def call_action(self: DynamoHandler) -> Any:
+            with _dynamodb_lock:
+                return original_call_action(self)
+
+        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         _moto_fixes_applied = True
 
 

@@ -43,6 +43,7 @@ SYNTH_INPUTS = (
     "functions/signbridge/api_routes.py",
     "functions/signbridge/storage/schema.py",
     "functions/signbridge/storage/keys.py",
+    "functions/signbridge/observability.py",
 )
 SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 

@@ -26,6 +26,7 @@ from infra.common import acknowledge, pascal_case, pin_logical_id
 from infra.config import OneShotVpc, WorkerConcurrency
 from infra.constructs.queues import Queues
 from signbridge import api_routes
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,7 @@ WORKER_BATCH_SIZE = 5
 # issues certificates and SMS: 5 keeps it from being flooded. Both are context settings (worker_max_concurrency).
 
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/{version}"
-POWERTOOLS_SERVICE_NAME = "signbridge"
-METRICS_NAMESPACE = "SignBridge"
+POWERTOOLS_SERVICE_NAME = SERVICE_NAME
 
 # What AWSLambdaVPCAccessExecutionRole grants, without the managed policy: Lambda manages the function's network
 # interfaces with the function's role. These EC2 actions have no resource-level scoping for Describe*.

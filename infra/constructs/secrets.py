@@ -5,16 +5,18 @@ redeploy: CloudFormation rewrites a secret's value only when the template's plac
 does. The functions receive the *names* in environment variables and read the values at run time (Powertools
 Parameters, cached).
 
-Shapes (JSON), as `signbridge.storage.secrets` reads them:
+Shapes (JSON), as `signbridge.storage.secrets` reads them (the One-Shot one into the provider's own credential model,
+`signbridge.providers.oneshot.OneShotCredentials`):
 
 - `zapsign`: `{"api_token": "<ZapSign API token>"}`
 - `webhook`: `{"zapsign": ["<current>", "<previous or empty>"], "oneshot": ["<current>", "<previous or empty>"]}`;
   two accepted values per provider so a secret can rotate without losing deliveries. The ZapSign value is the
   header ZapSign sends back; the One-Shot value is the last path segment of the callback URL.
 - `oneshot`: `{"token": "<RAO token uid>"}` or `{"username": ..., "password": ..., "pin": ...}`, plus
-  `billing_username`, `billing_password` (base64), `registration_authority` and `profile`.
+  `billing_username`, `billing_password` (base64), `registration_authority` and `profile`; those four may be left
+  out (remove the key, do not leave it empty) when the Optimizer has them preset in its settings file.
 
-The placeholders fail that validation on purpose (empty current webhook secret, empty required fields): until an
+The placeholders fail that validation on purpose (empty current webhook secret, empty values): until an
 operator fills them, a function that reads one gets a "malformed secret" error instead of using an empty value.
 CloudFormation cannot generate a random value inside a JSON list, so the operator generates the webhook secrets
 (docs/deploy.md).

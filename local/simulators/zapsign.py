@@ -435,13 +435,19 @@ class ZapSignSimulator(Simulator):
             return json_response(self._document_json(document))
 
     def _list_documents(self, request: Request) -> Response:
-        # §3.3: DRF pagination; short items. Not used by SignBridge (Detail is), kept for parity with the SDKs.
+        # §3.3: DRF pagination; short items. SignBridge lists only to find a document whose create had an uncertain
+        # outcome (by its per-request folder).
         with self.lock:
             documents = list(self.documents.values())
             status = request.args.get("status")
             if status:
                 wanted = {status, self.config.refused_status} if status == "refused" else {status}
                 documents = [doc for doc in documents if doc.status in wanted]
+            folder = request.args.get("folder_path")
+            if folder:
+                # GUESS (contracts/zapsign.md §3.3): `folder_path` filters on the document's folder; whether it
+                # matches that folder only or its subfolders too is not documented. Exact folder, slashes normalized.
+                documents = [doc for doc in documents if _folder(doc.options["folder_path"]) == _folder(folder)]
             deleted = request.args.get("deleted")
             if deleted is not None:
                 documents = [doc for doc in documents if doc.deleted == (deleted.lower() in ("true", "1", "yes"))]
@@ -1278,6 +1284,12 @@ def _parse_deadline(value: str) -> datetime:
         return datetime(day.year, day.month, day.day, 23, 59, 59, 999, tzinfo=UTC)
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _folder(path: str) -> str:
+    """A folder path with exactly one leading and one trailing slash ("/a/b/"), "/" for the root."""
+    inner = "/".join(part for part in path.split("/") if part)
+    return f"/{inner}/" if inner else "/"
 
 
 def _int(value: object, default: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import io
 import json
@@ -304,3 +305,27 @@ def test_a_presigned_get_must_live_at_least_a_second(file_store: FileStore) -> N
     # Then it is refused
     with pytest.raises(ValueError, match="at least one second"):
         file_store.presigned_get("signed/r1/000/zapsign.pdf", expires_in=0)
+
+
+def test_list_objects_walks_a_prefix_page_by_page_and_filters_by_age(file_store: FileStore) -> None:
+    # Given five objects under incoming/ and one elsewhere
+    for index in range(5):
+        file_store.store_bytes(f"incoming/r{index}/000.pdf", PDF_BYTES, expect_pdf=True, max_bytes=MIB)
+    file_store.store_bytes("originals/r0/000.pdf", PDF_BYTES, expect_pdf=True, max_bytes=MIB)
+    calls = count_calls(file_store, "ListObjectsV2")
+    # When listed two keys per page
+    listed = list(file_store.list_objects("incoming/", page_size=2))
+    # Then every object under the prefix comes once, in key order, with its size, over three pages
+    assert [item.key for item in listed] == [f"incoming/r{index}/000.pdf" for index in range(5)]
+    assert {item.size for item in listed} == {len(PDF_BYTES)}
+    assert len(calls) == 3
+    # And with `modified_before`, only the objects written before that time
+    oldest = min(item.last_modified for item in listed)
+    assert list(file_store.list_objects("incoming/", modified_before=oldest)) == []
+    later = max(item.last_modified for item in listed) + datetime.timedelta(seconds=1)
+    assert len(list(file_store.list_objects("incoming/", modified_before=later))) == 5
+
+
+def test_list_objects_refuses_to_walk_the_whole_bucket(file_store: FileStore) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        list(file_store.list_objects(""))

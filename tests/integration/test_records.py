@@ -497,3 +497,23 @@ def test_the_reconciler_finds_requests_stuck_in_a_status(store: RecordStore, clo
     # Then exactly the stuck ones come back
     assert sorted(request.id for request in found) == sorted(request.id for request in stuck)
     assert len(store.list_by_status(R.SUBMITTED).items) == 3
+
+
+def test_the_housekeeper_finds_requests_that_finished_recently(store: RecordStore, clock: FakeClock) -> None:
+    # Given requests that reached a status ten days ago, two days ago and an hour ago
+    old = create(store, clock, status=R.COMPLETED)
+    clock.advance(timedelta(days=8))
+    recent = [create(store, clock, status=R.COMPLETED)]
+    clock.advance(timedelta(days=2) - timedelta(hours=1))
+    recent.append(create(store, clock, status=R.COMPLETED))
+    clock.advance(timedelta(hours=1))
+    # When asked for those whose status changed within the last week, as of now
+    found = store.list_by_status(R.COMPLETED, newer_than=timedelta(days=7)).items
+    # Then the old one is left out, the longest-waiting first
+    assert [request.id for request in found] == [request.id for request in recent]
+    assert old.id not in {request.id for request in found}
+    # And both bounds together select a window, measured from a given time instead of the store's clock
+    window = store.list_by_status(
+        R.COMPLETED, newer_than=timedelta(days=3), older_than=timedelta(days=1), now=clock() + timedelta(hours=2)
+    ).items
+    assert [request.id for request in window] == [recent[0].id]

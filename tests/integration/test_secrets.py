@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -9,8 +10,10 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from signbridge.config import Settings
+from signbridge.providers.oneshot import OneShotCredentials
 from signbridge.storage.errors import SecretMalformedError, SecretUnavailableError
 from signbridge.storage.secrets import SecretStore
+from signbridge.workflow.services import Services
 from tests.conftest import SecretNames
 from tests.support.aws import SAMPLE_ONESHOT_SECRET, create_secret, unique_name
 
@@ -35,8 +38,13 @@ def test_the_three_secrets_are_read_typed(secret_store: SecretStore) -> None:
     assert zapsign.api_token.get_secret_value() == "zapsign-test-token"
     assert webhooks.accepted_zapsign() == ("zapsign-hook-current", "zapsign-hook-previous")
     assert webhooks.accepted_oneshot() == ("oneshot-hook-current",)  # no previous secret: only the current one
-    assert oneshot.rao_fields() == {"token": SAMPLE_ONESHOT_SECRET["token"]}
-    assert oneshot.billing_password.get_secret_value() == SAMPLE_ONESHOT_SECRET["billing_password"]
+    # (the One-Shot secret is read straight into the provider's credentials, the fields the Optimizer takes)
+    assert isinstance(oneshot, OneShotCredentials)
+    assert dict(oneshot.body_fields()) == {
+        "token": SAMPLE_ONESHOT_SECRET["token"],
+        "billing_username": SAMPLE_ONESHOT_SECRET["billing_username"],
+        "billing_password": SAMPLE_ONESHOT_SECRET["billing_password"],
+    }
     assert (oneshot.registration_authority, oneshot.profile) == ("139", "PFnubeQAFCiudadano")
 
 
@@ -59,11 +67,44 @@ def test_rao_credentials_may_be_username_password_and_pin(secretsmanager_client:
         {k: v for k, v in SAMPLE_ONESHOT_SECRET.items() if k != "token"}
         | {"username": "u", "password": "p", "pin": "1"},
     )
-    assert store_for(secretsmanager_client, oneshot=name).oneshot().rao_fields() == {
+    fields = dict(store_for(secretsmanager_client, oneshot=name).oneshot().body_fields())
+    assert {name: fields[name] for name in ("username", "password", "pin")} == {
         "username": "u",
         "password": "p",
         "pin": "1",
     }
+    assert "token" not in fields
+
+
+def test_one_shot_defaults_may_be_preset_on_the_optimizer(secretsmanager_client: Any) -> None:
+    # Given a One-Shot secret with only the RAO token (billing, authority and profile preset on the Optimizer)
+    name = create_secret(secretsmanager_client, unique_name("oneshot"), {"token": SAMPLE_ONESHOT_SECRET["token"]})
+    # When read
+    oneshot = store_for(secretsmanager_client, oneshot=name).oneshot()
+    # Then only the token is sent, and nothing else is made up
+    assert dict(oneshot.body_fields()) == {"token": SAMPLE_ONESHOT_SECRET["token"]}
+    assert (oneshot.registration_authority, oneshot.profile) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"token": ""},  # an unfilled placeholder
+        {"profile": " "},
+        {"billing_password": "not base64!"},
+        {"billing_password": None, "billing_username": "only-the-user"},
+    ],
+)
+def test_a_one_shot_secret_with_an_empty_or_malformed_value_is_refused(
+    secretsmanager_client: Any, overrides: dict[str, Any]
+) -> None:
+    # Given a One-Shot secret with an empty value, a billing password that is not Base64, or half the billing pair
+    document = {key: value for key, value in (SAMPLE_ONESHOT_SECRET | overrides).items() if value is not None}
+    name = create_secret(secretsmanager_client, unique_name("oneshot"), document)
+    # When read, Then it is refused without echoing the value
+    with pytest.raises(SecretMalformedError) as malformed:
+        store_for(secretsmanager_client, oneshot=name).oneshot()
+    assert "not base64!" not in str(malformed.value)
 
 
 def test_values_are_cached_for_max_age(
@@ -153,3 +194,27 @@ def test_from_settings_reads_through_the_shared_powertools_cache(
     # Then it is the stored one, and no log line carries it
     assert token == "zapsign-test-token"
     assert "zapsign-test-token" not in caplog.text
+
+
+def test_a_rotated_one_shot_secret_gives_a_client_with_the_new_credentials(
+    settings: Settings, secrets: SecretNames, secretsmanager_client: Any
+) -> None:
+    # Given services whose One-Shot client was made from the current secret (read without caching)
+    uncached = SecretStore(
+        zapsign_secret_name=secrets.zapsign,
+        webhook_secret_name=secrets.webhook,
+        oneshot_secret_name=secrets.oneshot,
+        max_age_seconds=0,
+        provider=SecretsProvider(boto3_client=secretsmanager_client),
+    )
+    services = Services.from_settings(settings)
+    services.secrets = uncached
+    first = services.oneshot()
+    assert services.oneshot() is first  # unchanged secret: the same client (and its pooled session)
+    # When the RAO token is rotated
+    rotated = dict(SAMPLE_ONESHOT_SECRET) | {"token": "4c0ffee0-0000-4000-8000-000000000001"}
+    secretsmanager_client.put_secret_value(SecretId=secrets.oneshot, SecretString=json.dumps(rotated))
+    # Then the next client carries the new token (a dump of SecretStr values would have hidden the change)
+    second = services.oneshot()
+    assert second is not first
+    assert dict(second.credentials.body_fields())["token"] == rotated["token"]

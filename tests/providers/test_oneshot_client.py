@@ -50,7 +50,6 @@ from signbridge.providers.oneshot import (
     parse_token_uids,
     parse_uploaded_uids,
 )
-from signbridge.storage import secrets
 from tests.simulators.conftest_oneshot import (
     PNG_BYTES,
     SIGNER_PHONE,
@@ -560,21 +559,24 @@ def test_credentials_never_show_secrets_in_their_repr() -> None:
     assert "YmlsbGluZy1zZWNyZXQ=" not in repr(credentials)
 
 
-def test_credentials_convert_from_the_stored_secret(oneshot_simulator: OneShotSimulator) -> None:
-    # Given the One-Shot secret as the storage layer reads it (Base64 billing password, SecretStr values)
-    stored = secrets.OneShotCredentials.model_validate(
-        {
-            "token": SANDBOX_TOKEN,
-            "billing_username": "billing-user",
-            "billing_password": base64.b64encode(b"billing-password").decode(),
-            "registration_authority": "139",
-            "profile": "PFnubeQAFCiudadano",
-        }
-    )
-    # When the client is built from it, Then the Optimizer accepts the request
-    credentials = OneShotCredentials.model_validate(stored, from_attributes=True)
-    client = OneShotClient(oneshot_simulator.api_url, credentials)
-    assert client.create_request(signer_identity(), id_evidence()).status == "ENROLLREADY"
+def test_credentials_may_leave_billing_authority_and_profile_to_the_optimizer() -> None:
+    # Given credentials with the RAO token only (the rest preset in the Optimizer's settings, contracts §5.3)
+    credentials = OneShotCredentials.model_validate({"token": SANDBOX_TOKEN})
+    # Then only the token travels in the body
+    assert credentials.body_fields() == [("token", SANDBOX_TOKEN)]
+
+
+@pytest.mark.parametrize("field", ["token", "billing_username", "registration_authority", "profile"])
+def test_credentials_refuse_an_empty_value(field: str) -> None:
+    values = {
+        "token": SANDBOX_TOKEN,
+        "billing_username": "u",
+        "billing_password": base64.b64encode(b"p").decode(),
+        "registration_authority": "139",
+        "profile": "PFnubeQAFCiudadano",
+    } | {field: ""}
+    with pytest.raises(ValueError, match="must not be empty"):
+        OneShotCredentials.model_validate(values)
 
 
 def test_client_refuses_an_http_configured_for_another_url() -> None:

@@ -1,7 +1,515 @@
-"""Lambda entry point `api`: arrives with the workflows issue; wired by infra so the stack is complete."""
+"""Lambda `api`: the client-facing HTTP API (`/v1/...`), Powertools' event handler with Pydantic validation.
 
-from typing import Any
+Each route parses (Powertools validates the body, path, query and headers against the annotations), calls one use
+case of `signbridge.workflow.requests` / `signbridge.workflow.signing`, and maps the result to a view of
+`signbridge.workflow.views`. The routes are exactly the `api` routes of `signbridge.api_routes.ROUTES` (a test
+checks them against the resolver and the OpenAPI document served at `/v1/openapi.json`).
+
+Every error is RFC 9457 `application/problem+json`, built by one function, `problem_for`, from the exception: the
+workflow's errors carry their own problem type and status; storage, idempotency and validation errors are mapped
+here; anything else is a 500 with a generic detail and the correlation id (the API Gateway request id), logged
+with a traceback that carries no exception message (messages of foreign exceptions may quote personal data).
+
+Logs carry the route, the status and the request id, never a body: bodies hold names, emails, phone numbers, ID
+numbers, ID images and SMS codes.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Annotated, Any, Final
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from signbridge import __version__, api_routes
+from signbridge.config import get_settings
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.storage.errors import (
+    IdempotencyConflictError,
+    IdempotencyInProgressError,
+    InvalidCursorError,
+    InvalidIdempotencyKeyError,
+    RequestNotFoundError,
+    SignerNotFoundError,
+    StoreError,
+)
+from signbridge.workflow import requests, signing
+from signbridge.workflow.errors import (
+    PayloadTooLargeError,
+    WorkflowError,
+)
+from signbridge.workflow.models import (
+    MAX_SIGNERS,
+    CancelRequestBody,
+    CreateRequestBody,
+    RequestStatus,
+    SubmitOtpBody,
+)
+from signbridge.workflow.services import Services, get_services
+from signbridge.workflow.views import (
+    Accepted,
+    CreatedRequestView,
+    LinkSigner,
+    Problem,
+    RequestList,
+    RequestView,
+    created_request_view,
+    request_summary,
+    request_view,
+)
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,128}$"  # visible ASCII, as RFC 9110 field values allow
+IDEMPOTENCY_KEY_RULE: Final = "1 to 128 visible ASCII characters (no spaces), e.g. a UUID"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+# The JSON around the base64 documents (signers, names, metadata) gets this much room above the inline cap.
+JSON_ENVELOPE_ALLOWANCE: Final = 256 * 1024
+MAX_LIST_LIMIT: Final = 100
+REQUEST_ID_MAX_CHARS: Final = 64
+
+# Metrics (namespace SignBridge, dimension service plus the one named; docs/infrastructure.md).
+API_RESPONSES: Final = "ApiResponses"
+REQUESTS_CREATED: Final = "RequestsCreated"
+REQUESTS_FINISHED: Final = "RequestsFinished"
+
+app = APIGatewayHttpResolver(enable_validation=True)
+
+_API_ROUTES: Final = frozenset(
+    (route.method, route.path) for route in api_routes.ROUTES if route.function == api_routes.API
+)
+_PARAMETER = re.compile(r"\{([a-z_]+)\}")
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("the api handler arrives with the workflows issue")
+def _route(method: str, path: str) -> str:
+    """The Powertools rule for an API Gateway route of `api_routes.ROUTES` (`{name}` → `<name>`); refuses, at import,
+    a route the API construct does not create."""
+    if (method, path) not in _API_ROUTES:
+        raise LookupError(f"{method} {path} is not an api route of signbridge.api_routes.ROUTES")
+    return _PARAMETER.sub(r"<\1>", path)
+
+
+# ------------------------------------------------------------------------------------------------ problems
+
+
+@dataclass(frozen=True)
+class ProblemAnswer:
+    status: int
+    slug: str
+    detail: str
+    errors: list[dict[str, str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+TITLES: Final = {
+    "validation-error": "The request is not valid",
+    "malformed-json": "The body is not valid JSON",
+    "unsupported-media-type": "The body must be JSON",
+    "invalid-query": "The query is not valid",
+    "invalid-cursor": "The cursor is not valid",
+    "invalid-idempotency-key": "The Idempotency-Key header is not valid",
+    "not-found": "No such resource",
+    "request-not-found": "No such request",
+    "signer-not-found": "No such signer",
+    "method-not-allowed": "Method not allowed",
+    "idempotency-key-reused": "The Idempotency-Key was used with another body",
+    "idempotency-in-progress": "A request with this Idempotency-Key is in progress",
+    "payload-too-large": "The body is too large",
+    "invalid-document": "A document is not valid",
+    "conflict": "The request's state does not allow this",
+    "not-cancellable": "The request can no longer be cancelled",
+    "not-awaiting-otp": "No SMS code is awaited from this signer",
+    "otp-rejected": "The SMS code was not accepted",
+    "otp-too-soon": "Another SMS code cannot be sent yet",
+    "provider-unavailable": "The signing service is unavailable",
+    "internal-error": "Internal error",
+}
+
+
+def problem_for(error: Exception) -> ProblemAnswer:
+    """The one mapping from an exception to an HTTP problem."""
+    if isinstance(error, WorkflowError):
+        return _workflow_problem(error)
+    for kind in type(error).__mro__:
+        mapping = _PROBLEMS.get(kind)
+        if mapping is not None:
+            return mapping(error)
+    _log_unexpected(error)
+    return ProblemAnswer(500, "internal-error", "something went wrong on our side; quote the correlation_id")
+
+
+def _workflow_problem(error: WorkflowError) -> ProblemAnswer:
+    # OtpResendTooSoonError always knows when to retry; ProviderUnavailableError sometimes.
+    retry_after: int | None = getattr(error, "retry_after_seconds", None)
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    errors = None
+    if isinstance(error, requests.InvalidFieldError):
+        errors = [{"field": error.field, "message": error.message, "in": "body", "type": "limit"}]
+    return ProblemAnswer(error.status, error.problem_type, error.detail, errors=errors, headers=headers)
+
+
+def _in_progress(error: IdempotencyInProgressError) -> ProblemAnswer:
+    return ProblemAnswer(
+        409,
+        "idempotency-in-progress",
+        "an earlier attempt with this Idempotency-Key is still running; retry after the Retry-After delay",
+        headers={"Retry-After": str(error.retry_after_seconds)},
+    )
+
+
+def _validation_problem(error: RequestValidationError) -> ProblemAnswer:
+    found = list(error.errors())
+    malformed = next((item for item in found if item.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        context = malformed.get("ctx") or {}
+        position = malformed.get("loc", ("body", None))[-1]
+        return ProblemAnswer(
+            400,
+            "malformed-json",
+            f"the body is not valid JSON: {context.get('error', 'decode error')} (at character {position})",
+        )
+    fields = [_field_error(item) for item in found]
+    summary = "; ".join(f"{item['field']}: {item['message']}" for item in fields[:3])
+    more = f" (and {len(fields) - 3} more)" if len(fields) > 3 else ""
+    return ProblemAnswer(422, "validation-error", f"{summary}{more}", errors=fields)
+
+
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    """`{"field": "signers.0.phone", "in": "body", "message": …, "type": …}`; never the input, which may be
+    personal data or a whole document."""
+    location = [str(part) for part in error.get("loc", ())]
+    where = location[0] if location and location[0] in ("body", "query", "path", "header") else "body"
+    path = location[1:] if location and location[0] == where else location
+    message = str(error.get("msg", "not valid"))
+    if where == "header" and path and path[0].lower() == IDEMPOTENCY_KEY_HEADER.lower():
+        path, message = [IDEMPOTENCY_KEY_HEADER], IDEMPOTENCY_KEY_RULE
+    return {"field": ".".join(path) or where, "in": where, "message": message, "type": str(error.get("type", ""))}
+
+
+def _not_found_problem() -> ProblemAnswer:
+    method = app.current_event.http_method.upper()
+    path = app.current_event.path
+    allowed = sorted({m for m, pattern in _ROUTE_PATTERNS if pattern.fullmatch(path)})
+    if allowed and method not in allowed:
+        return ProblemAnswer(
+            405,
+            "method-not-allowed",
+            f"{path} answers {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return ProblemAnswer(404, "not-found", f"no route for {method} {path}")
+
+
+_ROUTE_PATTERNS: Final = tuple(
+    (method, re.compile(_PARAMETER.sub(r"[^/]+", path))) for method, path in sorted(_API_ROUTES)
+)
+
+# Exceptions that are not the workflow's, by type (the nearest base class in the table wins).
+_PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
+    RequestNotFoundError: lambda error: ProblemAnswer(
+        404, "request-not-found", f"there is no request {error.request_id}"
+    ),
+    SignerNotFoundError: lambda error: ProblemAnswer(
+        404, "signer-not-found", f"request {error.request_id} has no signer {error.index}"
+    ),
+    IdempotencyConflictError: lambda _: ProblemAnswer(
+        409,
+        "idempotency-key-reused",
+        "this Idempotency-Key was already used with a different body; use a new key for a new request",
+    ),
+    IdempotencyInProgressError: _in_progress,
+    InvalidIdempotencyKeyError: lambda _: ProblemAnswer(400, "invalid-idempotency-key", IDEMPOTENCY_KEY_RULE),
+    InvalidCursorError: lambda error: ProblemAnswer(400, "invalid-cursor", f"{error}; start again without a cursor"),
+    RequestValidationError: _validation_problem,
+    RequestUnsupportedContentType: lambda _: ProblemAnswer(
+        415, "unsupported-media-type", "send the body as application/json"
+    ),
+    NotFoundError: lambda _: _not_found_problem(),
+}
+
+
+def _log_unexpected(error: Exception) -> None:
+    # The frames and the type, not the message: a foreign exception's message (a Pydantic error, a botocore
+    # error) can quote the values it failed on. Our own errors' messages name identifiers only.
+    ours = isinstance(error, WorkflowError | StoreError)
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    logger.error(
+        "unhandled error",
+        extra={
+            "error_type": type(error).__qualname__,
+            "error_message": str(error) if ours else None,
+            "traceback": frames,
+        },
+    )
+
+
+def _problem_body(problem: ProblemAnswer, *, instance: str | None, correlation_id: str | None) -> str:
+    body = Problem(
+        type=PROBLEM_TYPE_BASE + problem.slug,
+        title=TITLES.get(problem.slug) or problem.slug.replace("-", " ").capitalize(),
+        status=problem.status,
+        detail=problem.detail,
+        instance=instance,
+        correlation_id=correlation_id,
+        errors=problem.errors,  # validated into ProblemFieldError
+    )
+    return body.model_dump_json(by_alias=True, exclude_none=True)
+
+
+@app.exception_handler(Exception)
+def _handle_error(error: Exception) -> Response[str]:
+    problem = problem_for(error)
+    event = app.current_event
+    return Response(
+        status_code=problem.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=_problem_body(problem, instance=event.path, correlation_id=event.request_context.request_id),
+        headers=problem.headers,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ routes
+
+
+def _problems(*statuses: int) -> dict[int, Any]:
+    return {
+        status: {
+            "description": f"A problem ({status}); see `type`",
+            "content": {PROBLEM_CONTENT_TYPE: {"model": Problem}},
+        }
+        for status in statuses
+    }
+
+
+def _ok(status: int, description: str, model: type[Any]) -> dict[int, Any]:
+    return {status: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
+def _correlation_id() -> str:
+    return app.current_event.request_context.request_id
+
+
+def _links(services: Services) -> LinkSigner:
+    return LinkSigner(services.files, now=services.clock(), ttl_seconds=services.settings.presign_ttl_seconds)
+
+
+RequestId = Annotated[str, Path(min_length=1, max_length=REQUEST_ID_MAX_CHARS, description="The request id.")]
+SignerIndex = Annotated[int, Path(ge=0, lt=MAX_SIGNERS, description="The signer's index (0 for the first).")]
+
+
+@app.post(
+    _route("POST", "/v1/requests"),
+    summary="Create a signature request",
+    description="Inline documents (base64) are stored at once; declared documents get a presigned S3 POST each. "
+    "Send an Idempotency-Key to make retries safe.",
+    tags=["requests"],
+    responses={**_ok(201, "Created", CreatedRequestView), **_problems(400, 409, 413, 415, 422, 500)},
+)
+def create_request(
+    body: Annotated[CreateRequestBody, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_KEY_HEADER.lower(),
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="1 to 128 visible ASCII characters; the same key with the same body answers the same request.",
+        ),
+    ] = None,
+) -> Response[CreatedRequestView]:
+    services = get_services()
+    created = requests.create_request(services, body, idempotency_key=idempotency_key, correlation_id=_correlation_id())
+    request = created.aggregate.request
+    logger.append_keys(request_id=request.id)
+    if not created.replayed:
+        _count(REQUESTS_CREATED, workflow=request.workflow.value)
+    headers = {"Location": f"/v1/requests/{request.id}"}
+    if created.replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=created_request_view(created.aggregate, _links(services), created.uploads),
+        headers=headers,
+    )
+
+
+@app.get(
+    _route("GET", "/v1/requests"),
+    summary="List requests by external_id or by status",
+    tags=["requests"],
+    responses={**_ok(200, "A page of requests", RequestList), **_problems(400, 422, 500)},
+)
+def list_requests(
+    external_id: Annotated[str | None, Query(min_length=1, max_length=128, description="Your identifier.")] = None,
+    status: Annotated[RequestStatus | None, Query(description="Requests in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Page size.")] = 20,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048, description="From `next_cursor`.")] = None,
+) -> RequestList:
+    page = requests.list_requests(get_services(), external_id=external_id, status=status, limit=limit, cursor=cursor)
+    return RequestList(items=[request_summary(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+@app.get(
+    _route("GET", "/v1/requests/{request_id}"),
+    summary="Read a request: status, signers, documents with download links, timeline",
+    tags=["requests"],
+    responses={**_ok(200, "The request", RequestView), **_problems(404, 422, 500)},
+)
+def get_request(request_id: RequestId) -> RequestView:
+    logger.append_keys(request_id=request_id)
+    services = get_services()
+    return request_view(requests.get_request(services, request_id), _links(services))
+
+
+@app.post(
+    _route("POST", "/v1/requests/{request_id}/cancel"),
+    summary="Cancel a request",
+    description="Cancels at the providers too. Cancelling a cancelled request answers 200; a finished one, 409.",
+    tags=["requests"],
+    responses={**_ok(200, "The cancelled request", RequestView), **_problems(400, 404, 409, 415, 422, 500)},
+)
+def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | None, Body()] = None) -> RequestView:
+    logger.append_keys(request_id=request_id)
+    services = get_services()
+    cancellation = requests.cancel_request(
+        services, request_id, reason=body.reason if body else None, correlation_id=_correlation_id()
+    )
+    if cancellation.cancelled_now:
+        _count(REQUESTS_FINISHED, status=RequestStatus.CANCELLED.value)
+    return request_view(cancellation.aggregate, _links(services))
+
+
+@app.post(
+    _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp"),
+    summary="Submit the SMS code a One-Shot signer received; signs at once",
+    description="A wrong code answers 422 (otp-rejected): the signer may try again.",
+    tags=["signing"],
+    responses={**_ok(200, "The request after signing", RequestView), **_problems(400, 404, 409, 415, 422, 500, 503)},
+)
+def submit_otp(request_id: RequestId, signer: SignerIndex, body: Annotated[SubmitOtpBody, Body()]) -> RequestView:
+    logger.append_keys(request_id=request_id, signer=signer)
+    services = get_services()
+    aggregate = signing.submit_otp(services, request_id, signer, body.code, correlation_id=_correlation_id())
+    return request_view(aggregate, _links(services))
+
+
+@app.post(
+    _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend"),
+    summary="Send the One-Shot signer another SMS code",
+    description="The Optimizer sends at most one SMS a minute: a resend too soon answers 429 with Retry-After.",
+    tags=["signing"],
+    responses={**_ok(202, "Accepted", Accepted), **_problems(404, 409, 422, 429, 500)},
+)
+def resend_otp(request_id: RequestId, signer: SignerIndex) -> Response[Accepted]:
+    logger.append_keys(request_id=request_id, signer=signer)
+    signing.resend_otp(get_services(), request_id, signer, correlation_id=_correlation_id())
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=Accepted())
+
+
+@app.get(
+    _route("GET", "/v1/openapi.json"),
+    summary="This API's OpenAPI document",
+    tags=["meta"],
+    responses={200: {"description": "OpenAPI 3 document"}},
+)
+def openapi_document() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=openapi_json(get_settings().api_base_url),
+    )
+
+
+@lru_cache(maxsize=4)
+def openapi_json(api_base_url: str) -> str:
+    """The OpenAPI document of the routes above, for the API's public base URL (cached: the routes are fixed)."""
+    servers = [Server(url=api_base_url.rstrip("/"))] if api_base_url else None
+    return app.get_openapi_json_schema(
+        title="SignBridge",
+        version=__version__,
+        description="Electronic signatures through ZapSign and Uanataca One-Shot. Errors are RFC 9457 "
+        "application/problem+json. Calls are signed with AWS Signature Version 4 (IAM) unless the stage is "
+        "configured with a JWT authorizer.",
+        servers=servers,
+        security_schemes={
+            "sigv4": APIKey(
+                name="Authorization",
+                in_=APIKeyIn.header,
+                description="AWS Signature Version 4 (service execute-api), e.g. with awscurl.",
+            )
+        },
+        security=[{"sigv4": []}],
+    )
+
+
+# ------------------------------------------------------------------------------------------------ entry point
+
+
+def _count(name: str, **dimensions: str) -> None:
+    """One metric with its own dimension set (a shared `Metrics` blob would give every metric every dimension)."""
+    default_dimensions = {"service": metrics.provider.service} if metrics.provider.service else {}
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.provider.namespace,
+        default_dimensions={**default_dimensions, **dimensions},
+    ):
+        pass
+
+
+def _too_large_for_create(event: dict[str, Any]) -> bool:
+    """A create body far beyond the inline cap is refused before anything parses it (base64 inflates by 4/3)."""
+    if event.get("routeKey") != "POST /v1/requests":
+        return False
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body)
+    return size > get_settings().max_inline_bytes * 4 // 3 + JSON_ENVELOPE_ALLOWANCE
+
+
+def _too_large_answer(event: dict[str, Any]) -> dict[str, Any]:
+    limit = get_settings().max_inline_bytes
+    problem = problem_for(
+        PayloadTooLargeError(
+            f"the body is larger than {limit} bytes of inline content allow; declare large documents for upload"
+        )
+    )
+    context = event.get("requestContext") or {}
+    return {
+        "statusCode": problem.status,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
+        "body": _problem_body(problem, instance=event.get("rawPath"), correlation_id=context.get("requestId")),
+        "isBase64Encoded": False,
+    }
+
+
+# log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says, and the tracer does not record responses: both
+# would carry personal data.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = _too_large_answer(event) if _too_large_for_create(event) else app.resolve(event, context)
+    status = int(response.get("statusCode", 500))
+    logger.info("answered", extra={"route": event.get("routeKey"), "status": status})
+    _count(API_RESPONSES, status_class=f"{status // 100}xx")
+    return response

@@ -1,7 +1,55 @@
-"""Lambda entry point `housekeeper`: arrives with the workflows issue; wired by infra so the stack is complete."""
+"""Lambda `housekeeper`: daily (EventBridge schedule, 03:15 UTC), removes what providers still hold for finished
+requests, expires overdue requests and abandoned drafts, removes abandoned uploads
+(`signbridge.workflow.maintenance.housekeep`; docs/operations.md).
 
+Takes EventBridge's "Scheduled Event" (events/schedule/housekeeper.json): ages and deadlines are measured from the
+event's `time`, the event's `id` is the correlation id of everything the run records and enqueues. Returns the
+report (counts only).
+"""
+
+from __future__ import annotations
+
+import uuid
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("the housekeeper handler arrives with the workflows issue")
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.workflow.maintenance import HousekeepingReport, ScheduledEvent, housekeep
+from signbridge.workflow.models import RequestStatus
+from signbridge.workflow.services import get_services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+REQUESTS_FINISHED = "RequestsFinished"  # infra/constructs/monitoring.py REQUESTS_FINISHED, dimension `status`
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    scheduled = ScheduledEvent.model_validate(event)
+    services = get_services()
+    correlation_id = scheduled.id or f"housekeeper-{uuid.uuid4().hex}"
+    report = housekeep(services, now=scheduled.time or services.clock(), correlation_id=correlation_id)
+    emit_metrics(report)
+    return report.as_dict()
+
+
+def emit_metrics(report: HousekeepingReport) -> None:
+    expired = sum(report.expired.values())
+    metrics.add_metric(name="RequestsExpired", unit=MetricUnit.Count, value=expired)
+    metrics.add_metric(name="CleanupEnqueued", unit=MetricUnit.Count, value=sum(report.cleanup_enqueued.values()))
+    metrics.add_metric(name="UploadsRemoved", unit=MetricUnit.Count, value=report.incoming_deleted)
+    metrics.add_metric(name="HousekeepingErrors", unit=MetricUnit.Count, value=sum(report.errors.values()))
+    metrics.add_metric(name="HousekeepingSkipped", unit=MetricUnit.Count, value=sum(report.skipped.values()))
+    if expired:
+        with single_metric(
+            name=REQUESTS_FINISHED, unit=MetricUnit.Count, value=expired, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="status", value=RequestStatus.EXPIRED.value)

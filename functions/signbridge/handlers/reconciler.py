@@ -1,7 +1,52 @@
-"""Lambda entry point `reconciler`: arrives with the workflows issue; wired by infra so the stack is complete."""
+"""Lambda `reconciler`: every 10 minutes (EventBridge schedule), heals requests whose status has not moved for longer
+than its threshold (`signbridge.workflow.maintenance.reconcile`; docs/operations.md).
 
+Takes EventBridge's "Scheduled Event" (events/schedule/reconciler.json): ages are measured from the event's `time`
+(a delivery retried by EventBridge measures from when the run was due, which only makes it more patient), the
+event's `id` is the correlation id of everything the run enqueues. Returns the report (counts only).
+"""
+
+from __future__ import annotations
+
+import uuid
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("the reconciler handler arrives with the workflows issue")
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.workflow.maintenance import ReconcileReport, ScheduledEvent, reconcile
+from signbridge.workflow.services import get_services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+REQUESTS_FINISHED = "RequestsFinished"  # infra/constructs/monitoring.py REQUESTS_FINISHED, dimension `status`
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    scheduled = ScheduledEvent.model_validate(event)
+    services = get_services()
+    correlation_id = scheduled.id or f"reconciler-{uuid.uuid4().hex}"
+    report = reconcile(services, now=scheduled.time or services.clock(), correlation_id=correlation_id)
+    emit_metrics(report)
+    return report.as_dict()
+
+
+def emit_metrics(report: ReconcileReport) -> None:
+    metrics.add_metric(name="RequestsReconciled", unit=MetricUnit.Count, value=sum(report.reconciled.values()))
+    metrics.add_metric(name="RequestsGivenUp", unit=MetricUnit.Count, value=sum(report.gave_up.values()))
+    metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=sum(report.errors.values()))
+    metrics.add_metric(name="ReconcileSkipped", unit=MetricUnit.Count, value=report.skipped)
+    for status, count in report.finished.items():
+        # Its own dimension set, so a metric of its own (one EMF line per status).
+        with single_metric(
+            name=REQUESTS_FINISHED, unit=MetricUnit.Count, value=count, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="status", value=str(status))

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.providers.http import PermanentError, RetryableError
 from signbridge.storage.clients import sqs_client
 from signbridge.storage.errors import ConcurrentUpdateError, TransitionNotAllowedError
@@ -34,7 +35,7 @@ from signbridge.workflow.services import Services, get_services
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
 RACE_ATTEMPTS = 3
 BACKOFF_BASE_SECONDS = 10

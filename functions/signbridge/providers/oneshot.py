@@ -116,12 +116,15 @@ class OtpTooSoonError(RetryableError):
 
 
 class OneShotCredentials(BaseModel):
-    """What the Optimizer needs in the body to act for the Registration Authority (contracts/oneshot.md §2).
+    """What the Optimizer needs in the body to act for the Registration Authority (contracts/oneshot.md §2), and
+    the shape of the One-Shot secret itself (`signbridge.storage.secrets.SecretStore.oneshot` reads it as this).
 
-    Give the RAO `token`, or `username` + `password` + `pin`. `billing_password` is Base64 already, as the Optimizer
-    expects it and as the One-Shot secret stores it (`signbridge.storage.secrets`); it is sent as it is. Secrets are
-    `SecretStr`, so they never show in a repr or a log. The stored secret converts directly:
-    `OneShotCredentials.model_validate(store.oneshot(), from_attributes=True)`.
+    Give the RAO `token`, or `username` + `password` + `pin`. `billing_username` + `billing_password`,
+    `registration_authority` and `profile` are optional: an Optimizer may have them preset in its settings file
+    (contracts/oneshot.md §5.3: "required only if not set at settings.toml"). `billing_password` is Base64 already,
+    as the Optimizer expects it; it is sent as it is. A value that is given may not be empty (an unfilled
+    placeholder must fail loudly, not reach the Optimizer). Secrets are `SecretStr`, so they never show in a repr
+    or a log.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True, hide_input_in_errors=True)
@@ -139,6 +142,23 @@ class OneShotCredentials(BaseModel):
     @classmethod
     def _text(cls, value: object) -> object:
         return str(value) if isinstance(value, int) else value
+
+    @field_validator(
+        "token",
+        "username",
+        "password",
+        "pin",
+        "billing_username",
+        "billing_password",
+        "registration_authority",
+        "profile",
+    )
+    @classmethod
+    def _not_empty(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is not None and not text.strip():
+            raise ValueError("must not be empty (leave the field out instead)")
+        return value
 
     @field_validator("billing_password")
     @classmethod

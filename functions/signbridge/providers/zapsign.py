@@ -40,6 +40,9 @@ DOCUMENT_SIGNED = frozenset({"signed", "assinado"})
 DOCUMENT_PENDING = frozenset({"pending", "em-curso"})
 DOCUMENT_REFUSED = frozenset({"refused", "recusado"})
 SIGNER_SIGNED = frozenset({"signed", "assinou"})
+# `abriu-link` in the doc_refused example; `abriu` / `recusou` in the list's include_signers enum (§3.2, §3.3).
+SIGNER_LINK_OPENED = frozenset({"link-opened", "abriu-link", "abriu"})
+SIGNER_REFUSED = frozenset({"refused", "recusou", "recusado"})
 
 # Webhook `type` values documented for the create-webhook API (§4.2). "" = doc_created, doc_signed, doc_deleted and
 # doc_refused only; email_bounce must be registered on its own.
@@ -108,6 +111,17 @@ class ZapSignSigner(_Tolerant):
     def has_signed(self) -> bool:
         return self.status in SIGNER_SIGNED
 
+    @property
+    def has_opened_link(self) -> bool:
+        """Opened the signing link (and not yet signed)."""
+        return self.status in SIGNER_LINK_OPENED
+
+    @property
+    def has_refused(self) -> bool:
+        # GUESS (contracts/zapsign.md §3.2, §5 item 9): Detail documents no refused signer status; the list's
+        # include_signers enum has `recusou`. Read any refusal spelling seen.
+        return self.status in SIGNER_REFUSED
+
 
 class ZapSignExtraDocument(_Tolerant):
     """An extra document of an envelope: an item of `extra_docs`, the add-extra-doc response (§3.8), or Detail on
@@ -136,6 +150,7 @@ class ZapSignDocument(_Tolerant):
     deleted_at: datetime | None = None
     rejected_reason: str | None = None
     external_id: str | None = None
+    folder_path: str | None = None
     metadata: list[ZapSignMetadata] = Field(default_factory=list)
     sandbox: bool | None = None
     created_at: datetime | None = None
@@ -159,6 +174,38 @@ class ZapSignDocument(_Tolerant):
 
     def signer(self, token: str) -> ZapSignSigner | None:
         return next((signer for signer in self.signers if signer.token == token), None)
+
+
+class ZapSignDocumentSummary(_Tolerant):
+    """An item of the document list (§3.3): a short form, without signers, external id or folder."""
+
+    token: str
+    status: str | None = None
+    name: str | None = None  # §3.3: this endpoint turns empty strings into null
+    open_id: int | None = None
+    original_file: str | None = None
+    signed_file: str | None = None
+    created_at: datetime | None = None
+    last_update_at: datetime | None = None
+    # Not in the documented item; read when present so a caller can skip a mismatch without a Detail call.
+    external_id: str | None = None
+    folder_path: str | None = None
+
+    _blank_external_id = field_validator("external_id", mode="before")(_blank_to_none)
+
+
+class ZapSignDocumentPage(_Tolerant):
+    """A page of `GET docs/` (§3.3, DRF pagination)."""
+
+    count: int = 0
+    next: str | None = None
+    previous: str | None = None
+    results: list[ZapSignDocumentSummary] = Field(default_factory=list)
+
+    @field_validator("results", mode="before")
+    @classmethod
+    def _null_list(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 # -- requests -------------------------------------------------------------------------------------------------------
@@ -311,6 +358,38 @@ class ZapSignClient:
         if isinstance(body, dict) and body.get("parent_doc_token"):
             return self._validate(ZapSignExtraDocument, body, response, "get_document", idempotent=True)
         return self._validate(ZapSignDocument, body, response, "get_document", idempotent=True)
+
+    def list_documents(
+        self,
+        *,
+        page: int = 1,
+        folder_path: str | None = None,
+        status: Literal["pending", "signed", "refused"] | None = None,
+        deleted: bool | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+    ) -> ZapSignDocumentPage:
+        """`GET docs/?page=N&…` (§3.3): one page of the company's documents, newest first unless `sort_order`.
+
+        The list is cached by ZapSign (60 seconds per the notes, 60 minutes per a warning box, §3.3): a document
+        created a moment ago may be missing from it. Prefer Detail when the token is known.
+        """
+        if page < 1:
+            raise ValueError("pages start at 1")
+        params: dict[str, str | int] = {"page": page}
+        if folder_path is not None:
+            params["folder_path"] = folder_path
+        if status is not None:
+            params["status"] = status
+        if deleted is not None:
+            params["deleted"] = "true" if deleted else "false"
+        if sort_order is not None:
+            params["sort_order"] = sort_order
+        response = self._call("GET", "docs/", "list_documents", idempotent=True, params=params)
+        body = self._json(response, "list_documents", idempotent=True)
+        if isinstance(body, list):
+            # §3.3: one tab of the docs page shows a bare array instead of the paginated object.
+            body = {"count": len(body), "results": body}
+        return self._validate(ZapSignDocumentPage, body, response, "list_documents", idempotent=True)
 
     def cancel_document(self, doc_token: str, rejected_reason: str, *, notify_signer: bool = False) -> CancelOutcome:
         """`POST refuse/` (§3.6): the company cancels an in-progress document.

@@ -74,6 +74,15 @@ class FileInfo:
 
 
 @dataclass(frozen=True)
+class ObjectSummary:
+    """An object as a listing shows it (no metadata: that would take a HEAD per object)."""
+
+    key: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
 class PresignedPost:
     """A browser-style form upload: POST `fields` plus the file (as the last form field, `file`) to `url`."""
 
@@ -202,6 +211,22 @@ class FileStore:
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def list_objects(
+        self, prefix: str, *, modified_before: datetime | None = None, page_size: int = 1000
+    ) -> Iterator[ObjectSummary]:
+        """The current objects under `prefix` in key order, fetched a page (`page_size` keys, S3's maximum 1000) at
+        a time as the caller iterates; with `modified_before`, only those last written before it (the housekeeper's
+        abandoned uploads)."""
+        if not prefix:
+            raise ValueError("list under a prefix, never the whole bucket")
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self._bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size})
+        for page in pages:
+            for item in page.get("Contents", []):
+                summary = ObjectSummary(key=item["Key"], size=int(item["Size"]), last_modified=item["LastModified"])
+                if modified_before is None or summary.last_modified < modified_before:
+                    yield summary
 
     # ------------------------------------------------------------------------------------------------ reads
 

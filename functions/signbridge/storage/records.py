@@ -496,18 +496,25 @@ class RecordStore:
         status: RequestStatus,
         *,
         older_than: timedelta | None = None,
+        newer_than: timedelta | None = None,
+        now: datetime | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[SignatureRequest]:
         """Requests in `status`, the longest-waiting first; with `older_than`, only those whose status last changed
-        more than that long ago (the reconciler's query)."""
-        upper_bound = None if older_than is None else format_timestamp(self._clock() - older_than)
+        more than that long ago (the reconciler's query); with `newer_than`, only those whose status changed within
+        that long (the housekeeper's look at recently finished requests). Ages are measured from `now` (default: the
+        store's clock), so a scheduled run measures from its event's time."""
+        moment = now or self._clock()
+        upper_bound = None if older_than is None else format_timestamp(moment - older_than)
+        lower_bound = None if newer_than is None else format_timestamp(moment - newer_than)
         return self._list_index(
             schema.STATUS_INDEX,
             schema.STATUS_INDEX_PK,
             schema.STATUS_INDEX_SK,
             status.value,
             upper_bound=upper_bound,
+            lower_bound=lower_bound,
             limit=limit,
             cursor=cursor,
             forward=True,
@@ -690,16 +697,27 @@ class RecordStore:
         limit: int,
         cursor: str | None,
         forward: bool,
+        lower_bound: str | None = None,
     ) -> Page[SignatureRequest]:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         names = {"#p": partition_attribute}
         values: dict[str, Any] = {":p": to_attribute(partition_value)}
         condition = "#p = :p"
-        if upper_bound is not None:
+        if upper_bound is not None or lower_bound is not None:
             names["#s"] = sort_attribute
+        if upper_bound is not None and lower_bound is not None:
+            # A key condition takes one range operator; BETWEEN is inclusive at both ends, which for timestamps with
+            # microseconds differs from `<` / `>` only at the exact instant.
+            values[":lo"] = to_attribute(lower_bound)
+            values[":hi"] = to_attribute(upper_bound)
+            condition += " AND #s BETWEEN :lo AND :hi"
+        elif upper_bound is not None:
             values[":s"] = to_attribute(upper_bound)
             condition += " AND #s < :s"
+        elif lower_bound is not None:
+            values[":s"] = to_attribute(lower_bound)
+            condition += " AND #s > :s"
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index_name,

@@ -9,13 +9,15 @@ Shapes:
 - ZapSign: `{"api_token": "..."}`
 - Webhooks: `{"zapsign": ["current", "previous-or-empty"], "oneshot": ["current", "previous-or-empty"]}`; during a
   rotation both values are accepted, an empty string means "no previous secret".
-- One-Shot: `{"token": "..."}` or `{"username": "...", "password": "...", "pin": "..."}`, plus `billing_username`,
-  `billing_password` (already base64, as the Optimizer wants it), `registration_authority`, `profile`.
+- One-Shot: `{"token": "..."}` or `{"username": "...", "password": "...", "pin": "..."}`, plus optionally
+  `billing_username` + `billing_password` (already base64, as the Optimizer wants it), `registration_authority`,
+  `profile` (each may instead be preset on the Optimizer). The stored shape *is* the provider's credential shape,
+  so it is read straight into `signbridge.providers.oneshot.OneShotCredentials`: one model, one set of rules.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
@@ -27,10 +29,10 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from signbridge.config import Settings, get_settings
+from signbridge.providers.oneshot import OneShotCredentials
 from signbridge.storage.errors import SecretMalformedError, SecretUnavailableError
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ class _Secret(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
-SecretModel = TypeVar("SecretModel", bound=_Secret)
+SecretModel = TypeVar("SecretModel", bound=BaseModel)
 
 
 def _not_empty(value: SecretStr) -> SecretStr:
@@ -77,35 +79,6 @@ class WebhookSecrets(_Secret):
 
     def accepted_oneshot(self) -> tuple[str, ...]:
         return _non_empty(self.oneshot)
-
-
-class OneShotCredentials(_Secret):
-    """RAO identity (a token, or username + password + PIN), billing credentials and the request defaults."""
-
-    token: SecretStr | None = None
-    username: SecretStr | None = None
-    password: SecretStr | None = None
-    pin: SecretStr | None = None
-    billing_username: NonEmptySecret
-    billing_password: NonEmptySecret = Field(description="Base64, as the Optimizer expects it.")
-    registration_authority: str = Field(min_length=1)
-    profile: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _has_rao_identity(self) -> Self:
-        if self.token is None and None in (self.username, self.password, self.pin):
-            raise ValueError("give either token, or username, password and pin")
-        return self
-
-    def rao_fields(self) -> dict[str, str]:
-        """The RAO credentials as One-Shot's body fields (contracts/oneshot.md §2)."""
-        if self.token is not None:
-            return {"token": self.token.get_secret_value()}
-        return {
-            name: value.get_secret_value()
-            for name, value in (("username", self.username), ("password", self.password), ("pin", self.pin))
-            if value is not None
-        }
 
 
 class SecretStore:

@@ -17,27 +17,33 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Final, Self
+from typing import Annotated, Any, Final, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from signbridge.workflow.validation import (
+    AppearanceLine,
     Base64IdImage,
     Base64Pdf,
     CountryCode,
+    DateFormat,
     DocumentName,
     Email,
     ExternalId,
     IdNumber,
+    ImageUid,
     Metadata,
     PersonName,
     PhoneE164,
     Sha256Hex,
+    TimeZoneName,
     decode_base64,
 )
 
 MAX_DOCUMENTS: Final = 15  # ZapSign: a main document and up to 14 extra documents (contracts/zapsign.md §3.8)
+MAX_PAGE_POINTS: Final = 14_400  # PDF's largest page side (200 inches); anything beyond is a client mistake
+MAX_APPEARANCE_LINES: Final = 6
 MAX_SIGNERS: Final = 20  # keeps a create (request + documents + signers + event) far below DynamoDB's 100 items
 
 
@@ -231,6 +237,14 @@ class SignatureRequest(_Stored):
     document_count: int = Field(ge=0)
     signer_count: int = Field(ge=0)
     current_signer: int | None = Field(default=None, description="Index of the signer whose One-Shot turn it is.")
+    refusal_reason: str | None = Field(
+        default=None, repr=False, description="ZapSign's `rejected_reason` when refused (free text a person typed)."
+    )
+    signature_appearance: dict[str, Any] | None = Field(
+        default=None,
+        description="One-Shot: the visible signature, as `SignatureAppearance.model_dump(mode='json', "
+        "exclude_none=True)` (read it back with `SignatureAppearance.model_validate`).",
+    )
 
 
 class Document(_Stored):
@@ -241,18 +255,29 @@ class Document(_Stored):
     size: int | None = None
     sha256: str | None = None
     declared_sha256: str | None = None
+    declared_size: int | None = Field(default=None, description="The exact size the client declared for its upload.")
     incoming_key: str | None = None
     original_key: str | None = None
     signed_keys: dict[str, str] = Field(
         default_factory=dict, description='S3 key of each signed output by stage: "zapsign", "oneshot-{signer}".'
     )
     final_key: str | None = None
+    signed_sha256: dict[str, str] = Field(
+        default_factory=dict, description='sha256 of each signed output by stage, as stored ("zapsign", "oneshot-N").'
+    )
     zapsign_doc_token: str | None = Field(
         default=None, description="This document's token at ZapSign: the main document's, or its extra document's."
     )
     zapsign_is_extra: bool = False
+    zapsign_create_started_at: datetime | None = Field(
+        default=None,
+        description="Document 0 only: intent of the ZapSign create call (recorded before it; the token after it).",
+    )
     oneshot_document_uids: dict[int, str] = Field(
         default_factory=dict, description="Document uid at the Optimizer, by signer index."
+    )
+    oneshot_upload_started: dict[int, datetime] = Field(
+        default_factory=dict, description="Intent of each signer's upload of this document (recorded before it)."
     )
     rejection_reason: str | None = None
 
@@ -277,6 +302,17 @@ class Signer(_Stored):
     evidence_keys: dict[IdImageKind, str] = Field(default_factory=dict, description="S3 key of each ID image.")
     contract_key: str | None = None
     otp_sent_at: datetime | None = None
+    oneshot_create_started_at: datetime | None = Field(
+        default=None, description="Intent of the One-Shot create call (recorded before it; the pk after it)."
+    )
+    otp_resends: int = Field(default=0, ge=0, description="SMS resends asked for: the generation of the next one.")
+    otp_intent_generation: int | None = Field(
+        default=None, description="Generation of the OTP call under way (intent, recorded before the call)."
+    )
+    otp_generation: int | None = Field(
+        default=None, description="Generation of the last SMS the Optimizer sent (0: the first, n: the n-th resend)."
+    )
+    oneshot_signed_at: datetime | None = Field(default=None, description="When the Optimizer's signature was recorded.")
     oneshot_deleted_at: datetime | None = Field(
         default=None, description="When this signer's documents were deleted from the Optimizer (it never does so)."
     )
@@ -378,6 +414,42 @@ class DocumentInput(_Input):
         return None if self.content_base64 is None else decode_base64(self.content_base64)
 
 
+class SignaturePosition(_Input):
+    """A rectangle in PDF points (1 px = 0.75 pt) from the page's bottom-left corner (contracts/oneshot.md §5.5)."""
+
+    x1: float = Field(ge=0, le=MAX_PAGE_POINTS)
+    y1: float = Field(ge=0, le=MAX_PAGE_POINTS)
+    x2: float = Field(ge=0, le=MAX_PAGE_POINTS)
+    y2: float = Field(ge=0, le=MAX_PAGE_POINTS)
+
+    @model_validator(mode="after")
+    def _check_corners(self) -> Self:
+        errors = []
+        if self.x2 <= self.x1:
+            errors.append(_error(("x2",), "greater than x1 (x1,y1 is the lower-left corner)", kind="position"))
+        if self.y2 <= self.y1:
+            errors.append(_error(("y2",), "greater than y1 (x1,y1 is the lower-left corner)", kind="position"))
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+
+class SignatureAppearance(_Input):
+    """`oneshot` and `zapsign_oneshot`: how the qualified signature shows on the page (the Optimizer's
+    `signature.appearance`, contracts/oneshot.md §5.5). Applied to every document of the request."""
+
+    text: list[AppearanceLine] | None = Field(
+        default=None, min_length=1, max_length=MAX_APPEARANCE_LINES, description="Lines of text in the stamp."
+    )
+    date_format: DateFormat | None = Field(
+        default=None, description="strftime pattern of the signing time in the stamp, e.g. %d/%m/%Y %H:%M:%S."
+    )
+    timezone: TimeZoneName | None = Field(default=None, description="IANA time zone of that time, e.g. Europe/Madrid.")
+    position: SignaturePosition | None = None
+    page: int | None = Field(default=None, ge=0, description="0-based page number.")
+    image_uid: ImageUid | None = Field(default=None, description="uid of a stamp image uploaded to the Optimizer.")
+
+
 # What a One-Shot request needs of each signer (contracts/oneshot.md §5.3).
 ONESHOT_REQUIRED_SIGNER_FIELDS: Final = ("given_name", "first_surname", "id_number", "phone", "email")
 ID_IMAGE_FIELDS: Final = tuple(kind.value for kind in IdImageKind)
@@ -393,10 +465,18 @@ class CreateRequestBody(_Input):
     deadline: AwareDatetime | None = Field(default=None, description="When the request expires; in the future.")
     external_id: ExternalId | None = Field(default=None, description="Your identifier; requests can be listed by it.")
     metadata: Metadata = Field(default_factory=dict, description="Up to 20 string pairs, echoed back.")
+    signature_appearance: SignatureAppearance | None = Field(
+        default=None, description="One-Shot workflows only: the visible qualified signature."
+    )
 
     @model_validator(mode="after")
     def _check_workflow_requirements(self) -> Self:
-        errors = [*self._signer_errors(), *self._document_errors(), *self._deadline_errors()]
+        errors = [
+            *self._signer_errors(),
+            *self._document_errors(),
+            *self._deadline_errors(),
+            *self._appearance_errors(),
+        ]
         if errors:
             raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
@@ -467,10 +547,36 @@ class CreateRequestBody(_Input):
                 )
         return errors
 
+    def _appearance_errors(self) -> list[InitErrorDetails]:
+        if self.signature_appearance is not None and not self.workflow.uses_oneshot:
+            return [_error(("signature_appearance",), "not used by the {workflow} workflow", self.workflow)]
+        return []
+
     def _deadline_errors(self) -> list[InitErrorDetails]:
         if self.deadline is not None and self.deadline <= utc_now():
             return [_error(("deadline",), "a time in the future, with its UTC offset", kind="deadline")]
         return []
+
+
+MAX_CANCEL_REASON_CHARS: Final = 200
+
+
+class CancelRequestBody(_Input):
+    """`POST /v1/requests/{id}/cancel` (the body is optional). The reason goes to the timeline: no personal data."""
+
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CANCEL_REASON_CHARS,
+        pattern=r"^[^\x00-\x1f\x7f]*$",  # one line of text: it is shown in the timeline
+        description="Why, for the timeline.",
+    )
+
+
+class SubmitOtpBody(_Input):
+    """`POST /v1/requests/{id}/signers/{n}/otp`: the SMS code the signer received."""
+
+    code: str = Field(repr=False, pattern=r"^[0-9]{4,8}$", description="The code from the SMS: 4 to 8 digits.")
 
 
 def _error(

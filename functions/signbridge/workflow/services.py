@@ -7,16 +7,18 @@ made again when a credential changes (a rotated ZapSign token takes effect witho
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from pydantic import SecretStr
+
 from signbridge.config import Settings, get_settings
 from signbridge.providers.http import ProviderHttp, new_session
 from signbridge.providers.oneshot import OneShotClient
-from signbridge.providers.oneshot import OneShotCredentials as OneShotClientCredentials
 from signbridge.providers.zapsign import ZapSignClient
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
@@ -61,9 +63,13 @@ class Services:
             return self._zapsign[1]
 
     def oneshot(self) -> OneShotClient:
-        stored = self.secrets.oneshot()
-        credentials = OneShotClientCredentials.model_validate(stored, from_attributes=True)
-        fingerprint = credentials.model_dump_json()  # compared in memory only, never logged
+        credentials = self.secrets.oneshot()
+        # The values themselves (SecretStr dumps as "**********", so a dump would hide a rotation); compared in
+        # memory only, never logged.
+        fingerprint = json.dumps(
+            {name: value.get_secret_value() if isinstance(value, SecretStr) else value for name, value in credentials},
+            sort_keys=True,
+        )
         with self._lock:
             if self._oneshot is None or self._oneshot[0] != fingerprint:
                 client = OneShotClient(

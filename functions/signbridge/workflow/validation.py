@@ -195,3 +195,47 @@ ExternalId = Annotated[str, AfterValidator(check_external_id)]
 Metadata = Annotated[dict[str, str], AfterValidator(check_metadata)]
 Base64Pdf = Annotated[str, BeforeValidator(_refuse_data_url), AfterValidator(check_base64_pdf)]
 Base64IdImage = Annotated[str, BeforeValidator(_refuse_data_url), AfterValidator(check_base64_id_image)]
+
+
+# ------------------------------------------------------------------------------------------------ signature appearance
+
+MAX_APPEARANCE_LINE_CHARS: Final = 120
+_DATE_FORMAT = re.compile(r"^[%A-Za-z0-9 .,:;/\-]{1,64}$")
+# IANA names: "UTC", "Europe/Madrid", "America/Argentina/Buenos_Aires", "Etc/GMT+3". A syntactic check on purpose:
+# the Lambda image's zoneinfo database is not guaranteed, and the Optimizer is the one that must know the zone.
+_TIME_ZONE = re.compile(r"^(?:UTC|[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+\-]+){1,2})$")
+_IMAGE_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,63}$")
+
+
+def check_appearance_line(value: str) -> str:
+    if len(value) > MAX_APPEARANCE_LINE_CHARS or _has_control_characters(value):
+        raise PydanticCustomError(
+            "appearance_text",
+            "a line of at most {max} characters without control characters",
+            {"max": MAX_APPEARANCE_LINE_CHARS},
+        )
+    return value
+
+
+def check_date_format(value: str) -> str:
+    if "%" not in value or not _DATE_FORMAT.match(value):
+        raise PydanticCustomError("date_format", "a strftime pattern such as %d/%m/%Y %H:%M:%S")
+    return value
+
+
+def check_time_zone(value: str) -> str:
+    if not _TIME_ZONE.match(value):
+        raise PydanticCustomError("time_zone", "an IANA time zone name such as Europe/Madrid or UTC")
+    return value
+
+
+def check_image_uid(value: str) -> str:
+    if not _IMAGE_UID.match(value):
+        raise PydanticCustomError("image_uid", "the uid the Optimizer gave the uploaded stamp image")
+    return value
+
+
+AppearanceLine = Annotated[str, AfterValidator(check_appearance_line)]
+DateFormat = Annotated[str, AfterValidator(check_date_format)]
+TimeZoneName = Annotated[str, AfterValidator(check_time_zone)]
+ImageUid = Annotated[str, AfterValidator(check_image_uid)]

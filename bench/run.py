@@ -1,0 +1,472 @@
+"""`python -m bench`: measure the local stack and print + record the figures (no assertions on them).
+
+Figures (docs/benchmarks.md says what each means):
+
+1. start to ready: `python -m local --no-demo` as a new process, from its start to the "SignBridge is ready" line (the
+   template in cdk.out current), then SIGINT to its exit (and its exit code); plus the in-process `LocalStack.start()`;
+2. the demo request end to end, per workflow (`local.demo.run_demo`), with the time each status was first seen;
+3. provider calls per completed request, per workflow, from the simulators' `/_sim/calls` counters, beside the
+   design's budget (`bench.budget`);
+4. AWS calls per step, counted with botocore `before-call` hooks and attributed to the invocation that made them
+   (`bench.aws_calls`); the webhook acknowledgement path's own figure;
+5. Lambda handler durations (p50/p95 per function, from `LocalStack.invocations`);
+6. peak memory: tracemalloc's peak over one extra `zapsign_oneshot` demo (run apart, tracemalloc slows Python down),
+   and the process's max RSS.
+
+Results: `bench/results/latest.json` (everything) and one line appended to `bench/results/history.jsonl` (date, git
+commit, headline figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.aws_calls import AwsCallCounter, StepFigures
+from bench.budget import ONESHOT, ZAPSIGN, budget
+from local import synth
+from local.__main__ import READY_LINE
+from local.companions import Providers
+from local.demo import WORKFLOWS, DemoResult, run_demo
+from local.stack import LocalStack, LocalStackConfig
+from signbridge import env_names
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+WEBHOOK_ACK_STEP = "POST /webhooks/zapsign"
+WEBHOOK_ACK_EXPECTED = 2
+BOOT_TIMEOUT_SECONDS = 300.0
+FUNCTION_LOG = synth.DEFAULT_OUTDIR / "signbridge-bench.log"
+
+Out = Callable[[str], None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark the SignBridge local stack.")
+    parser.add_argument("--workflow", action="append", choices=WORKFLOWS, help="default: all three")
+    parser.add_argument("--repeat", type=int, default=3, help="demo requests per workflow (default: %(default)s)")
+    parser.add_argument("--no-boot", action="store_true", help="skip the new-process start-to-ready measurement")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where to record (default: bench/results)")
+    parser.add_argument("--no-record", action="store_true", help="print only")
+    options = parser.parse_args(argv)
+    workflows = options.workflow or list(WORKFLOWS)
+
+    report: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
+    say = _printer()
+    dirty = " (uncommitted changes)" if report["git_dirty"] else ""
+    say(f"SignBridge benchmark — {report['date']} — commit {report['git_commit'][:12]}{dirty}")
+
+    started = time.monotonic()
+    synthesized_before = synth.ensure_template()
+    report["synth_check_s"] = round(time.monotonic() - started, 3)
+    say(f"template {synthesized_before.relative_to(REPO_ROOT)} current (checked in {report['synth_check_s']} s)")
+
+    if not options.no_boot:
+        report["boot"] = measure_boot(say)
+    report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
+
+    if not options.no_record:
+        record(report, options.results)
+        say(f"\nrecorded: {options.results / 'latest.json'} and a line in {options.results / 'history.jsonl'}")
+    failed = [wf for wf, figures in report["workflows"].items() if not all(run["ok"] for run in figures["runs"])]
+    if failed:
+        say(f"note: demo requests did not complete for {failed} (figures above are for what ran)")
+    return 0
+
+
+# -- 1. start to ready, as a new process -----------------------------------------------------------------------------
+
+
+def measure_boot(say: Out) -> dict[str, Any]:
+    """`python -m local --no-demo` in a new process: start → ready line, SIGINT → exit."""
+    say("\n== start to ready (new process: python -m local --no-demo) ==")
+    with tempfile.TemporaryDirectory(prefix="signbridge-bench-") as scratch:
+        command = [
+            sys.executable,
+            "-m",
+            "local",
+            "--no-demo",
+            "--port",
+            "0",
+            "--no-schedules",
+            "--function-logs",
+            str(Path(scratch) / "functions.log"),
+        ]
+        started = time.monotonic()
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            command,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
+        reader.start()
+        ready_s: float | None = None
+        output: list[str] = []
+        deadline = started + BOOT_TIMEOUT_SECONDS
+        while ready_s is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            output.append(line.rstrip())
+            if line.startswith(READY_LINE):
+                ready_s = time.monotonic() - started
+        stop_started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        try:
+            exit_code: int | None = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            exit_code = None
+        stopped_s = time.monotonic() - stop_started
+        reader.join(timeout=5)
+    figures = {
+        "process_start_to_ready_s": None if ready_s is None else round(ready_s, 3),
+        "sigint_to_exit_s": round(stopped_s, 3),
+        "exit_code": exit_code,
+    }
+    if ready_s is None:
+        say("  never printed the ready line; its output:")
+        for line in output[-15:]:
+            say(f"    {line}")
+    else:
+        say(f"  process start → '{READY_LINE}': {ready_s:.2f} s")
+    say(f"  SIGINT → exit: {stopped_s:.2f} s, exit code {exit_code}")
+    return figures
+
+
+def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
+# -- 2-6, in one process ---------------------------------------------------------------------------------------------
+
+
+def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: Out) -> dict[str, Any]:
+    counter = AwsCallCounter()
+    providers = Providers.simulated()
+    config = LocalStackConfig(
+        api_port=0,
+        schedules=False,
+        companions=providers.companions(),
+        secret_values=providers.secret_values(),
+    )
+    report: dict[str, Any] = {}
+    with counter.installed(), _functions_quiet():
+        started = time.monotonic()
+        stack = LocalStack(config).start()
+        try:
+            providers.connect(stack)
+            report["in_process_start_s"] = round(time.monotonic() - started, 3)
+            counter.attach(stack.runtime)
+            counter.reset()
+            bucket = stack.function_environment("api")[env_names.BUCKET_NAME]
+            say(f"\n== in-process stack: LocalStack.start() + webhook registration {report['in_process_start_s']} s ==")
+            report["workflows"] = {
+                workflow: measure_workflow(stack, providers, workflow, repeat=repeat, bucket=bucket, say=say)
+                for workflow in workflows
+            }
+            steps = counter.figures()
+            report["aws_calls_per_step"] = [figure.to_json() for figure in steps]
+            report["aws_calls_outside_invocations"] = dict(counter.outside.most_common())
+            report["webhook_ack_aws_calls"] = _webhook_ack(steps)
+            report["lambda_durations_ms"] = durations(stack)
+            if memory:
+                report["memory"] = measure_memory(stack, providers, bucket)
+        finally:
+            stack.stop()
+    report["memory"] = {**report.get("memory", {}), "max_rss_mib": _max_rss_mib()}
+    print_report(report, say)
+    return report
+
+
+def measure_workflow(
+    stack: LocalStack, providers: Providers, workflow: str, *, repeat: int, bucket: str, say: Out
+) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    calls: list[dict[str, dict[str, int]]] = []
+    for _ in range(repeat):
+        before = _sim_calls(providers)
+        result = run_demo(
+            stack.api_url,
+            providers.zapsign_simulator,
+            providers.oneshot_simulator,
+            workflow=workflow,
+            out=lambda _line: None,
+            s3_client=stack.client("s3"),
+            bucket=bucket,
+        )
+        stack.wait_until_idle(timeout=30)
+        after = _sim_calls(providers)
+        calls.append({provider: _delta(before[provider], after[provider]) for provider in after})
+        runs.append(_run_figures(result))
+        say(
+            f"  {workflow:<16} {'completed' if result.ok else 'FAILED: ' + (result.reason or '')[:100]} "
+            f"in {result.elapsed_seconds:.2f} s"
+        )
+    completed = [run for run in runs if run["ok"]]
+    elapsed = [run["elapsed_s"] for run in completed]
+    return {
+        "runs": runs,
+        "elapsed_s": _spread(elapsed),
+        "provider_calls": calls[-1] if calls else {},  # the last run: every cold start is behind it
+        "provider_calls_all_runs": calls,
+        "budget": budget(workflow),
+    }
+
+
+def _run_figures(result: DemoResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "elapsed_s": result.elapsed_seconds,
+        "stage_s": result.stage_seconds,
+        "reason": result.reason,
+    }
+
+
+def _sim_calls(providers: Providers) -> dict[str, Counter[str]]:
+    zapsign, oneshot = providers.zapsign_simulator, providers.oneshot_simulator
+    assert zapsign is not None
+    assert oneshot is not None
+    return {ZAPSIGN: Counter(zapsign.calls), ONESHOT: Counter(oneshot.calls)}
+
+
+def _delta(before: Counter[str], after: Counter[str]) -> dict[str, int]:
+    return {
+        name: after[name] - before[name]
+        for name in sorted(after)
+        if after[name] - before[name] and not name.startswith("sim_")
+    }
+
+
+def _webhook_ack(steps: list[StepFigures]) -> dict[str, Any]:
+    ack = next((figure for figure in steps if figure.step == WEBHOOK_ACK_STEP), None)
+    if ack is None:
+        return {"expected": WEBHOOK_ACK_EXPECTED, "measured": None}
+    return {
+        "expected": WEBHOOK_ACK_EXPECTED,
+        "measured_median": ack.per_invocation["median"],
+        "measured_min": ack.per_invocation["min"],
+        "measured_max": ack.per_invocation["max"],
+        "invocations": ack.invocations,
+        "operations_per_invocation": ack.operations,
+    }
+
+
+def durations(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    by_function: dict[str, list[float]] = {}
+    cold: Counter[str] = Counter()
+    outcomes: dict[str, Counter[str]] = {}
+    for invocation in stack.invocations:
+        by_function.setdefault(invocation.function, []).append(invocation.duration_ms)
+        cold[invocation.function] += invocation.cold_start
+        outcomes.setdefault(invocation.function, Counter())[invocation.outcome] += 1
+    return {
+        function: {
+            "count": len(values),
+            "p50": round(_percentile(values, 50), 1),
+            "p95": round(_percentile(values, 95), 1),
+            "max": round(max(values), 1),
+            "cold_starts": cold[function],
+            "outcomes": dict(outcomes[function]),
+        }
+        for function, values in sorted(by_function.items())
+    }
+
+
+def measure_memory(stack: LocalStack, providers: Providers, bucket: str) -> dict[str, Any]:
+    """tracemalloc's peak over one zapsign_oneshot demo (the stack warm), in MiB."""
+    tracemalloc.start()
+    try:
+        result = run_demo(
+            stack.api_url,
+            providers.zapsign_simulator,
+            providers.oneshot_simulator,
+            out=lambda _line: None,
+            s3_client=stack.client("s3"),
+            bucket=bucket,
+        )
+        stack.wait_until_idle(timeout=30)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {
+        "tracemalloc_peak_mib": round(peak / 2**20, 2),
+        "tracemalloc_end_mib": round(current / 2**20, 2),
+        "demo_ok": result.ok,
+        "demo_elapsed_s_under_tracemalloc": result.elapsed_seconds,
+    }
+
+
+# -- printing and recording -------------------------------------------------------------------------------------------
+
+
+def print_report(report: Mapping[str, Any], say: Out) -> None:
+    say("\n== demo request end to end ==")
+    for workflow, figures in report["workflows"].items():
+        spread = figures["elapsed_s"]
+        stages = figures["runs"][-1]["stage_s"]
+        say(
+            f"  {workflow:<16} {spread['median']} s median (min {spread['min']}, max {spread['max']}, "
+            f"{len(figures['runs'])} runs)"
+        )
+        say("    status first seen at: " + ", ".join(f"{status} {at:.2f}s" for status, at in stages.items()))
+
+    say("\n== provider calls per completed request (1 signer, 1 document; last run) vs the design's budget ==")
+    for workflow, figures in report["workflows"].items():
+        say(f"  {workflow}")
+        for provider in (ZAPSIGN, ONESHOT):
+            actual = figures["provider_calls"].get(provider, {})
+            allowed = figures["budget"][provider]
+            for endpoint in sorted(set(actual) | set(allowed)):
+                got, limit = actual.get(endpoint, 0), allowed.get(endpoint)
+                verdict = "—" if limit is None else ("ok" if got <= limit else "OVER BUDGET")
+                shown = "-" if limit is None else str(limit)
+                say(f"    {provider:<8} {endpoint:<20} {got:>3}   budget {shown:>3}   {verdict}")
+
+    say("\n== AWS calls per step (per invocation: median [min-max]; mean per operation) ==")
+    for step in report["aws_calls_per_step"]:
+        spread = step["aws_calls_per_invocation"]
+        operations = ", ".join(f"{op} {count:g}" for op, count in step["operations_per_invocation"].items())
+        say(
+            f"  {step['step']:<52} x{step['invocations']:<3} {spread['median']:>4} [{spread['min']}-{spread['max']}]"
+            f"  {operations}"
+        )
+    ack = report["webhook_ack_aws_calls"]
+    say(
+        f"  webhook acknowledgement ({WEBHOOK_ACK_STEP}): median {ack.get('measured_median')} AWS calls "
+        f"(design: {ack['expected']})"
+    )
+    outside = report["aws_calls_outside_invocations"]
+    say(f"  outside invocations (pollers, relay, the benchmark's own reads): {sum(outside.values())} calls")
+
+    say("\n== Lambda handler durations (ms) ==")
+    for function, figures in report["lambda_durations_ms"].items():
+        say(
+            f"  {function:<16} n={figures['count']:<4} p50 {figures['p50']:>8}  p95 {figures['p95']:>8}  "
+            f"max {figures['max']:>8}  cold {figures['cold_starts']}  {figures['outcomes']}"
+        )
+
+    memory = report.get("memory", {})
+    say("\n== memory ==")
+    if "tracemalloc_peak_mib" in memory:
+        say(f"  tracemalloc peak over one zapsign_oneshot demo: {memory['tracemalloc_peak_mib']} MiB")
+    say(f"  process max RSS: {memory.get('max_rss_mib')} MiB")
+
+
+def record(report: Mapping[str, Any], results: Path) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "latest.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    headline = {
+        "date": report["date"],
+        "git_commit": report["git_commit"],
+        "git_dirty": report["git_dirty"],
+        "process_start_to_ready_s": report.get("boot", {}).get("process_start_to_ready_s"),
+        "in_process_start_s": report.get("in_process_start_s"),
+        "demo_median_s": {wf: figures["elapsed_s"]["median"] for wf, figures in report["workflows"].items()},
+        "webhook_ack_aws_calls": report["webhook_ack_aws_calls"].get("measured_median"),
+        "tracemalloc_peak_mib": report.get("memory", {}).get("tracemalloc_peak_mib"),
+        "max_rss_mib": report.get("memory", {}).get("max_rss_mib"),
+    }
+    with (results / "history.jsonl").open("a", encoding="utf-8") as history:
+        history.write(json.dumps(headline) + "\n")
+
+
+# -- small helpers ----------------------------------------------------------------------------------------------------
+
+
+def _environment() -> dict[str, Any]:
+    commit = _git("rev-parse", "HEAD") or "unknown"
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(_git("status", "--porcelain")),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _git(*arguments: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 - fixed read-only git commands
+            ["git", *arguments],  # noqa: S607
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * percent / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"min": None, "median": None, "max": None}
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+
+
+def _max_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(rss / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def _printer() -> Out:
+    terminal = sys.stdout
+
+    def say(line: str) -> None:
+        print(line, file=terminal, flush=True)
+
+    return say
+
+
+@contextmanager
+def _functions_quiet() -> Iterator[None]:
+    """The functions' logs and metrics (printed to `sys.stdout`) go to FUNCTION_LOG while the stack runs."""
+    original = sys.stdout
+    FUNCTION_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with FUNCTION_LOG.open("w", encoding="utf-8") as log:
+        sys.stdout = log
+        try:
+            yield
+        finally:
+            sys.stdout = original

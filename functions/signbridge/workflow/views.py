@@ -1,0 +1,283 @@
+"""What the HTTP API answers: response models (they also describe the bodies in the OpenAPI document) and how a
+request aggregate becomes one.
+
+Views show what a client needs to act: statuses, the ZapSign signing links to hand to signers, short-lived download
+links for the stored files, the timeline. They leave out what the client already has or must not get back: phone
+numbers, ID numbers, ID images, provider tokens and keys.
+
+Download links are presigned locally (no S3 call) and live `settings.presign_ttl_seconds` (at most an hour).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from signbridge.storage.files import FileStore, PresignedPost
+from signbridge.workflow.models import (
+    Cause,
+    Document,
+    DocumentStatus,
+    Language,
+    RequestAggregate,
+    RequestStatus,
+    SignatureRequest,
+    Signer,
+    SignerStatus,
+    TimelineEntry,
+    TimelineSubject,
+    Workflow,
+)
+
+ORIGINAL_FILE = "original"
+FINAL_FILE = "final"
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class FileLink(_View):
+    url: str = Field(description="A presigned GET link to the stored PDF; it expires at `expires_at`.")
+    expires_at: datetime
+    sha256: str | None = Field(default=None, description="SHA-256 of the stored file, when recorded.")
+
+
+class DocumentView(_View):
+    index: int
+    name: str
+    status: DocumentStatus
+    status_since: datetime
+    size: int | None = Field(default=None, description="Size of the original in bytes, once received.")
+    sha256: str | None = Field(default=None, description="SHA-256 of the original, once received.")
+    rejection_reason: str | None = None
+    files: dict[str, FileLink] = Field(
+        default_factory=dict,
+        description='The stored versions: "original", "zapsign" (ZapSign-signed), "oneshot-{signer}" (after that '
+        'signer\'s qualified signature) and "final" (the last signed version), as far as they exist.',
+    )
+
+
+class SignerView(_View):
+    index: int
+    name: str
+    email: str | None = None
+    language: Language | None = None
+    status: SignerStatus
+    status_since: datetime
+    sign_url: str | None = Field(
+        default=None, description="ZapSign workflows: the signing link to hand to this signer (whoever has it signs)."
+    )
+    otp_sent_at: datetime | None = Field(default=None, description="One-Shot: when the last SMS code was sent.")
+    contract: FileLink | None = Field(
+        default=None, description="One-Shot: the service contract the signer must be shown before signing."
+    )
+    failure_reason: str | None = None
+
+
+class TimelineEntryView(_View):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    at: datetime
+    subject: TimelineSubject
+    index: int | None = Field(default=None, description="The document's or signer's index; null for the request.")
+    from_status: str | None = Field(default=None, alias="from", description="null for the creation entry.")
+    to: str
+    cause: Cause
+    detail: str | None = None
+    correlation_id: str
+
+
+class RequestSummary(_View):
+    id: str
+    workflow: Workflow
+    status: RequestStatus
+    status_since: datetime
+    version: int
+    external_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    language: Language
+    deadline: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    failure_reason: str | None = None
+    document_count: int
+    signer_count: int
+
+
+class RequestView(RequestSummary):
+    current_signer: int | None = Field(default=None, description="One-Shot: whose turn it is to sign.")
+    signature_appearance: dict[str, Any] | None = None
+    signers: list[SignerView]
+    documents: list[DocumentView]
+    timeline: list[TimelineEntryView] = Field(description="Every status change, oldest first.")
+
+
+class UploadView(_View):
+    document: int = Field(description="Index of the declared document this upload is for.")
+    url: str = Field(description="POST a multipart/form-data form here: every `fields` entry, then `file` last.")
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int = Field(description="The largest file S3 accepts (or the exact size, when one was declared).")
+
+
+class CreatedRequestView(RequestView):
+    uploads: list[UploadView] = Field(
+        default_factory=list, description="One presigned POST per document declared for upload."
+    )
+
+
+class RequestList(_View):
+    items: list[RequestSummary]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end.")
+
+
+class Accepted(_View):
+    status: Literal["accepted"] = "accepted"
+
+
+class ProblemFieldError(_View):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    field: str = Field(description='Where the problem is: "signers.0.phone" in the body, or a parameter name.')
+    message: str
+    location: Literal["body", "query", "path", "header"] = Field(default="body", alias="in")
+    type: str = Field(description="A stable error code, e.g. missing, phone_e164, workflow_requirement.")
+
+
+class Problem(_View):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = Field(description="A stable URI naming the kind of problem; branch on it.")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The path of the request that failed.")
+    correlation_id: str | None = Field(default=None, description="Quote it when asking for help.")
+    errors: list[ProblemFieldError] | None = Field(default=None, description="Validation problems, by field.")
+
+
+# ------------------------------------------------------------------------------------------------ builders
+
+
+class LinkSigner:
+    """Presigns download links for one answer, all with the same lifetime."""
+
+    def __init__(self, files: FileStore, *, now: datetime, ttl_seconds: int) -> None:
+        self._files = files
+        self._ttl_seconds = ttl_seconds
+        self._expires_at = now + timedelta(seconds=ttl_seconds)
+
+    def link(self, key: str, *, sha256: str | None, download_name: str | None) -> FileLink:
+        url = self._files.presigned_get(key, expires_in=self._ttl_seconds, download_name=download_name)
+        return FileLink(url=url, expires_at=self._expires_at, sha256=sha256)
+
+
+def request_summary(request: SignatureRequest) -> RequestSummary:
+    return RequestSummary(**_summary_fields(request))
+
+
+def request_view(aggregate: RequestAggregate, links: LinkSigner) -> RequestView:
+    return RequestView(**_view_fields(aggregate, links))
+
+
+def created_request_view(
+    aggregate: RequestAggregate, links: LinkSigner, uploads: list[tuple[int, PresignedPost]]
+) -> CreatedRequestView:
+    return CreatedRequestView(
+        **_view_fields(aggregate, links),
+        uploads=[
+            UploadView(
+                document=index, url=post.url, fields=post.fields, expires_at=post.expires_at, max_bytes=post.max_bytes
+            )
+            for index, post in uploads
+        ],
+    )
+
+
+def _summary_fields(request: SignatureRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "workflow": request.workflow,
+        "status": request.status,
+        "status_since": request.status_since,
+        "version": request.version,
+        "external_id": request.external_id,
+        "metadata": request.metadata,
+        "language": request.language,
+        "deadline": request.deadline,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "failure_reason": request.failure_reason,
+        "document_count": request.document_count,
+        "signer_count": request.signer_count,
+    }
+
+
+def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, Any]:
+    request = aggregate.request
+    return {
+        **_summary_fields(request),
+        "current_signer": request.current_signer,
+        "signature_appearance": request.signature_appearance,
+        "signers": [_signer_view(signer, links) for signer in aggregate.signers],
+        "documents": [_document_view(document, links) for document in aggregate.documents],
+        "timeline": [_timeline_view(entry) for entry in aggregate.timeline],
+    }
+
+
+def _signer_view(signer: Signer, links: LinkSigner) -> SignerView:
+    contract = (
+        links.link(signer.contract_key, sha256=None, download_name=f"contract-signer-{signer.index}.pdf")
+        if signer.contract_key
+        else None
+    )
+    return SignerView(
+        index=signer.index,
+        name=signer.name,
+        email=signer.email,
+        language=signer.language,
+        status=signer.status,
+        status_since=signer.status_since,
+        sign_url=signer.sign_url,
+        otp_sent_at=signer.otp_sent_at,
+        contract=contract,
+        failure_reason=signer.failure_reason,
+    )
+
+
+def _document_view(document: Document, links: LinkSigner) -> DocumentView:
+    files: dict[str, FileLink] = {}
+    if document.original_key:
+        files[ORIGINAL_FILE] = links.link(document.original_key, sha256=document.sha256, download_name=document.name)
+    for stage, key in sorted(document.signed_keys.items()):
+        files[stage] = links.link(key, sha256=document.signed_sha256.get(stage), download_name=document.name)
+    if document.final_key:
+        final_stage = next((stage for stage, key in document.signed_keys.items() if key == document.final_key), None)
+        sha256 = document.signed_sha256.get(final_stage) if final_stage else None
+        files[FINAL_FILE] = links.link(document.final_key, sha256=sha256, download_name=document.name)
+    return DocumentView(
+        index=document.index,
+        name=document.name,
+        status=document.status,
+        status_since=document.status_since,
+        size=document.size,
+        sha256=document.sha256,
+        rejection_reason=document.rejection_reason,
+        files=files,
+    )
+
+
+def _timeline_view(entry: TimelineEntry) -> TimelineEntryView:
+    return TimelineEntryView(
+        at=entry.at,
+        subject=entry.subject,
+        index=entry.subject_index,
+        from_status=entry.from_status,
+        to=entry.to_status,
+        cause=entry.cause,
+        detail=entry.detail,
+        correlation_id=entry.correlation_id,
+    )

@@ -1,0 +1,141 @@
+"""The API's contract as a whole: its routes are the ones API Gateway has, its OpenAPI document describes them, and
+every error, even an unexpected one, is a problem document."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from signbridge import __version__, api_routes, env_names
+from signbridge.config import reset_settings_cache
+from signbridge.handlers import api
+from signbridge.workflow import requests as use_cases
+from tests.support.api import ApiClient
+from tests.support.events import load_event
+
+API_ROUTES = {(route.method, route.path) for route in api_routes.ROUTES if route.function == api_routes.API}
+
+
+def openapi_routes(document: dict[str, object]) -> set[tuple[str, str]]:
+    paths = document["paths"]
+    assert isinstance(paths, dict)
+    return {(method.upper(), path) for path, operations in paths.items() for method in operations}
+
+
+def test_the_resolver_serves_exactly_the_api_routes_of_the_route_table(api_client: ApiClient) -> None:
+    # Given the routes API Gateway is configured with for the api function
+    # When the resolver's routes are read back in API Gateway's syntax (`<name>` → `{name}`)
+    registered = {
+        (route.method, re.sub(r"<(\w+)>", r"{\1}", route.path))
+        for route in (*api.app._static_routes, *api.app._dynamic_routes)
+    }
+
+    # Then they are the same routes, and the OpenAPI document describes exactly those
+    assert registered == API_ROUTES
+    document = api_client.request("GET", "/v1/openapi.json").body
+    assert openapi_routes(document) == API_ROUTES
+
+
+def test_the_openapi_document_is_valid_openapi_3_and_describes_the_bodies(
+    api_client: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment whose API is served at a known URL
+    monkeypatch.setenv(env_names.API_BASE_URL, "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/")
+    reset_settings_cache()
+
+    # When a client fetches the OpenAPI document
+    answer = api_client.request("GET", "/v1/openapi.json")
+
+    # Then it is a valid OpenAPI 3 document for this API and version, served from that URL
+    assert answer.status == 200
+    assert answer.content_type.startswith("application/json")
+    document = answer.body
+    validate(document)
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "SignBridge"
+    assert document["info"]["version"] == __version__
+    assert document["servers"] == [{"url": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"}]
+    # and it describes the create body, its answer and its errors, and the Idempotency-Key header
+    create = document["paths"]["/v1/requests"]["post"]
+    body_schema = create["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema["$ref"].endswith("/CreateRequestBody")
+    assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/CreatedRequestView")
+    assert create["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert {"name": "idempotency-key", "in": "header"}.items() <= create["parameters"][0].items()
+    schemas = document["components"]["schemas"]
+    assert {"CreateRequestBody", "SignerInput", "DocumentInput", "SignatureAppearance", "RequestView"} <= set(schemas)
+    assert schemas["CreateRequestBody"]["additionalProperties"] is False
+    # and every route says how calls are authorized
+    assert document["security"] == [{"sigv4": []}]
+    assert "sigv4" in document["components"]["securitySchemes"]
+
+
+def test_an_unknown_route_is_a_404_problem(api_client: ApiClient) -> None:
+    answer = api_client.request("GET", "/v1/nothing-here")
+
+    assert answer.status == 404
+    assert answer.content_type == "application/problem+json"
+    assert answer.body["type"] == "https://signbridge.dev/problems/not-found"
+
+
+def test_a_known_path_with_another_method_is_a_405_saying_which_are_allowed(api_client: ApiClient) -> None:
+    answer = api_client.request("DELETE", "/v1/requests/{request_id}", path_parameters={"request_id": "abc"})
+
+    assert answer.status == 405
+    assert answer.body["type"] == "https://signbridge.dev/problems/method-not-allowed"
+    assert answer.headers["allow"] == "GET"
+
+
+def test_an_unexpected_error_is_a_generic_500_with_the_correlation_id_logged_without_its_message(
+    api_client: ApiClient, monkeypatch: pytest.MonkeyPatch, captured_logs: list[str]
+) -> None:
+    # Given a failure nobody planned for, whose message quotes personal data
+    signer = "Zulmira Quintanilha <zulmira.q@example.org>"
+
+    def broken(*_: object, **__: object) -> None:
+        raise ValueError(f"could not parse signer {signer}")
+
+    monkeypatch.setattr(use_cases, "get_request", broken)
+
+    # When a client reads a request
+    answer = api_client.get("c" * 32)
+
+    # Then the answer is a 500 problem that says nothing of the cause but gives the correlation id
+    assert answer.status == 500
+    assert answer.content_type == "application/problem+json"
+    assert answer.body["type"] == "https://signbridge.dev/problems/internal-error"
+    assert answer.body["correlation_id"]
+    assert "Zulmira" not in answer.raw_body
+    # and the log has the error's type and where it happened, with the correlation id, but not its message
+    (line,) = [json.loads(line) for line in captured_logs if '"unhandled error"' in line]
+    assert line["error_type"] == "ValueError"
+    assert "broken" in line["traceback"]
+    assert line["correlation_id"] == answer.body["correlation_id"]
+    assert not any("Zulmira" in line or "zulmira.q@" in line for line in captured_logs)
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"),
+    [
+        ("apigw/create_request_zapsign.json", 201),
+        ("apigw/create_request_oneshot.json", 201),
+        ("apigw/create_request_zapsign_oneshot.json", 201),
+        ("apigw/create_request_upload.json", 201),
+        ("apigw/list_requests.json", 200),
+        ("apigw/get_request.json", 404),
+        ("apigw/cancel_request.json", 404),
+        ("apigw/openapi.json", 200),
+    ],
+)
+def test_the_sample_events_are_answered_as_api_gateway_would_send_them(
+    api_client: ApiClient, sample: str, status: int
+) -> None:
+    # Given a sample event of events/apigw/ exactly as stored (the request ids in them do not exist here)
+    # When the handler gets it
+    answer = api_client.call(load_event(sample))
+
+    # Then it answers what that call deserves
+    assert answer.status == status, answer.body
