@@ -155,7 +155,8 @@ def _run(options: argparse.Namespace, providers: Providers, say: Callable[[str],
             _print_addresses(say, stack, providers, webhook_note)
             say(f"{READY_LINE} ({time.monotonic() - started:.1f} s). Ctrl-C stops it.")
             code = EXIT_OK
-            if options.demo or not options.no_demo:
+            ran_demo = options.demo or not options.no_demo
+            if ran_demo:
                 if providers.simulated_both:
                     results = _run_demos(stack, providers, options, stopped, say)
                     code = EXIT_OK if results and all(result.ok for result in results) else EXIT_DEMO_FAILED
@@ -163,8 +164,8 @@ def _run(options: argparse.Namespace, providers: Providers, say: Callable[[str],
                     say("(No demo with real providers: it acts as the signers through the simulators.)")
             if options.demo:
                 return code
-            if not stopped.is_set():
-                say(f"{READY_LINE}: {stack.api_url} — Ctrl-C stops it.")
+            if ran_demo and not stopped.is_set():
+                say(f"Still up at {stack.api_url} — Ctrl-C stops it.")
             stopped.wait()
             say("Stopping…")
             return EXIT_OK

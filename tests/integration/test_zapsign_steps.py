@@ -296,6 +296,7 @@ def test_two_signers_the_request_waits_for_both_then_every_signed_pdf_is_archive
     aggregate = created(zapsign_services, zapsign_worker, signers=2, documents=2)
     request_id = aggregate.request.id
     first, second = (signer.zapsign_signer_token or "" for signer in aggregate.signers)
+    reads_before = zapsign_simulator.calls["get_document"]
 
     # When the first signer signs (ZapSign sends doc_signed)
     zapsign_simulator.sign(first)
@@ -327,6 +328,9 @@ def test_two_signers_the_request_waits_for_both_then_every_signed_pdf_is_archive
         assert document.signed_keys == {ZAPSIGN_STAGE: key}
         assert document.final_key == key
         assert document.signed_sha256 == {ZAPSIGN_STAGE: hashlib.sha256(served).hexdigest()}
+    # And ZapSign was read once per doc_signed (design.md, "What a request should cost"): the archive steps used the
+    # links of the read that found the document signed
+    assert zapsign_simulator.calls["get_document"] - reads_before == 2
 
 
 def test_zapsign_oneshot_stores_the_signed_pdfs_and_each_signers_evidence_then_hands_over_to_one_shot(
@@ -347,8 +351,11 @@ def test_zapsign_oneshot_stores_the_signed_pdfs_and_each_signers_evidence_then_h
 
     # When the signer signs (taking the photos) and ZapSign reports it
     sign_all(zapsign_simulator, aggregate)
+    reads_before = zapsign_simulator.calls["get_document"]
     deliver(request_id, "doc_signed")
     zapsign_worker.run()
+    # (one read of the document for the one doc_signed: the PDF and the photos come from its links)
+    assert zapsign_simulator.calls["get_document"] - reads_before == 1
 
     # Then the ZapSign-signed PDF is the input of the One-Shot part, the evidence is in S3, and One-Shot begins
     done = zapsign_services.records.get_request(request_id)
@@ -442,7 +449,8 @@ def test_an_expired_file_link_is_fetched_again(
     monkeypatch: pytest.MonkeyPatch,
     deliver: Deliver,
 ) -> None:
-    # Given a signed request whose first signed-file link expires before the download (the Lambda was slow)
+    # Given a signed request whose signed-file link, read by the sync step, expires before the archive step runs
+    # (the message waited in the queue)
     aggregate = created(zapsign_services, zapsign_worker)
     client = zapsign_services.zapsign()
     original_get = client.get_document
@@ -450,22 +458,23 @@ def test_an_expired_file_link_is_fetched_again(
 
     def get_then_expire(token: str) -> Any:
         detail = original_get(token)
-        request = zapsign_services.records.get_request_item(aggregate.request.id)
-        if request.status is R.ZAPSIGN_SIGNED and not expired:
+        if not expired:
             expired.append(token)
             zapsign_simulator.advance_clock(3601)  # the link just handed out is now past its 60 minutes
         return detail
 
     monkeypatch.setattr(client, "get_document", get_then_expire)
     sign_all(zapsign_simulator, aggregate)
+    reads_before = zapsign_simulator.calls["get_document"]
 
     # When ZapSign reports the signature and the archive runs
     deliver(aggregate.request.id, "doc_signed")
     zapsign_worker.run()
 
-    # Then the 403 led to one fresh link, and the file was stored
+    # Then the 403 led to one fresh read and link, and the file was stored
     assert expired
     assert zapsign_simulator.calls["file"] == 2
+    assert zapsign_simulator.calls["get_document"] - reads_before == 2  # the sync's read + one fresh read
     assert not zapsign_worker.failures
     assert zapsign_services.records.get_request(aggregate.request.id).request.status is R.COMPLETED
 

@@ -9,6 +9,8 @@ request: the loop re-reads and plans from the new state.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -25,6 +27,10 @@ logger = Logger(child=True)
 
 MAX_MOVES = 12  # more moves than a request has stages means a planner bug: stop instead of looping
 
+StepKey = tuple[Op, int | None, int | None]  # (op, signer, document)
+"""Names one planned step, to hand it a payload: what the caller already knows that the step would otherwise read
+again from the provider (e.g. the ZapSign file links a sync step just read, valid for an hour)."""
+
 
 def advance(
     services: Services,
@@ -34,19 +40,37 @@ def advance(
     correlation_id: str,
     stale: bool = False,
     aggregate: RequestAggregate | None = None,
+    payloads: Mapping[StepKey, Mapping[str, Any]] | None = None,
 ) -> RequestAggregate:
-    """Apply every move the planner can make now, then enqueue its steps. Returns the request as it ends up."""
+    """Apply every move the planner can make now, then enqueue its steps. Returns the request as it ends up.
+
+    `payloads` are attached to the planned steps they name; a step must work without its payload too (the
+    reconciler plans the same steps knowing nothing)."""
     current = aggregate or services.records.get_request(request_id)
     for _ in range(MAX_MOVES):
         plan = plan_next_steps(current, correlation_id=correlation_id, stale=stale)
+        steps = _with_payloads(plan.steps, payloads or {})
         if plan.move is None:
-            enqueue(services, plan.steps)
+            enqueue(services, steps)
             return current
-        enqueue(services, plan.steps)
+        enqueue(services, steps)
         _apply_move(services, current, plan, cause=cause, correlation_id=correlation_id)
         current = services.records.get_request(request_id)
     logger.error("planner did not settle", extra={"request_id": request_id, "status": current.request.status})
     return current
+
+
+def _with_payloads(
+    steps: tuple[OperationMessage, ...], payloads: Mapping[StepKey, Mapping[str, Any]]
+) -> tuple[OperationMessage, ...]:
+    if not payloads:
+        return steps
+    return tuple(
+        step.model_copy(update={"payload": {**step.payload, **payloads[key]}})
+        if (key := (Op(step.op), step.signer, step.document)) in payloads
+        else step
+        for step in steps
+    )
 
 
 def _apply_move(

@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 from aws_lambda_powertools import Logger
 
@@ -471,7 +471,33 @@ def sync_zapsign_document(services: Services, message: OperationMessage) -> None
         return
     detail = _get_main(services.zapsign(), main_token)
     _apply_detail(services, aggregate, detail, cause=cause, correlation_id=message.correlation_id)
-    progress.advance(services, request_id, cause=cause, correlation_id=message.correlation_id)
+    progress.advance(
+        services,
+        request_id,
+        cause=cause,
+        correlation_id=message.correlation_id,
+        payloads=_link_payloads(aggregate, detail) if detail.is_signed else None,
+    )
+
+
+def _link_payloads(aggregate: RequestAggregate, detail: ZapSignDocument) -> dict[progress.StepKey, dict[str, Any]]:
+    """The file and photo links of the read that found the document signed, for the archive steps it causes: they
+    last an hour (§3.2), so the archive steps need not read the document again (design.md, "What a request should
+    cost": one detail per doc_signed). A step whose link has expired reads a fresh one."""
+    extra_links = {extra.token: extra.signed_file for extra in detail.extra_docs}
+    payloads: dict[progress.StepKey, dict[str, Any]] = {}
+    for document in aggregate.documents:
+        token = document.zapsign_doc_token
+        link = detail.signed_file if token == detail.token else extra_links.get(token or "")
+        if link:
+            payloads[(Op.ARCHIVE_ZAPSIGN_DOCUMENT, None, document.index)] = {"file_url": link}
+    if aggregate.request.workflow is Workflow.ZAPSIGN_ONESHOT:
+        for signer in aggregate.signers:
+            remote = detail.signer(signer.zapsign_signer_token or "")
+            urls = {kind.value: url for kind in IdImageKind if (url := _evidence_url(remote, kind))}
+            if urls:
+                payloads[(Op.ARCHIVE_ZAPSIGN_EVIDENCE, signer.index, None)] = {"photo_urls": urls}
+    return payloads
 
 
 _SIGNER_RANK: Final = {
@@ -589,9 +615,12 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
         return
     client = services.zapsign()
 
-    def signed_file_link() -> str | None:
-        # Fresh every time: ZapSign's links last 60 minutes (§3.2). An extra-doc token answers the short body.
+    def fresh_signed_file_link() -> str | None:
+        # ZapSign's links last 60 minutes (§3.2). An extra-doc token answers the short body.
         return client.get_document(token).signed_file
+
+    given = message.payload.get("file_url")
+    signed_file_link = _first_then_fresh(given if isinstance(given, str) else None, fresh_signed_file_link)
 
     key = keys.signed_key(request_id, document.index, ZAPSIGN_STAGE)
     try:
@@ -704,8 +733,13 @@ def archive_zapsign_evidence(services: Services, message: OperationMessage) -> N
     def remote_signer() -> ZapSignSigner | None:
         return _get_main(client, main_token).signer(signer_token)
 
-    first = remote_signer()
-    urls = {kind: _evidence_url(first, kind) for kind in wanted}
+    given = message.payload.get("photo_urls")
+    given_urls = {kind: given.get(kind.value) for kind in wanted} if isinstance(given, dict) else {}
+    if all(isinstance(url, str) and url for url in given_urls.values()) and given_urls:
+        urls: dict[IdImageKind, str | None] = dict(given_urls)  # from the sync step's read, less than an hour old
+    else:
+        first = remote_signer()
+        urls = {kind: _evidence_url(first, kind) for kind in wanted}
     missing = [kind.value for kind in wanted if not urls[kind]]
     if missing:
         # Names the kind of evidence, never the person.
