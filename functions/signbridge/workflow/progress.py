@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
 from signbridge.storage.errors import ConcurrentUpdateError, TransitionNotAllowedError
 from signbridge.storage.queues import Queue
+from signbridge.storage.records import DocumentChange, SignerChange, Transition
 from signbridge.workflow.lifecycle import is_terminal
 from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, RequestAggregate, RequestStatus
+from signbridge.workflow.models import Cause, Document, RequestAggregate, RequestStatus, Signer, TimelineEntry
 from signbridge.workflow.operations import Op
-from signbridge.workflow.planner import Plan, plan_next_steps
+from signbridge.workflow.planner import Move, plan_next_steps
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)
@@ -47,16 +49,24 @@ def advance(
     `payloads` are attached to the planned steps they name; a step must work without its payload too (the
     reconciler plans the same steps knowing nothing)."""
     current = aggregate or services.records.get_request(request_id)
+    planned: list[OperationMessage] = []
     for _ in range(MAX_MOVES):
         plan = plan_next_steps(current, correlation_id=correlation_id, stale=stale)
-        steps = _with_payloads(plan.steps, payloads or {})
+        planned.extend(_with_payloads(plan.steps, payloads or {}))
         if plan.move is None:
-            enqueue(services, steps)
-            return current
-        enqueue(services, steps)
-        _apply_move(services, current, plan, cause=cause, correlation_id=correlation_id)
-        current = services.records.get_request(request_id)
-    logger.error("planner did not settle", extra={"request_id": request_id, "status": current.request.status})
+            break
+        moved = _apply_move(services, current, plan.move, cause=cause, correlation_id=correlation_id)
+        # The move's result is known exactly, so the request is updated here rather than read again; after a
+        # lost race only a read says where it stands.
+        current = (
+            after_move(current, plan.move, moved, cause=cause, correlation_id=correlation_id)
+            if moved
+            else services.records.get_request(request_id)
+        )
+    else:
+        logger.error("planner did not settle", extra={"request_id": request_id, "status": current.request.status})
+    # Steps the planner asks for in several of the states it went through (e.g. a cleanup) are sent once.
+    enqueue(services, list({step.deduplication_key(): step for step in planned}.values()))
     return current
 
 
@@ -74,13 +84,11 @@ def _with_payloads(
 
 
 def _apply_move(
-    services: Services, aggregate: RequestAggregate, plan: Plan, *, cause: Cause, correlation_id: str
-) -> None:
-    move = plan.move
-    assert move is not None
+    services: Services, aggregate: RequestAggregate, move: Move, *, cause: Cause, correlation_id: str
+) -> Transition | None:
     request = aggregate.request
     try:
-        services.records.transition(
+        return services.records.transition(
             request.id,
             move.to,
             expected_version=request.version,
@@ -95,6 +103,43 @@ def _apply_move(
         )
     except ConcurrentUpdateError:
         logger.info("request moved meanwhile; planning again", extra={"request_id": request.id})
+        return None
+
+
+def after_move(
+    aggregate: RequestAggregate, move: Move, moved: Transition, *, cause: Cause, correlation_id: str
+) -> RequestAggregate:
+    """The aggregate as the store holds it after `move` was written as `moved` (same fields, same timeline entry)."""
+    at = moved.at
+    request = aggregate.request.model_copy(
+        update={"status": move.to, "version": moved.version, "status_since": at, "updated_at": at, **move.updates}
+    )
+    document_changes = {change.index: change for change in move.document_changes}
+    signer_changes = {change.index: change for change in move.signer_changes}
+    documents = tuple(_changed(document, document_changes.get(document.index), at) for document in aggregate.documents)
+    signers = tuple(_changed(signer, signer_changes.get(signer.index), at) for signer in aggregate.signers)
+    entry = TimelineEntry(
+        id=moved.event_id or "",
+        at=at,
+        from_status=moved.from_status,
+        to_status=moved.to_status,
+        cause=cause,
+        correlation_id=correlation_id,
+        detail=move.detail,
+    )
+    return RequestAggregate(
+        request=request, documents=documents, signers=signers, timeline=(*aggregate.timeline, entry)
+    )
+
+
+Part = TypeVar("Part", Document, Signer)
+
+
+def _changed(part: Part, change: DocumentChange | SignerChange | None, at: datetime) -> Part:
+    if change is None:
+        return part
+    moved: dict[str, object] = {"status": change.to, "status_since": at} if change.to is not None else {}
+    return part.model_copy(update={**moved, **change.updates})
 
 
 def enqueue(services: Services, steps: tuple[OperationMessage, ...] | list[OperationMessage]) -> None:
