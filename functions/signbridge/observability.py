@@ -7,3 +7,14 @@ shared process) would otherwise fail every invocation with "Must contain a metri
 
 METRICS_NAMESPACE = "SignBridge"
 SERVICE_NAME = "signbridge"
+
+# Custom metrics (namespace `SignBridge`; every one has the dimension service=signbridge, plus the one noted).
+API_RESPONSES = "ApiResponses"  # Count, status_class = 2xx | 4xx | 5xx
+PROVIDER_CALLS = "ProviderCalls"  # Count, provider = zapsign | oneshot | zapsign-files (one per HTTP attempt)
+PROVIDER_ERRORS = "ProviderErrors"  # Count, provider (error answers, timeouts, 429s)
+PROVIDER_LATENCY = "ProviderLatency"  # Milliseconds, provider
+WEBHOOKS_RECEIVED = "WebhooksReceived"  # Count, provider
+REQUESTS_FINISHED = "RequestsFinished"  # Count, status = completed | refused | cancelled | expired | failed
+RECONCILE_ERRORS = "ReconcileErrors"  # Count: requests the reconciler could not look at
+REQUESTS_GIVEN_UP = "RequestsGivenUp"  # Count: requests the reconciler failed after they stayed stuck too long
+HOUSEKEEPING_ERRORS = "HousekeepingErrors"  # Count: requests or objects the housekeeper could not handle

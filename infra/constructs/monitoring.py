@@ -21,6 +21,17 @@ from constructs import Construct
 from infra.common import acknowledge, pin_logical_id
 from infra.constructs.functions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from infra.constructs.queues import WorkQueue
+from signbridge.observability import (
+    API_RESPONSES,
+    HOUSEKEEPING_ERRORS,
+    PROVIDER_CALLS,
+    PROVIDER_ERRORS,
+    PROVIDER_LATENCY,
+    RECONCILE_ERRORS,
+    REQUESTS_FINISHED,
+    REQUESTS_GIVEN_UP,
+    WEBHOOKS_RECEIVED,
+)
 
 PERIOD = Duration.minutes(5)
 # A message older than this means the worker is not draining the queue: a failing step is retried after one
@@ -29,13 +40,6 @@ OLDEST_MESSAGE_AGE_SECONDS = 30 * 60
 # A few 5xx in five minutes: a single one can be a Lambda cold-start timeout; a handful means something is broken.
 API_5XX_THRESHOLD = 5
 
-# The custom metrics (namespace `SignBridge`, every one also has dimension service=signbridge).
-API_RESPONSES = "ApiResponses"  # Count, dimension status_class = 2xx | 4xx | 5xx
-PROVIDER_CALLS = "ProviderCalls"  # Count, dimension provider = zapsign | oneshot
-PROVIDER_ERRORS = "ProviderErrors"  # Count, dimension provider (error answers, timeouts, 429s)
-PROVIDER_LATENCY = "ProviderLatency"  # Milliseconds, dimension provider
-WEBHOOKS_RECEIVED = "WebhooksReceived"  # Count, dimension provider
-REQUESTS_FINISHED = "RequestsFinished"  # Count, dimension status = completed | refused | cancelled | expired | failed
 PROVIDERS = ("zapsign", "oneshot")
 LOGICAL_NAMES = {"zapsign": "ZapSign", "oneshot": "OneShot"}  # as in the queues' logical ids
 STATUS_CLASSES = ("2xx", "4xx", "5xx")
@@ -47,13 +51,15 @@ SNS_KMS_REASON = (
 )
 
 
-def custom_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
+def custom_metric(
+    name: str, statistic: str = "Sum", *, period: Duration = PERIOD, **dimensions: str
+) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
         dimensions_map={"service": POWERTOOLS_SERVICE_NAME, **dimensions},
         statistic=statistic,
-        period=PERIOD,
+        period=period,
         label=" ".join(dimensions.values()) or name,
     )
 
@@ -113,6 +119,28 @@ class Monitoring(Construct):
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             description="The reconciler failed: stuck requests are not being healed.",
         )
+        # Per-request trouble the scheduled functions count rather than raise (one bad request must not stop the
+        # others), so the functions' own error alarms would not see it.
+        for alarm_id, name, what in (
+            (
+                "ReconcileErrorsAlarm",
+                RECONCILE_ERRORS,
+                "The reconciler could not look at some requests (its logs say why).",
+            ),
+            ("RequestsGivenUpAlarm", REQUESTS_GIVEN_UP, "The reconciler failed requests stuck too long: look at them."),
+            (
+                "HousekeepingErrorsAlarm",
+                HOUSEKEEPING_ERRORS,
+                "The housekeeper could not handle some requests or files.",
+            ),
+        ):
+            self._alarm(
+                alarm_id,
+                custom_metric(name, period=Duration.hours(1)),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description=what,
+            )
         self._alarm(
             "Api5xxAlarm",
             http_api.metric_server_error(period=PERIOD, statistic="Sum"),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from infra.constructs.monitoring import (
+from signbridge import observability
+from signbridge.observability import (
     API_RESPONSES,
+    METRICS_NAMESPACE,
     PROVIDER_CALLS,
     PROVIDER_ERRORS,
     PROVIDER_LATENCY,
@@ -27,7 +31,11 @@ ALARMS = {
     "WorkerErrorsAlarm",
     "ReconcilerErrorsAlarm",
     "Api5xxAlarm",
+    "ReconcileErrorsAlarm",
+    "RequestsGivenUpAlarm",
+    "HousekeepingErrorsAlarm",
 }
+FUNCTIONS_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "signbridge"
 
 
 def _dimension(alarm: dict, name: str) -> str | None:
@@ -109,3 +117,31 @@ def test_dashboard_charts_the_custom_metrics_queues_and_functions(synth: Synth) 
         assert f'\\"SignBridge\\",\\"{metric}\\"' in body, metric
     for expected in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Duration", "Errors"):
         assert expected in body
+
+
+def test_every_custom_metric_charted_or_alarmed_is_one_the_functions_emit(synth: Synth) -> None:
+    # Given every SignBridge-namespace metric the dashboard charts and the alarms watch
+    dashboard = json.dumps(synth.props("Dashboard"))
+    charted = set(re.findall(rf'\\"{METRICS_NAMESPACE}\\",\\"(\w+)\\"', dashboard))
+    alarmed = {
+        name for alarm in synth.of_type("AWS::CloudWatch::Alarm") for name in _custom_metric_names(synth.props(alarm))
+    }
+    assert charted
+    assert alarmed
+    # Then each is named by a constant of signbridge.observability that the functions' code uses (a chart of a
+    # metric nobody emits is empty forever)
+    constants = {value: name for name, value in vars(observability).items() if name.isupper()}
+    code = "\n".join(path.read_text() for path in FUNCTIONS_SOURCE.rglob("*.py") if path.name != "observability.py")
+    for metric in charted | alarmed:
+        assert metric in constants, f"{metric} is not in signbridge.observability"
+        assert re.search(rf"\b{constants[metric]}\b", code), f"no function emits {metric}"
+
+
+def _custom_metric_names(node: object) -> set[str]:
+    """MetricName of every metric in SignBridge's namespace, whether the alarm is on one metric or metric math."""
+    if isinstance(node, dict):
+        found = {node["MetricName"]} if node.get("Namespace") == METRICS_NAMESPACE and "MetricName" in node else set()
+        return found.union(*(_custom_metric_names(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_custom_metric_names(value) for value in node))
+    return set()

@@ -165,3 +165,31 @@ def test_4xx_is_permanent_with_the_parsed_message_and_not_retried(status: int) -
     assert raised.value.message == "Não encontrado."
     assert len(server.requests) == 1
     assert sleeps == []
+
+
+def test_the_observer_hears_of_every_attempt_with_its_status_and_whether_it_failed() -> None:
+    # Given an observer (the metrics hook) on a provider that fails once, then answers
+    heard: list[tuple[str, str, int | None, bool]] = []
+    with scripted_server(Reply(503), Reply(200)) as server:
+        http = make_http(server.url, [])
+        http.observer = lambda provider, operation, status, seconds, failed: heard.append(
+            (provider, operation, status, failed)
+        )
+        # When one logical call takes two attempts
+        http.request("GET", "things/", operation="get_things", idempotent=True)
+    # Then the observer heard both, the first as a failure
+    assert heard == [("test", "get_things", 503, True), ("test", "get_things", 200, False)]
+
+
+def test_the_observer_hears_of_an_attempt_that_never_got_an_answer() -> None:
+    heard: list[tuple[int | None, bool]] = []
+    http = ProviderHttp(
+        "test",
+        f"http://127.0.0.1:{closed_port()}/",
+        retry=RetryPolicy(max_attempts=1),
+        sleep=lambda _: None,
+        observer=lambda provider, operation, status, seconds, failed: heard.append((status, failed)),
+    )
+    with pytest.raises(RetryableError):
+        http.request("GET", "x", operation="get", idempotent=True)
+    assert heard == [(None, True)]

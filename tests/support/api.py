@@ -144,10 +144,7 @@ class ApiClient:
 
 @pytest.fixture
 def api_client(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
-    # What the Lambda environment sets (infra/constructs/functions.py); the handler module may have been imported
-    # before this test set anything.
-    monkeypatch.setattr(api.metrics.provider, "namespace", "SignBridge")
-    monkeypatch.setattr(api.metrics.provider, "service", "signbridge")
+    # The OpenAPI document is cached per process; each test's settings give it its own server URL.
     api.openapi_json.cache_clear()
     return ApiClient(settings)
 

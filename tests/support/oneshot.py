@@ -100,9 +100,6 @@ def oneshot_services(
     )
     for handler in (worker, oneshot_webhook):
         monkeypatch.setattr(handler, "get_services", lambda: services)
-        # What the Lambda environment sets (infra/constructs/functions.py).
-        monkeypatch.setattr(handler.metrics.provider, "namespace", "SignBridge")
-        monkeypatch.setattr(handler.metrics.provider, "service", "signbridge")
     return services
 
 

@@ -33,10 +33,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signbridge import __version__, api_routes
+from signbridge import __version__, api_routes, observability, telemetry
 from signbridge.config import get_settings
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.storage.errors import (
@@ -88,10 +87,7 @@ JSON_ENVELOPE_ALLOWANCE: Final = 256 * 1024
 MAX_LIST_LIMIT: Final = 100
 REQUEST_ID_MAX_CHARS: Final = 64
 
-# Metrics (namespace SignBridge, dimension service plus the one named; docs/infrastructure.md).
-API_RESPONSES: Final = "ApiResponses"
-REQUESTS_CREATED: Final = "RequestsCreated"
-REQUESTS_FINISHED: Final = "RequestsFinished"
+REQUESTS_CREATED: Final = "RequestsCreated"  # dimension workflow (the other names: signbridge.observability)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -394,8 +390,6 @@ def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | No
     cancellation = requests.cancel_request(
         services, request_id, reason=body.reason if body else None, correlation_id=_correlation_id()
     )
-    if cancellation.cancelled_now:
-        _count(REQUESTS_FINISHED, status=RequestStatus.CANCELLED.value)
     return request_view(cancellation.aggregate, _links(services))
 
 
@@ -466,16 +460,7 @@ def openapi_json(api_base_url: str) -> str:
 
 
 def _count(name: str, **dimensions: str) -> None:
-    """One metric with its own dimension set (a shared `Metrics` blob would give every metric every dimension)."""
-    default_dimensions = {"service": metrics.provider.service} if metrics.provider.service else {}
-    with single_metric(
-        name=name,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=metrics.provider.namespace,
-        default_dimensions={**default_dimensions, **dimensions},
-    ):
-        pass
+    telemetry.count(name, **dimensions)
 
 
 def _too_large_for_create(event: dict[str, Any]) -> bool:
@@ -511,5 +496,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = _too_large_answer(event) if _too_large_for_create(event) else app.resolve(event, context)
     status = int(response.get("statusCode", 500))
     logger.info("answered", extra={"route": event.get("routeKey"), "status": status})
-    _count(API_RESPONSES, status_class=f"{status // 100}xx")
+    _count(observability.API_RESPONSES, status_class=f"{status // 100}xx")
     return response

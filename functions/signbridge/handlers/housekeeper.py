@@ -14,19 +14,17 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from signbridge import observability
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.workflow.maintenance import HousekeepingReport, ScheduledEvent, housekeep
-from signbridge.workflow.models import RequestStatus
 from signbridge.workflow.services import get_services
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-
-REQUESTS_FINISHED = "RequestsFinished"  # infra/constructs/monitoring.py REQUESTS_FINISHED, dimension `status`
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
@@ -46,10 +44,5 @@ def emit_metrics(report: HousekeepingReport) -> None:
     metrics.add_metric(name="RequestsExpired", unit=MetricUnit.Count, value=expired)
     metrics.add_metric(name="CleanupEnqueued", unit=MetricUnit.Count, value=sum(report.cleanup_enqueued.values()))
     metrics.add_metric(name="UploadsRemoved", unit=MetricUnit.Count, value=report.incoming_deleted)
-    metrics.add_metric(name="HousekeepingErrors", unit=MetricUnit.Count, value=sum(report.errors.values()))
+    metrics.add_metric(name=observability.HOUSEKEEPING_ERRORS, unit=MetricUnit.Count, value=sum(report.errors.values()))
     metrics.add_metric(name="HousekeepingSkipped", unit=MetricUnit.Count, value=sum(report.skipped.values()))
-    if expired:
-        with single_metric(
-            name=REQUESTS_FINISHED, unit=MetricUnit.Count, value=expired, namespace=metrics.namespace
-        ) as metric:
-            metric.add_dimension(name="status", value=RequestStatus.EXPIRED.value)

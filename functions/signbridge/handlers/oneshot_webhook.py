@@ -13,19 +13,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge import observability, telemetry
 from signbridge.workflow.services import get_services
 from signbridge.workflow.webhooks import WebhookOutcome, accept_oneshot_callback
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
 PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"  # the API's problem types (handlers/api.py)
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
@@ -38,7 +36,6 @@ TITLES: Final = {
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 @event_source(data_class=APIGatewayProxyEventV2)
 def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, Any]:
     services = get_services()
@@ -51,7 +48,7 @@ def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, 
         correlation_id=correlation_id,
     )
     logger.info("answered", extra={"status": outcome.status, "enqueued": outcome.enqueued})
-    metrics.add_metric(name="OneShotCallbacks", unit=MetricUnit.Count, value=1)
+    telemetry.count(observability.WEBHOOKS_RECEIVED, provider="oneshot")
     return _response(outcome, correlation_id)
 
 

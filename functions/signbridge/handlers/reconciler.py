@@ -13,9 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from signbridge import observability
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.workflow.maintenance import ReconcileReport, ScheduledEvent, reconcile
 from signbridge.workflow.services import get_services
@@ -23,8 +24,6 @@ from signbridge.workflow.services import get_services
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-
-REQUESTS_FINISHED = "RequestsFinished"  # infra/constructs/monitoring.py REQUESTS_FINISHED, dimension `status`
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
@@ -41,12 +40,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def emit_metrics(report: ReconcileReport) -> None:
     metrics.add_metric(name="RequestsReconciled", unit=MetricUnit.Count, value=sum(report.reconciled.values()))
-    metrics.add_metric(name="RequestsGivenUp", unit=MetricUnit.Count, value=sum(report.gave_up.values()))
-    metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=sum(report.errors.values()))
+    metrics.add_metric(name=observability.REQUESTS_GIVEN_UP, unit=MetricUnit.Count, value=sum(report.gave_up.values()))
+    metrics.add_metric(name=observability.RECONCILE_ERRORS, unit=MetricUnit.Count, value=sum(report.errors.values()))
     metrics.add_metric(name="ReconcileSkipped", unit=MetricUnit.Count, value=report.skipped)
-    for status, count in report.finished.items():
-        # Its own dimension set, so a metric of its own (one EMF line per status).
-        with single_metric(
-            name=REQUESTS_FINISHED, unit=MetricUnit.Count, value=count, namespace=metrics.namespace
-        ) as metric:
-            metric.add_dimension(name="status", value=str(status))

@@ -132,6 +132,8 @@ def _message_from(body: object) -> str:
 
 
 Sleep = Callable[[float], None]
+CallObserver = Callable[[str, str, "int | None", float, bool], None]
+"""Told of every HTTP attempt: (provider, operation, status or None, seconds, failed). Metrics, never content."""
 
 
 class ProviderHttp:
@@ -149,6 +151,7 @@ class ProviderHttp:
         default_headers: Mapping[str, str] | None = None,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/") + "/"
@@ -158,6 +161,7 @@ class ProviderHttp:
         self.default_headers = dict(default_headers or {})
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.observer = observer
 
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -182,9 +186,7 @@ class ProviderHttp:
             attempt += 1
             last_attempt = attempt >= self.retry.max_attempts
             try:
-                response = self.session.request(
-                    method, url, headers=merged_headers, timeout=self.timeout, stream=stream, **kwargs
-                )
+                response = self._send(method, url, operation, expected, headers=merged_headers, stream=stream, **kwargs)
             except requests.exceptions.ConnectTimeout as error:
                 # Never connected: the request cannot have reached the provider, even a non-idempotent one.
                 failure: ProviderError = RetryableError(self.provider, operation, f"connect timeout ({error})")
@@ -212,6 +214,20 @@ class ProviderHttp:
                 raise failure
             retry_after = failure.retry_after if isinstance(failure, RetryableError) else None
             self._sleep(self.retry.delay(attempt, retry_after, self._rng))
+
+    def _send(
+        self, method: str, url: str, operation: str, expected: tuple[int, ...], **kwargs: Any
+    ) -> requests.Response:
+        """One attempt, reported to the observer (status, duration, whether it failed)."""
+        started = time.monotonic()
+        status: int | None = None
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            status = response.status_code
+            return response
+        finally:
+            if self.observer is not None:
+                self.observer(self.provider, operation, status, time.monotonic() - started, status not in expected)
 
     def _failure(self, response: requests.Response, operation: str, idempotent: bool) -> ProviderError:
         status = response.status_code

@@ -31,6 +31,7 @@ from typing import Any, Final
 from aws_lambda_powertools import Logger
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from signbridge import telemetry
 from signbridge.storage.errors import ConcurrentUpdateError, RequestNotFoundError, TransitionNotAllowedError
 from signbridge.storage.keys import INCOMING_PREFIX
 from signbridge.storage.records import DocumentChange, RecordStore
@@ -504,6 +505,7 @@ def _end_request(
         logger.info("request moved meanwhile; left as it is", extra={"request_id": request.id})
         return False
     logger.warning("request ended by the schedule", extra={"request_id": request.id, "to": to, "reason": reason})
+    telemetry.request_finished(to.value)
     return True
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
+from signbridge import telemetry
 from signbridge.storage.errors import ConcurrentUpdateError, TransitionNotAllowedError
 from signbridge.storage.queues import Queue
 from signbridge.storage.records import DocumentChange, SignerChange, Transition
@@ -58,6 +59,8 @@ def advance(
         moved = _apply_move(services, current, plan.move, cause=cause, correlation_id=correlation_id)
         # The move's result is known exactly, so the request is updated here rather than read again; after a
         # lost race only a read says where it stands.
+        if moved and is_terminal(plan.move.to):
+            telemetry.request_finished(plan.move.to.value)
         current = (
             after_move(current, plan.move, moved, cause=cause, correlation_id=correlation_id)
             if moved
@@ -180,6 +183,7 @@ def fail_request(
             continue
         except TransitionNotAllowedError:
             return False
+        telemetry.request_finished(RequestStatus.FAILED.value)
         logger.warning("request failed", extra={"request_id": request_id, "reason": reason})
         return True
     return False

@@ -22,6 +22,7 @@ from typing import Final
 
 from aws_lambda_powertools import Logger
 
+from signbridge import telemetry
 from signbridge.storage import keys
 from signbridge.storage.errors import (
     ConcurrentUpdateError,
@@ -365,6 +366,7 @@ def cancel_request(services: Services, request_id: str, *, reason: str | None, c
             logger.info("request moved while cancelling; reading it again", extra={"request_id": request_id})
             continue
         logger.info("request cancelled", extra={"request_id": request_id, "from_status": request.status.value})
+        telemetry.request_finished(RequestStatus.CANCELLED.value)
         progress.enqueue(services, _cancel_steps(aggregate, correlation_id))
         return Cancellation(services.records.get_request(request_id), cancelled_now=True)
     raise AssertionError("unreachable")  # the loop returns or raises

@@ -16,7 +16,10 @@ from functools import lru_cache
 
 from pydantic import SecretStr
 
+from signbridge import telemetry
 from signbridge.config import Settings, get_settings
+from signbridge.providers import oneshot as oneshot_provider
+from signbridge.providers import zapsign as zapsign_provider
 from signbridge.providers.http import ProviderHttp, new_session
 from signbridge.providers.oneshot import OneShotClient
 from signbridge.providers.zapsign import ZapSignClient
@@ -59,7 +62,9 @@ class Services:
         token = self.secrets.zapsign().api_token.get_secret_value()
         with self._lock:
             if self._zapsign is None or self._zapsign[0] != token:
-                self._zapsign = (token, ZapSignClient(self.settings.zapsign_base_url, token))
+                base_url = self.settings.zapsign_base_url
+                http = ProviderHttp(zapsign_provider.PROVIDER, base_url, observer=telemetry.provider_call)
+                self._zapsign = (token, ZapSignClient(base_url, token, http=http))
             return self._zapsign[1]
 
     def oneshot(self) -> OneShotClient:
@@ -72,9 +77,11 @@ class Services:
         )
         with self._lock:
             if self._oneshot is None or self._oneshot[0] != fingerprint:
+                base_url = self.settings.oneshot_base_url
                 client = OneShotClient(
-                    self.settings.oneshot_base_url,
+                    base_url,
                     credentials,
+                    http=ProviderHttp(oneshot_provider.PROVIDER, base_url, observer=telemetry.provider_call),
                     env=self.settings.oneshot_env,
                     max_file_bytes=self.settings.max_file_bytes,
                 )
@@ -85,7 +92,9 @@ class Services:
         """The session that fetches provider file links (ZapSign's presigned S3 links, evidence images)."""
         with self._lock:
             if self._downloads is None:
-                self._downloads = ProviderHttp(FILE_DOWNLOAD_PROVIDER, "https://invalid/", session=new_session())
+                self._downloads = ProviderHttp(
+                    FILE_DOWNLOAD_PROVIDER, "https://invalid/", session=new_session(), observer=telemetry.provider_call
+                )
             return self._downloads
 
 

@@ -235,6 +235,7 @@ def _sign_client(services: Services) -> OneShotClient:
         retry=SIGN_RETRY,
         connect_timeout=SIGN_CONNECT_TIMEOUT_SECONDS,
         read_timeout=SIGN_READ_TIMEOUT_SECONDS,
+        observer=client.http.observer,
     )
     return OneShotClient(
         client.http.base_url, client.credentials, env=client.env, http=http, max_file_bytes=client.max_file_bytes

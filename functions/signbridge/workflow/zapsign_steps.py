@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from aws_lambda_powertools import Logger
 
+from signbridge import telemetry
 from signbridge.providers.downloads import FileStream, open_file_stream
 from signbridge.providers.http import PermanentError, RetryableError, UncertainOutcomeError
 from signbridge.providers.zapsign import (
@@ -44,7 +45,7 @@ from signbridge.storage.errors import FileTooLargeError, NotAPdfError
 from signbridge.storage.files import StoredFile
 from signbridge.storage.records import DocumentChange, Lookup, SignerChange
 from signbridge.workflow import progress
-from signbridge.workflow.lifecycle import may_transition_signer
+from signbridge.workflow.lifecycle import is_terminal, may_transition_signer
 from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import (
     ZAPSIGN_STAGE,
@@ -530,6 +531,8 @@ def _apply_detail(
             signer_changes=changes,
         )
         logger.info("request moved after reading ZapSign", extra={"request_id": request.id, "to_status": to.value})
+        if is_terminal(to):
+            telemetry.request_finished(to.value)
 
     if detail.deleted:
         # We did not cancel (the request would not be zapsign_pending): someone deleted it at ZapSign.
