@@ -37,6 +37,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import __version__, api_routes, observability, telemetry
 from signbridge.config import get_settings
+from signbridge.handlers.http import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.storage.errors import (
     IdempotencyConflictError,
@@ -76,8 +77,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
-PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
-PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,128}$"  # visible ASCII, as RFC 9110 field values allow
 IDEMPOTENCY_KEY_RULE: Final = "1 to 128 visible ASCII characters (no spaces), e.g. a UUID"
