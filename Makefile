@@ -57,7 +57,9 @@ test: lint typecheck $(STAMP)  ## lint, type check and every test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15
 
 # The Lambda runtime is python3.13; the suites without the CDK also run there (needs pyenv's 3.13 or python3.13).
-PY313 ?= $(shell command -v python3.13 || ls $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1)
+# (pyenv's shim for python3.13 fails unless 3.13 is selected, so pyenv's own interpreter is looked for first.)
+PY313 ?= $(shell ls $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1 || true)
+PY313 := $(or $(PY313),$(shell command -v python3.13 2>/dev/null))
 test-compat:  ## unit + integration suites on Python 3.13 in .venv-3.13
 	@test -n "$(PY313)" || { echo "python3.13 not found"; exit 1; }
 	@test -x .venv-3.13/bin/python || $(PY313) -m venv .venv-3.13
