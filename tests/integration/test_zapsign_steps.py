@@ -27,8 +27,8 @@ from signbridge.workflow.models import (
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from signbridge.workflow.zapsign_steps import CREATE_RESOLUTION_WINDOW, zapsign_folder
-from tests.simulators.conftest_zapsign import wait_for
 from tests.support.aws import Queues
+from tests.support.receiver import wait_for
 from tests.support.stored import drain
 from tests.support.zapsign import (
     ShiftedClock,

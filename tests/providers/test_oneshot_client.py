@@ -53,12 +53,11 @@ from signbridge.providers.oneshot import (
 from tests.simulators.conftest_oneshot import (
     PNG_BYTES,
     SIGNER_PHONE,
-    CallbackReceiver,
     id_evidence,
     oneshot_credentials,
     signer_identity,
-    wait_until,
 )
+from tests.support.receiver import WebhookReceiver, wait_for
 
 
 def set_faults(simulator: OneShotSimulator, plan: dict[str, Any]) -> None:
@@ -207,7 +206,7 @@ def test_create_request_read_timeout_is_uncertain_and_never_retried(oneshot_simu
         client.create_request(signer_identity(), id_evidence())
     assert oneshot_simulator.calls["create"] == 1
     # Then the request was created all the same: the outcome was indeed uncertain
-    wait_until(lambda: len(oneshot_simulator.requests) == 1)
+    wait_for(lambda: len(oneshot_simulator.requests) == 1)
 
 
 def test_create_request_429_is_retried_and_resends_every_part(
@@ -500,7 +499,7 @@ def test_upload_image_that_is_not_png_is_unsupported(oneshot_client: OneShotClie
 
 
 def test_async_sign_answers_at_once_and_the_callback_reports_issued(
-    oneshot_client: OneShotClient, oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: CallbackReceiver
+    oneshot_client: OneShotClient, oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: WebhookReceiver
 ) -> None:
     # Given an async request with a callback
     created = oneshot_client.create_request(
@@ -514,7 +513,7 @@ def test_async_sign_answers_at_once_and_the_callback_reports_issued(
     # Then the answer comes before the signature, and the callback reports the certificate
     assert result.async_mode is True
     assert "going to be signed" in result.message
-    wait_until(lambda: "REQUEST_ENROLLED" in oneshot_callback_receiver.events())
+    wait_for(lambda: "REQUEST_ENROLLED" in oneshot_callback_receiver.events())
     assert oneshot_callback_receiver.events() == ["REQUEST_CREATED", "REQUEST_APPROVED", "REQUEST_ENROLLED"]
     enrolled = oneshot_callback_receiver.bodies[-1]
     assert enrolled["request"]["pk"] == created.pk

@@ -35,10 +35,9 @@ from signbridge.providers.zapsign import (
 from tests.simulators.conftest_zapsign import (
     ZAPSIGN_OTHER_ENV_TOKEN,
     ZAPSIGN_TOKEN,
-    ZapSignWebhookReceiver,
     new_document,
-    wait_for,
 )
+from tests.support.receiver import WebhookReceiver, wait_for
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "zapsign"
 
@@ -372,7 +371,7 @@ def test_delete_document_is_soft(zapsign_client: ZapSignClient) -> None:
 def test_reprocess_resends_the_current_state_and_404_on_unknown(
     zapsign_simulator: ZapSignSimulator,
     zapsign_client: ZapSignClient,
-    zapsign_webhook_receiver: ZapSignWebhookReceiver,
+    zapsign_webhook_receiver: WebhookReceiver,
 ) -> None:
     created = zapsign_client.create_document(new_document())
     zapsign_simulator.sign(created.signers[0].token)
@@ -392,7 +391,7 @@ def test_reprocess_resends_the_current_state_and_404_on_unknown(
 def test_webhook_registration_with_headers_and_delivery_with_them(
     zapsign_simulator: ZapSignSimulator,
     zapsign_client: ZapSignClient,
-    zapsign_webhook_receiver: ZapSignWebhookReceiver,
+    zapsign_webhook_receiver: WebhookReceiver,
 ) -> None:
     # Given a webhook for every document event with a secret header, and one more header added later
     webhook_id = zapsign_client.create_webhook(zapsign_webhook_receiver.url, headers={"X-Webhook-Token": "s3cret"})

@@ -5,18 +5,13 @@
 - `oneshot_sleeps`: the delays the client's retry policy asked for (nothing really sleeps).
 - `oneshot_client`: an `OneShotClient` on the simulator with the sandbox token and billing credentials.
 - `oneshot_callback_receiver`: an HTTP endpoint on 127.0.0.1 that records the callbacks POSTed to it.
-Helpers: `signer_identity()`, `id_evidence()`, `wait_until()`.
+Helpers: `signer_identity()`, `id_evidence()`, `wait_for()`.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +19,7 @@ import pytest
 from local.simulators.oneshot import DEFAULT_PROFILE, DEFAULT_REGISTRATION_AUTHORITY, SANDBOX_TOKEN, OneShotSimulator
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import FilePart, IdEvidence, OneShotClient, OneShotCredentials, SignerIdentity
+from tests.support.receiver import WebhookReceiver, webhook_receiver
 
 # Minimal files that pass a magic-bytes check (the simulator looks at the first bytes only).
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -67,14 +63,6 @@ def oneshot_credentials(**overrides: Any) -> OneShotCredentials:
     return OneShotCredentials.model_validate(values)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
 @pytest.fixture(scope="session")
 def _oneshot_simulator_process() -> Iterator[OneShotSimulator]:
     simulator = OneShotSimulator(port=0, async_sign_delay_seconds=0.02)
@@ -101,44 +89,7 @@ def oneshot_client(oneshot_simulator: OneShotSimulator, oneshot_sleeps: list[flo
     return OneShotClient(oneshot_simulator.api_url, oneshot_credentials(), http=http)
 
 
-@dataclass
-class CallbackReceiver:
-    """Records the JSON bodies POSTed to `url`. `statuses` (if not empty) answers the next calls with those."""
-
-    url: str = ""
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def events(self) -> list[str]:
-        with self.lock:
-            return [str(body.get("event_type")) for body in self.bodies]
-
-
 @pytest.fixture
-def oneshot_callback_receiver() -> Iterator[CallbackReceiver]:
-    receiver = CallbackReceiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"null")
-            with receiver.lock:
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                if status == 200:
-                    receiver.bodies.append(body)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_port}/webhooks/oneshot/test-secret"
-    yield receiver
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def oneshot_callback_receiver() -> Iterator[WebhookReceiver]:
+    with webhook_receiver("/webhooks/oneshot/test-secret") as receiver:
+        yield receiver

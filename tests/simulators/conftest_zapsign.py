@@ -13,12 +13,7 @@ Helpers: `new_document()`, `ZAPSIGN_TOKEN`, `wait_for()`.
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,18 +22,11 @@ from local.simulators.pdf import make_pdf
 from local.simulators.zapsign import ZapSignConfig, ZapSignSimulator
 from signbridge.providers.http import ProviderHttp, RetryPolicy
 from signbridge.providers.zapsign import NewDocument, NewSigner, ZapSignClient
+from tests.support.receiver import WebhookReceiver, webhook_receiver
 
 ZAPSIGN_TOKEN = "test-zapsign-token"
 ZAPSIGN_OTHER_ENV_TOKEN = "production-token-used-on-sandbox"
 ZAPSIGN_WEBHOOK_BACKOFF_SECONDS = 0.02
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0, message: str = "condition not met in time") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.01)
 
 
 def new_document(*signer_names: str, **options: Any) -> NewDocument:
@@ -93,58 +81,7 @@ def zapsign_client(zapsign_simulator: ZapSignSimulator, zapsign_http: ProviderHt
     return ZapSignClient(zapsign_simulator.api_base_url, ZAPSIGN_TOKEN, http=zapsign_http)
 
 
-@dataclass
-class ReceivedWebhook:
-    body: dict[str, Any]
-    headers: dict[str, str]
-    status: int
-
-
-@dataclass
-class ZapSignWebhookReceiver:
-    """Records every POST to `url`. `statuses` (if not empty) answers the next calls with those, then 200."""
-
-    url: str = ""
-    received: list[ReceivedWebhook] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def accepted(self) -> list[ReceivedWebhook]:
-        """The deliveries answered 200 (what a real receiver would have processed)."""
-        with self.lock:
-            return [item for item in self.received if item.status == 200]
-
-    def events(self) -> list[str]:
-        return [str(item.body.get("event_type")) for item in self.accepted()]
-
-    def wait_for_events(self, count: int, timeout: float = 5.0) -> list[ReceivedWebhook]:
-        wait_for(lambda: len(self.accepted()) >= count, timeout, f"expected {count} webhooks, got {self.events()}")
-        return self.accepted()
-
-
 @pytest.fixture
-def zapsign_webhook_receiver() -> Iterator[ZapSignWebhookReceiver]:
-    receiver = ZapSignWebhookReceiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"null")
-            with receiver.lock:
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.received.append(ReceivedWebhook(body, dict(self.headers.items()), status))
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_port}/webhooks/zapsign"
-    yield receiver
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def zapsign_webhook_receiver() -> Iterator[WebhookReceiver]:
+    with webhook_receiver("/webhooks/zapsign") as receiver:
+        yield receiver

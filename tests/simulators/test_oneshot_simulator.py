@@ -28,7 +28,8 @@ from local.simulators.oneshot import (
     OneShotSimulator,
 )
 from local.simulators.pdf import make_pdf
-from tests.simulators.conftest_oneshot import JPEG_BYTES, PNG_BYTES, SIGNER_PHONE, CallbackReceiver, wait_until
+from tests.simulators.conftest_oneshot import JPEG_BYTES, PNG_BYTES, SIGNER_PHONE
+from tests.support.receiver import WebhookReceiver, wait_for
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "oneshot"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -493,14 +494,14 @@ def test_event_files_are_the_new_webhook_format() -> None:
 
 
 def test_sync_flow_with_a_callback_posts_created_approved_and_enrolled_in_the_documented_shape(
-    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: CallbackReceiver
+    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: WebhookReceiver
 ) -> None:
     pk = create(oneshot_simulator, callback=oneshot_callback_receiver.url)
     upload(oneshot_simulator, pk)
     code = send_otp(oneshot_simulator, pk)
     assert requests.post(api(oneshot_simulator, f"sign/{pk}"), json={"secret": code}, timeout=5).status_code == 200
 
-    wait_until(lambda: len(oneshot_callback_receiver.bodies) == 3)
+    wait_for(lambda: len(oneshot_callback_receiver.bodies) == 3)
     created, approved, enrolled = oneshot_callback_receiver.bodies
     for body, event in zip(
         (created, approved, enrolled), ("request_created", "request_approved", "request_enrolled"), strict=True
@@ -519,7 +520,7 @@ def test_sync_flow_with_a_callback_posts_created_approved_and_enrolled_in_the_do
 
 
 def test_async_sign_answers_first_and_signs_in_the_background(
-    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(oneshot_simulator, "async_sign_delay_seconds", 0.3)
     pk = create(oneshot_simulator, useasync="true", callback=oneshot_callback_receiver.url)
@@ -532,26 +533,26 @@ def test_async_sign_answers_first_and_signs_in_the_background(
     assert oneshot_simulator.requests[pk].status == "ENROLLREADY"  # not yet
     signed_now = requests.get(api(oneshot_simulator, f"document/{pk}/{uid}?document_type=signed"), timeout=5)
     assert signed_now.status_code == 404
-    wait_until(lambda: "REQUEST_ENROLLED" in oneshot_callback_receiver.events())
+    wait_for(lambda: "REQUEST_ENROLLED" in oneshot_callback_receiver.events())
     assert oneshot_simulator.requests[pk].status == "ISSUED"
     signed = requests.get(api(oneshot_simulator, f"document/{pk}/{uid}?document_type=signed"), timeout=5)
     assert signed.content.startswith(b"%PDF-")
 
 
 def test_callbacks_are_retried_until_200(
-    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: CallbackReceiver
+    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: WebhookReceiver
 ) -> None:
     # Given a receiver that answers the first callback 202 and the second 500
     oneshot_callback_receiver.statuses = [202, 500]
     create(oneshot_simulator, callback=oneshot_callback_receiver.url)
-    wait_until(lambda: len(oneshot_callback_receiver.bodies) == 2)
+    wait_for(lambda: len(oneshot_callback_receiver.bodies) == 2)
     deliveries = requests.get(f"{oneshot_simulator.base_url}/_sim/deliveries", timeout=5).json()
     assert [delivery["statuses"] for delivery in deliveries] == [[202, 200], [500, 200]]
     assert oneshot_callback_receiver.events() == ["REQUEST_CREATED", "REQUEST_APPROVED"]
 
 
 def test_callback_faults_come_from_the_base_fault_plan(
-    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: CallbackReceiver
+    oneshot_simulator: OneShotSimulator, oneshot_callback_receiver: WebhookReceiver
 ) -> None:
     plan = {"webhooks": {"drop_rate": 1.0}}
     requests.post(f"{oneshot_simulator.base_url}/_sim/faults", json=plan, timeout=5).raise_for_status()

@@ -26,9 +26,8 @@ from local.simulators.zapsign import ZapSignSimulator
 from tests.simulators.conftest_zapsign import (
     ZAPSIGN_OTHER_ENV_TOKEN,
     ZAPSIGN_TOKEN,
-    ZapSignWebhookReceiver,
-    wait_for,
 )
+from tests.support.receiver import WebhookReceiver, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "zapsign"
@@ -357,7 +356,7 @@ def test_extra_docs_limit_is_14(api: Api) -> None:
 
 
 def test_delete_is_soft_and_fires_doc_deleted_once(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     api.register(zapsign_webhook_receiver.url, type="doc_deleted")
     created = api.create()
@@ -399,7 +398,7 @@ def test_refuse_fires_doc_refused_with_the_configured_status(
     refused_status: str,
     api: Api,
     zapsign_simulator: ZapSignSimulator,
-    zapsign_webhook_receiver: ZapSignWebhookReceiver,
+    zapsign_webhook_receiver: WebhookReceiver,
 ) -> None:
     zapsign_simulator.config.refused_status = refused_status
     api.register(zapsign_webhook_receiver.url)
@@ -416,7 +415,7 @@ def test_refuse_fires_doc_refused_with_the_configured_status(
 
 
 def test_refuse_can_also_fire_doc_signed(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     zapsign_simulator.config.refuse_fires_doc_signed = True
     api.register(zapsign_webhook_receiver.url, type="doc_signed")
@@ -428,7 +427,7 @@ def test_refuse_can_also_fire_doc_signed(
 
 
 def test_open_sign_and_their_webhooks(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     api.register(zapsign_webhook_receiver.url)
     api.register(zapsign_webhook_receiver.url, type="doc_viewed")
@@ -473,7 +472,7 @@ def test_sign_takes_the_required_photos(api: Api) -> None:
 
 
 def test_refuse_by_signer_expire_and_email_bounce(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     api.register(zapsign_webhook_receiver.url, type="doc_refused")
     api.register(zapsign_webhook_receiver.url, type="doc_expired")
@@ -498,7 +497,7 @@ def test_refuse_by_signer_expire_and_email_bounce(
 
 
 def test_webhook_type_filter_and_doc_token_filter(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     # "" covers created/signed/deleted/refused only (§4.2); a doc_token limits a webhook to one document
     api.register(zapsign_webhook_receiver.url)
@@ -522,9 +521,7 @@ def test_webhook_type_filter_and_doc_token_filter(
     assert len(filtered) == 1
 
 
-def test_unknown_event_reaches_all_type_registrations(
-    api: Api, zapsign_webhook_receiver: ZapSignWebhookReceiver
-) -> None:
+def test_unknown_event_reaches_all_type_registrations(api: Api, zapsign_webhook_receiver: WebhookReceiver) -> None:
     api.register(zapsign_webhook_receiver.url)
     created = api.create()
     response = api.control(
@@ -538,7 +535,7 @@ def test_unknown_event_reaches_all_type_registrations(
 
 
 def test_reprocess_resends_the_current_state(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     created = api.create()
     api.register(zapsign_webhook_receiver.url)
@@ -576,7 +573,7 @@ def test_webhook_registration_validation_and_headers(api: Api, zapsign_simulator
 
 
 def test_webhook_retries_until_200_and_gives_up_after_max_attempts(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     zapsign_webhook_receiver.statuses = [500, 201]  # anything but exactly 200 is a failure
     api.register(zapsign_webhook_receiver.url, type="doc_created")
@@ -595,7 +592,7 @@ def test_webhook_retries_until_200_and_gives_up_after_max_attempts(
 
 
 def test_webhook_duplicates_from_the_fault_plan(
-    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: ZapSignWebhookReceiver
+    api: Api, zapsign_simulator: ZapSignSimulator, zapsign_webhook_receiver: WebhookReceiver
 ) -> None:
     requests.post(f"{zapsign_simulator.base_url}/_sim/faults", json={"webhooks": {"duplicate_rate": 1.0}}, timeout=5)
     api.register(zapsign_webhook_receiver.url, type="doc_created")

@@ -20,7 +20,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,7 +33,6 @@ from signbridge.storage import keys
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
-from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
 from signbridge.workflow import progress
 from signbridge.workflow.messages import OperationMessage
@@ -50,24 +48,13 @@ from signbridge.workflow.models import (
 )
 from signbridge.workflow.services import Services
 from tests.support.aws import Queues
+from tests.support.clock import ShiftedClock
 from tests.support.events import load_event
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.samples import JPEG_BYTES, PNG_BYTES, new_request
+from tests.support.services import services_on_fixtures
 
 SIGNER_NAMES = (("Ana", "Souza"), ("Bruno", "Lima"), ("Carla", "Dias"))
-
-
-class ShiftedClock:
-    """Real time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -89,14 +76,16 @@ def oneshot_services(
     oneshot_clock: ShiftedClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Services:
-    services = Services(
-        settings=settings.model_copy(update={"oneshot_base_url": oneshot_simulator.api_url}),
-        records=RecordStore(table_name=table, client=dynamodb_client, clock=oneshot_clock),
-        files=file_store,
-        queues=queue_sender,
-        secrets=secret_store,
-        idempotency=idempotency_store,
+    services = services_on_fixtures(
+        settings=settings,
+        table=table,
+        dynamodb_client=dynamodb_client,
+        file_store=file_store,
+        queue_sender=queue_sender,
+        secret_store=secret_store,
+        idempotency_store=idempotency_store,
         clock=oneshot_clock,
+        oneshot_base_url=oneshot_simulator.api_url,
     )
     for handler in (worker, oneshot_webhook):
         monkeypatch.setattr(handler, "get_services", lambda: services)

@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -44,36 +43,24 @@ from signbridge.storage import keys
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
-from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
 from signbridge.workflow import progress
 from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import Cause, Language, Workflow
 from signbridge.workflow.services import FILE_DOWNLOAD_PROVIDER, Services
 from tests.support.aws import SAMPLE_WEBHOOK_SECRET, SAMPLE_ZAPSIGN_SECRET, Queues
+from tests.support.clock import ShiftedClock
 from tests.support.events import load_event
 from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.samples import new_request
+from tests.support.services import services_on_fixtures
 
 ZAPSIGN_API_TOKEN: str = SAMPLE_ZAPSIGN_SECRET["api_token"]
 WEBHOOK_SECRET: str = SAMPLE_WEBHOOK_SECRET["zapsign"][0]  # the value events/apigw/zapsign_webhook_*.json carry
 PREVIOUS_WEBHOOK_SECRET: str = SAMPLE_WEBHOOK_SECRET["zapsign"][1]
 READ_TIMEOUT_SECONDS = 3.0
 SIGNER_NAMES = ("Ana Souza", "Bruno Lima", "Carla Dias")
-
-
-class ShiftedClock:
-    """Real time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -98,14 +85,16 @@ def zapsign_services(
     base_url = zapsign_simulator.api_base_url
     # The simulator of this test process accepts the token the test's ZapSign secret holds (undone after the test).
     monkeypatch.setattr(zapsign_simulator, "api_token", ZAPSIGN_API_TOKEN)
-    services = Services(
-        settings=settings.model_copy(update={"zapsign_base_url": base_url}),
-        records=RecordStore(table_name=table, client=dynamodb_client, clock=zapsign_clock),
-        files=file_store,
-        queues=queue_sender,
-        secrets=secret_store,
-        idempotency=idempotency_store,
+    services = services_on_fixtures(
+        settings=settings,
+        table=table,
+        dynamodb_client=dynamodb_client,
+        file_store=file_store,
+        queue_sender=queue_sender,
+        secret_store=secret_store,
+        idempotency_store=idempotency_store,
         clock=zapsign_clock,
+        zapsign_base_url=base_url,
     )
     no_sleep: Callable[[float], None] = lambda _: None  # noqa: E731
     client = ZapSignClient(
