@@ -44,7 +44,7 @@ from signbridge.providers.oneshot import (
 from signbridge.storage import keys
 from signbridge.storage.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
 from signbridge.storage.files import StoredFile
-from signbridge.storage.records import Lookup, SignerChange
+from signbridge.storage.records import DocumentChange, Lookup, SignerChange
 from signbridge.workflow.lifecycle import is_terminal
 from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import (
@@ -62,7 +62,7 @@ from signbridge.workflow.models import (
 )
 from signbridge.workflow.operations import Op, Operation
 from signbridge.workflow.planner import oneshot_input_key
-from signbridge.workflow.progress import advance, fail_request
+from signbridge.workflow.progress import advance, after_part, fail_request
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)
@@ -287,7 +287,14 @@ def upload_oneshot_document(services: Services, message: OperationMessage) -> No
     except _CannotProceedError as error:
         _fail(services, message, str(error))
         return
-    services.records.transition_document(
+    change = DocumentChange(
+        document.index,
+        document.status,
+        D.ONESHOT_UPLOADED,
+        {"oneshot_document_uids": {**document.oneshot_document_uids, signer.index: uid}},
+    )
+    detail = f"uploaded to One-Shot request {target.pk} for signer {signer.index}"
+    moved = services.records.transition_document(
         request.id,
         document.index,
         D.ONESHOT_UPLOADED,
@@ -295,10 +302,13 @@ def upload_oneshot_document(services: Services, message: OperationMessage) -> No
         expected_status=document.status,
         cause=Cause.WORKER,
         correlation_id=message.correlation_id,
-        detail=f"uploaded to One-Shot request {target.pk} for signer {signer.index}",
-        updates={"oneshot_document_uids": {**document.oneshot_document_uids, signer.index: uid}},
+        detail=detail,
+        updates=change.updates,
     )
-    advance(services, request.id, cause=Cause.WORKER, correlation_id=message.correlation_id)
+    after = after_part(
+        aggregate, change, moved, cause=Cause.WORKER, correlation_id=message.correlation_id, detail=detail
+    )
+    advance(services, request.id, cause=Cause.WORKER, correlation_id=message.correlation_id, aggregate=after)
 
 
 @dataclass(frozen=True)
@@ -610,7 +620,17 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
     )
     if stored is None:
         return
-    services.records.transition_document(
+    change = DocumentChange(
+        document.index,
+        D.ONESHOT_UPLOADED,
+        D.ONESHOT_SIGNED,
+        {
+            "signed_keys": {**document.signed_keys, stage: key},
+            "signed_sha256": {**document.signed_sha256, stage: stored.sha256},
+        },
+    )
+    detail = f"signed by signer {signer.index} at One-Shot; stored ({stored.size} bytes)"
+    moved = services.records.transition_document(
         request.id,
         document.index,
         D.ONESHOT_SIGNED,
@@ -618,14 +638,14 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
         expected_status=D.ONESHOT_UPLOADED,
         cause=Cause.WORKER,
         correlation_id=message.correlation_id,
-        detail=f"signed by signer {signer.index} at One-Shot; stored ({stored.size} bytes)",
-        updates={
-            "signed_keys": {**document.signed_keys, stage: key},
-            "signed_sha256": {**document.signed_sha256, stage: stored.sha256},
-        },
+        detail=detail,
+        updates=change.updates,
         request_status=R.SIGNING,
     )
-    advance(services, request.id, cause=Cause.WORKER, correlation_id=message.correlation_id)
+    after = after_part(
+        aggregate, change, moved, cause=Cause.WORKER, correlation_id=message.correlation_id, detail=detail
+    )
+    advance(services, request.id, cause=Cause.WORKER, correlation_id=message.correlation_id, aggregate=after)
 
 
 # ------------------------------------------------------------------------------------------------ clean up

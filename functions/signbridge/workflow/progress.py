@@ -135,6 +135,48 @@ def after_move(
     )
 
 
+def after_part(
+    aggregate: RequestAggregate,
+    change: DocumentChange | SignerChange,
+    moved: Transition,
+    *,
+    cause: Cause,
+    correlation_id: str,
+    detail: str | None = None,
+) -> RequestAggregate:
+    """The aggregate an operation read, with a document or signer transition it then wrote applied: the part moved,
+    and its timeline entry (`transition_document` / `transition_signer` leave the request item as it was). Fields the
+    operation wrote earlier (an intent) are not in it; the planner does not read them. The operation hands it to
+    `advance`, which then needs no read of its own; if the request changed meanwhile, the planner's move loses its
+    race and `advance` reads the request after all."""
+    entries = aggregate.timeline
+    if moved.event_id is not None:
+        entries = (
+            *entries,
+            TimelineEntry(
+                id=moved.event_id,
+                at=moved.at,
+                subject=moved.subject,
+                subject_index=moved.subject_index,
+                from_status=moved.from_status,
+                to_status=moved.to_status,
+                cause=cause,
+                correlation_id=correlation_id,
+                detail=detail,
+            ),
+        )
+    if isinstance(change, DocumentChange):
+        documents = tuple(
+            _changed(document, change if document.index == change.index else None, moved.at)
+            for document in aggregate.documents
+        )
+        return aggregate.model_copy(update={"documents": documents, "timeline": entries})
+    signers = tuple(
+        _changed(signer, change if signer.index == change.index else None, moved.at) for signer in aggregate.signers
+    )
+    return aggregate.model_copy(update={"signers": signers, "timeline": entries})
+
+
 Part = TypeVar("Part", Document, Signer)
 
 

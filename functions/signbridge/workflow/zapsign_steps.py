@@ -659,7 +659,8 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
         )
     else:
         target = D.ZAPSIGN_SIGNED  # the input of the One-Shot part
-    services.records.transition_document(
+    detail = f"ZapSign-signed PDF stored ({stored.size} bytes)"
+    moved = services.records.transition_document(
         request_id,
         document.index,
         target,
@@ -667,11 +668,19 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
         expected_status=D.ZAPSIGN_PENDING,
         cause=Cause.WORKER,
         correlation_id=message.correlation_id,
-        detail=f"ZapSign-signed PDF stored ({stored.size} bytes)",
+        detail=detail,
         updates=updates,
         request_status=R.ZAPSIGN_SIGNED,
     )
-    progress.advance(services, request_id, cause=Cause.WORKER, correlation_id=message.correlation_id)
+    after = progress.after_part(
+        aggregate,
+        DocumentChange(document.index, D.ZAPSIGN_PENDING, target, updates),
+        moved,
+        cause=Cause.WORKER,
+        correlation_id=message.correlation_id,
+        detail=detail,
+    )
+    progress.advance(services, request_id, cause=Cause.WORKER, correlation_id=message.correlation_id, aggregate=after)
 
 
 class _LinkNotReadyError(RetryableError):
