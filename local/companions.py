@@ -35,7 +35,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
 from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
@@ -86,7 +86,27 @@ class ProviderCompanion(Protocol):
 # -- simulators ------------------------------------------------------------------------------------------------------
 
 
-class ZapSignSimulatorCompanion:
+class _SimulatorLifecycle:
+    """Starts and stops a simulator once, and records the files it serves (`served`) for the sha256 checks."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.served = ServedFiles().install(simulator)
+        self._simulator = simulator
+        self._started = False
+
+    def start(self) -> Self:
+        if not self._started:
+            self._simulator.start()
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self._simulator.stop()
+            self._started = False
+
+
+class ZapSignSimulatorCompanion(_SimulatorLifecycle):
     """The ZapSign simulator on 127.0.0.1 (`port=0`: a free port)."""
 
     def __init__(
@@ -103,19 +123,7 @@ class ZapSignSimulatorCompanion:
             webhook_backoff_seconds=webhook_backoff_seconds,
             file_link_lifetime_seconds=file_link_lifetime_seconds,
         )
-        self.served = ServedFiles().install(self.simulator)
-        self._started = False
-
-    def start(self) -> ZapSignSimulatorCompanion:
-        if not self._started:
-            self.simulator.start()
-            self._started = True
-        return self
-
-    def stop(self) -> None:
-        if self._started:
-            self.simulator.stop()
-            self._started = False
+        super().__init__(self.simulator)
 
     @property
     def api_base_url(self) -> str:
@@ -139,24 +147,12 @@ class ZapSignSimulatorCompanion:
         return f"ZapSign simulator  {self.api_base_url}  (control {self.control_url})"
 
 
-class OneShotSimulatorCompanion:
+class OneShotSimulatorCompanion(_SimulatorLifecycle):
     """The One-Shot Optimizer simulator on 127.0.0.1 (`port=0`: a free port)."""
 
     def __init__(self, *, port: int = 0, simulator: OneShotSimulator | None = None) -> None:
         self.simulator = simulator or OneShotSimulator(port=port)
-        self.served = ServedFiles().install(self.simulator)
-        self._started = False
-
-    def start(self) -> OneShotSimulatorCompanion:
-        if not self._started:
-            self.simulator.start()
-            self._started = True
-        return self
-
-    def stop(self) -> None:
-        if self._started:
-            self.simulator.stop()
-            self._started = False
+        super().__init__(self.simulator)
 
     @property
     def api_base_url(self) -> str:

@@ -62,7 +62,7 @@ from signbridge.workflow.models import (
 )
 from signbridge.workflow.operations import Op, Operation
 from signbridge.workflow.planner import oneshot_input_key
-from signbridge.workflow.progress import advance, after_part, fail_request
+from signbridge.workflow.progress import advance, fail_request, move_document_and_advance
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)
@@ -293,22 +293,14 @@ def upload_oneshot_document(services: Services, message: OperationMessage) -> No
         D.ONESHOT_UPLOADED,
         {"oneshot_document_uids": {**document.oneshot_document_uids, signer.index: uid}},
     )
-    detail = f"uploaded to One-Shot request {target.pk} for signer {signer.index}"
-    moved = services.records.transition_document(
-        request.id,
-        document.index,
-        D.ONESHOT_UPLOADED,
-        workflow=request.workflow,
-        expected_status=document.status,
+    move_document_and_advance(
+        services,
+        aggregate,
+        change,
         cause=Cause.WORKER,
         correlation_id=message.correlation_id,
-        detail=detail,
-        updates=change.updates,
+        detail=f"uploaded to One-Shot request {target.pk} for signer {signer.index}",
     )
-    after = after_part(
-        aggregate, change, moved, cause=Cause.WORKER, correlation_id=message.correlation_id, detail=detail
-    )
-    advance(services, request.id, cause=Cause.WORKER, correlation_id=message.correlation_id, aggregate=after)
 
 
 @dataclass(frozen=True)
@@ -629,23 +621,15 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
             "signed_sha256": {**document.signed_sha256, stage: stored.sha256},
         },
     )
-    detail = f"signed by signer {signer.index} at One-Shot; stored ({stored.size} bytes)"
-    moved = services.records.transition_document(
-        request.id,
-        document.index,
-        D.ONESHOT_SIGNED,
-        workflow=request.workflow,
-        expected_status=D.ONESHOT_UPLOADED,
+    move_document_and_advance(
+        services,
+        aggregate,
+        change,
         cause=Cause.WORKER,
         correlation_id=message.correlation_id,
-        detail=detail,
-        updates=change.updates,
+        detail=f"signed by signer {signer.index} at One-Shot; stored ({stored.size} bytes)",
         request_status=R.SIGNING,
     )
-    after = after_part(
-        aggregate, change, moved, cause=Cause.WORKER, correlation_id=message.correlation_id, detail=detail
-    )
-    advance(services, request.id, cause=Cause.WORKER, correlation_id=message.correlation_id, aggregate=after)
 
 
 # ------------------------------------------------------------------------------------------------ clean up

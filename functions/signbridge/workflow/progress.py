@@ -135,6 +135,36 @@ def after_move(
     )
 
 
+def move_document_and_advance(
+    services: Services,
+    aggregate: RequestAggregate,
+    change: DocumentChange,
+    *,
+    cause: Cause,
+    correlation_id: str,
+    detail: str,
+    request_status: RequestStatus | None = None,
+) -> RequestAggregate:
+    """An operation's last write when it is a document move: write `change` (conditional on the document's status,
+    and on `request_status` if given), then `advance` from the aggregate as written, without reading it again."""
+    assert change.to is not None
+    request = aggregate.request
+    moved = services.records.transition_document(
+        request.id,
+        change.index,
+        change.to,
+        workflow=request.workflow,
+        expected_status=change.expected_status,
+        cause=cause,
+        correlation_id=correlation_id,
+        detail=detail,
+        updates=change.updates,
+        request_status=request_status,
+    )
+    after = after_part(aggregate, change, moved, cause=cause, correlation_id=correlation_id, detail=detail)
+    return advance(services, request.id, cause=cause, correlation_id=correlation_id, aggregate=after)
+
+
 def after_part(
     aggregate: RequestAggregate,
     change: DocumentChange | SignerChange,

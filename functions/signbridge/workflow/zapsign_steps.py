@@ -659,28 +659,15 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
         )
     else:
         target = D.ZAPSIGN_SIGNED  # the input of the One-Shot part
-    detail = f"ZapSign-signed PDF stored ({stored.size} bytes)"
-    moved = services.records.transition_document(
-        request_id,
-        document.index,
-        target,
-        workflow=request.workflow,
-        expected_status=D.ZAPSIGN_PENDING,
-        cause=Cause.WORKER,
-        correlation_id=message.correlation_id,
-        detail=detail,
-        updates=updates,
-        request_status=R.ZAPSIGN_SIGNED,
-    )
-    after = progress.after_part(
+    progress.move_document_and_advance(
+        services,
         aggregate,
         DocumentChange(document.index, D.ZAPSIGN_PENDING, target, updates),
-        moved,
         cause=Cause.WORKER,
         correlation_id=message.correlation_id,
-        detail=detail,
+        detail=f"ZapSign-signed PDF stored ({stored.size} bytes)",
+        request_status=R.ZAPSIGN_SIGNED,
     )
-    progress.advance(services, request_id, cause=Cause.WORKER, correlation_id=message.correlation_id, aggregate=after)
 
 
 class _LinkNotReadyError(RetryableError):
