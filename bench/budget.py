@@ -10,6 +10,10 @@ from __future__ import annotations
 ZAPSIGN = "zapsign"
 ONESHOT = "oneshot"
 
+# ZapSign's documented rate limit: 500 requests per minute per API token (or per IP), in fixed one-minute windows;
+# over it, 429 (https://docs.zapsign.com.br/zapsign-api/english/rate-limit-policies).
+ZAPSIGN_CALLS_PER_MINUTE_PER_TOKEN = 500
+
 
 def budget(workflow: str, *, documents: int = 1, signers: int = 1, otp_resends: int = 0) -> dict[str, dict[str, int]]:
     """The most calls a completed request of `workflow` should make, per provider and endpoint."""

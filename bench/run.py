@@ -14,7 +14,7 @@ Figures (docs/benchmarks.md says what each means):
    and the process's max RSS.
 
 Results: `bench/results/latest.json` (everything) and one line appended to `bench/results/history.jsonl` (date, git
-commit, headline figures).
+commit, headline figures); then docs/benchmarks.md is rendered from them (`bench.report`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import report as bench_report
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
 from local import synth
@@ -66,11 +67,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-boot", action="store_true", help="skip the new-process start-to-ready measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where to record (default: bench/results)")
-    parser.add_argument("--no-record", action="store_true", help="print only")
+    parser.add_argument(
+        "--doc", type=Path, default=bench_report.DOC_PATH, help="the page to write (default: docs/benchmarks.md)"
+    )
+    parser.add_argument("--no-record", action="store_true", help="print only: record nothing, write no page")
     options = parser.parse_args(argv)
     workflows = options.workflow or list(WORKFLOWS)
 
     report: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
+    report["options"] = {
+        "workflows_chosen": options.workflow or [],
+        "repeat": options.repeat,
+        "boot": not options.no_boot,
+        "memory": not options.no_memory,
+    }
     say = _printer()
     dirty = " (uncommitted changes)" if report["git_dirty"] else ""
     say(f"SignBridge benchmark — {report['date']} — commit {report['git_commit'][:12]}{dirty}")
@@ -87,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not options.no_record:
         record(report, options.results)
         say(f"\nrecorded: {options.results / 'latest.json'} and a line in {options.results / 'history.jsonl'}")
+        recorded, history = bench_report.load_results(options.results)
+        say(f"wrote {bench_report.write(recorded, options.doc, history=history)}")
     failed = [wf for wf, figures in report["workflows"].items() if not all(run["ok"] for run in figures["runs"])]
     if failed:
         say(f"note: demo requests did not complete for {failed} (figures above are for what ran)")
