@@ -43,6 +43,7 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
         "end_to_end": _end_to_end(report),
         "provider_calls": _provider_calls(report),
         "rate_limit": _rate_limit(report),
+        "stored_request": _stored_request(report),
         "aws_calls": _aws_calls(report),
         "durations": _durations(report),
         "memory": _memory(report),
@@ -240,6 +241,42 @@ def _rate_limit(report: Mapping[str, Any]) -> str:
         "(docs/scaling.md)."
     )
     return table + "\n\n" + note
+
+
+def _stored_request(report: Mapping[str, Any]) -> str:
+    rows = []
+    for workflow, figures in _workflows(report):
+        size = figures.get("stored_request") or {}
+        if not size:
+            continue
+        items = size.get("items") or {}
+        by_kind = size.get("bytes") or {}
+        entries = int(items.get("timeline", 0))
+        timeline_bytes = int(by_kind.get("timeline", 0))
+        per_entry = f" ({timeline_bytes / entries:.0f} B each)" if entries else ""
+        rows.append(
+            (
+                f"`{workflow}`",
+                ", ".join(f"{kind} {count}" for kind, count in sorted(items.items())),
+                f"{entries} entries, {timeline_bytes:,} B{per_entry}",
+                f"{int(size.get('total_bytes', 0)):,} B",
+                f"{int(size.get('largest_item_bytes', 0)):,} B",
+                str(size.get("consistent_read_units")),
+                f"{int(size.get('api_get_bytes', 0)):,} B",
+            )
+        )
+    if not rows:
+        return "Not measured in this run."
+    header = (
+        "workflow",
+        "items",
+        "timeline",
+        "all items",
+        "largest item",
+        "read units per full read",
+        "`GET` body",
+    )
+    return _table(header, rows)
 
 
 def _aws_calls(report: Mapping[str, Any]) -> str:

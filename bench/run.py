@@ -7,10 +7,12 @@ Figures (docs/benchmarks.md says what each means):
 2. the demo request end to end, per workflow (`local.demo.run_demo`), with the time each status was first seen;
 3. provider calls per completed request, per workflow, from the simulators' `/_sim/calls` counters, beside the
    design's budget (`bench.budget`);
-4. AWS calls per step, counted with botocore `before-call` hooks and attributed to the invocation that made them
+4. the completed request's size in DynamoDB (items by kind, bytes as DynamoDB sizes them; `bench.stored`) and
+   its `GET /v1/requests/{id}` body;
+5. AWS calls per step, counted with botocore `before-call` hooks and attributed to the invocation that made them
    (`bench.aws_calls`); the webhook acknowledgement path's own figure;
-5. Lambda handler durations (p50/p95 per function, from `LocalStack.invocations`);
-6. peak memory: tracemalloc's peak over one extra `zapsign_oneshot` demo (run apart, tracemalloc slows Python down),
+6. Lambda handler durations (p50/p95 per function, from `LocalStack.invocations`);
+7. peak memory: tracemalloc's peak over one extra `zapsign_oneshot` demo (run apart, tracemalloc slows Python down),
    and the process's max RSS.
 
 Results: `bench/results/latest.json` (everything) and one line appended to `bench/results/history.jsonl` (date, git
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report as bench_report
+from bench import stored
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
 from local import synth
@@ -201,9 +204,12 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
             counter.attach(stack.runtime)
             counter.reset()
             bucket = stack.function_environment("api")[env_names.BUCKET_NAME]
+            table = stack.function_environment("api")[env_names.TABLE_NAME]
             say(f"\n== in-process stack: LocalStack.start() + webhook registration {report['in_process_start_s']} s ==")
             report["workflows"] = {
-                workflow: measure_workflow(stack, providers, workflow, repeat=repeat, bucket=bucket, say=say)
+                workflow: measure_workflow(
+                    stack, providers, workflow, repeat=repeat, bucket=bucket, table=table, say=say
+                )
                 for workflow in workflows
             }
             steps = counter.figures()
@@ -221,10 +227,11 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
 
 
 def measure_workflow(
-    stack: LocalStack, providers: Providers, workflow: str, *, repeat: int, bucket: str, say: Out
+    stack: LocalStack, providers: Providers, workflow: str, *, repeat: int, bucket: str, table: str, say: Out
 ) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     calls: list[dict[str, dict[str, int]]] = []
+    size: dict[str, Any] = {}
     for _ in range(repeat):
         before = _sim_calls(providers)
         result = run_demo(
@@ -240,6 +247,9 @@ def measure_workflow(
         after = _sim_calls(providers)
         calls.append({provider: _delta(before[provider], after[provider]) for provider in after})
         runs.append(_run_figures(result))
+        if result.ok and result.request_id:
+            size = stored.measure(stored.request_partition(stack.client("dynamodb"), table, result.request_id))
+            size["api_get_bytes"] = len(json.dumps(result.response or {}).encode("utf-8"))
         say(
             f"  {workflow:<16} {'completed' if result.ok else 'FAILED: ' + (result.reason or '')[:100]} "
             f"in {result.elapsed_seconds:.2f} s"
@@ -252,6 +262,7 @@ def measure_workflow(
         "provider_calls": calls[-1] if calls else {},  # the last run: every cold start is behind it
         "provider_calls_all_runs": calls,
         "budget": budget(workflow),
+        "stored_request": size,  # the last completed run's request in DynamoDB (bench.stored)
     }
 
 
@@ -363,6 +374,16 @@ def print_report(report: Mapping[str, Any], say: Out) -> None:
                 verdict = "—" if limit is None else ("ok" if got <= limit else "OVER BUDGET")
                 shown = "-" if limit is None else str(limit)
                 say(f"    {provider:<8} {endpoint:<20} {got:>3}   budget {shown:>3}   {verdict}")
+
+    say("\n== a completed request in DynamoDB (last run; bytes as DynamoDB sizes items) ==")
+    for workflow, figures in report["workflows"].items():
+        size = figures.get("stored_request") or {}
+        if size:
+            say(
+                f"  {workflow:<16} items {size['items']}  {size['total_bytes']} B "
+                f"(timeline {size['bytes'].get('timeline', 0)} B), largest item {size['largest_item_bytes']} B, "
+                f"GET body {size['api_get_bytes']} B"
+            )
 
     say("\n== AWS calls per step (per invocation: median [min-max]; mean per operation) ==")
     for step in report["aws_calls_per_step"]:

@@ -44,6 +44,14 @@ def small_result() -> dict[str, Any]:
                 "provider_calls": {"zapsign": {"create_document": 1, "file": 1, "get_document": 1}, "oneshot": {}},
                 "provider_calls_all_runs": [],
                 "budget": budget("zapsign"),
+                "stored_request": {
+                    "items": {"request": 1, "document": 1, "signer": 1, "timeline": 4},
+                    "bytes": {"request": 900, "document": 400, "signer": 500, "timeline": 800},
+                    "total_bytes": 2600,
+                    "largest_item_bytes": 900,
+                    "consistent_read_units": 1,
+                    "api_get_bytes": 5000,
+                },
             }
         },
         "aws_calls_per_step": [
@@ -118,6 +126,7 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "Demo request end to end",
         "Provider calls per completed request, against the budget",
         "Provider rate limit: completed requests per ZapSign token",
+        "A completed request in DynamoDB",
         "AWS calls per step",
         "Lambda handler durations",
         "Memory",
@@ -150,6 +159,10 @@ def test_figures_become_tables() -> None:
     assert (
         "| `zapsign` | ZapSign | `add_extra_document` 0/0, `create_document` 1/1, `file` 1/1, `get_document` 1/1 | ok |"
         in calls
+    )
+    assert (
+        "| `zapsign` | document 1, request 1, signer 1, timeline 4 | 4 entries, 800 B (200 B each) | 2,600 B | 900 B "
+        "| 1 | 5,000 B |" in section(page, "A completed request in DynamoDB")
     )
     steps = section(page, "AWS calls per step")
     assert "median 2 AWS calls per invocation (design: 2) — as designed." in steps
