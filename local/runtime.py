@@ -359,10 +359,6 @@ class LambdaRuntime:
         with self._lock:
             return list(self._invocations)
 
-    def clear_invocations(self) -> None:
-        with self._lock:
-            self._invocations.clear()
-
     def invoke(self, name: str, event: Any, *, trigger: str = "direct", sync_limit: bool = True) -> Invocation:
         """Run one invocation and return its record; a handler error is an outcome, not an exception.
 
