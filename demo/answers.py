@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
-
-Out = Callable[[str], None]
 
 
 def request_view(body: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 HTTP_TIMEOUT = (5.0, 40.0)  # the OTP submission signs synchronously at the Optimizer
-
-Out = Callable[[str], None]
 
 
 class ApiError(RuntimeError):

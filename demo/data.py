@@ -5,15 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from simulators.images import png_image
 from simulators.pdf import make_pdf
 
 FAKE_MARK = "FAKE DEMO SIGNER"
-
-Out = Callable[[str], None]
 
 
 _FAKE_PEOPLE = (

@@ -4,7 +4,7 @@ compared with the one the API reports, with S3's `x-amz-meta-sha256` and with wh
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -13,8 +13,6 @@ import requests
 
 from demo.answers import documents_of, index_of
 from demo.client import HTTP_TIMEOUT
-
-Out = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from demo.files import FileCheck
 
 INTERRUPTED = "interrupted"
-
-Out = Callable[[str], None]
 
 
 @dataclass

@@ -27,8 +27,6 @@ from demo.files import check_files
 from demo.report import INTERRUPTED, DemoResult
 from demo.waiting import DemoCancelledError, RequestEndedError, StageTimeoutError, wait_for_status
 
-Out = Callable[[str], None]
-
 WORKFLOWS = ("zapsign", "oneshot", "zapsign_oneshot")
 DEFAULT_TIMEOUT_SECONDS = 120.0
 

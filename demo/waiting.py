@@ -13,8 +13,6 @@ from demo.client import ApiClient, ApiError
 
 TERMINAL = frozenset({"completed", "refused", "cancelled", "expired", "failed"})
 
-Out = Callable[[str], None]
-
 
 class StageTimeoutError(RuntimeError):
     def __init__(self, wanted: Iterable[str], last: Mapping[str, Any] | None, timeout: float) -> None:

@@ -30,17 +30,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import dev_values
-from local.template import (
-    AwsIdentity,
-    LocalNames,
-    Physical,
-    QueueSpec,
-    Resolver,
-    SecretSpec,
-    TemplateModel,
-    TemplateWarning,
-    referenced_ids,
-)
+from local.template.names import AwsIdentity, LocalNames, Physical
+from local.template.parser import referenced_ids
+from local.template.resolver import Resolver
+from local.template.specs import QueueSpec, SecretSpec, TemplateModel, TemplateWarning
 
 logger = logging.getLogger("signbridge.local.aws")
 

@@ -49,7 +49,10 @@ from local.runtime import (
     lambda_environment,
 )
 from local.scheduler import ScheduleConfig, Scheduler
-from local.template import AwsIdentity, LocalNames, Resolver, TemplateModel, TemplateWarning, load_template
+from local.template.names import AwsIdentity, LocalNames
+from local.template.parser import load_template
+from local.template.resolver import Resolver
+from local.template.specs import TemplateModel, TemplateWarning
 
 logger = logging.getLogger("signbridge.local")
 

@@ -23,7 +23,6 @@ from signbridge.config import Settings
 from signbridge.storage.records import Lookup, RecordStore
 from signbridge.workflow.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
 from simulators.zapsign.simulator import ZapSignSimulator
-
 from tests.conftest import SecretNames
 from tests.simulators.conftest_zapsign import (  # noqa: F401 - fixtures
     ZAPSIGN_TOKEN,

@@ -40,7 +40,7 @@ from demo.waiting import wait_for_status
 from local import dev_values, synth
 from local.companions import Providers, WebhookRegistration
 from local.stack import LocalStack, LocalStackConfig
-from local.template import template_path
+from local.template.parser import template_path
 from signbridge import api_routes, env_names
 from simulators.oneshot.simulator import OneShotSimulator
 from simulators.zapsign.simulator import ZapSignSimulator
