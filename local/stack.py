@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from local import synth
-from local.aws import AwsEmulator, Provisioned, point_boto3_at, provision
+from local.aws import AwsEmulator, point_boto3_at
 from local.gateway import DEFAULT_PORT, ApiGateway, GatewayRoute
 from local.notifications import DEFAULT_RETRY_DELAYS, NotificationConfig, S3NotificationRelay
 from local.pollers import DEFAULT_MAX_CONCURRENCY, MappingConfig, SqsPoller
+from local.provision import Provisioned, provision
 from local.runtime import (
     DEFAULT_MAX_ENVIRONMENTS,
     Handler,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.aws import secret_purposes
+from local.provision import secret_purposes
 from local.scheduler import parse_expression
 from local.template.names import AwsIdentity, LocalNames
 from local.template.parser import load_template, parse_template
