@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from local import synth
 from local.aws import AwsEmulator, point_boto3_at
+from local.environ import lambda_environment
 from local.gateway import DEFAULT_PORT, ApiGateway, GatewayRoute
 from local.notifications import DEFAULT_RETRY_DELAYS, NotificationConfig, S3NotificationRelay
 from local.pollers import DEFAULT_MAX_CONCURRENCY, MappingConfig, SqsPoller
@@ -47,7 +48,6 @@ from local.runtime import (
     Invocation,
     LambdaRuntime,
     LocalFunction,
-    lambda_environment,
 )
 from local.scheduler import ScheduleConfig, Scheduler
 from local.template.names import AwsIdentity, LocalNames

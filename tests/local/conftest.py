@@ -16,7 +16,8 @@ import pytest
 
 from local import synth
 from local.aws import AwsEmulator
-from local.runtime import LambdaRuntime, LocalFunction, lambda_environment
+from local.environ import lambda_environment
+from local.runtime import LambdaRuntime, LocalFunction
 from local.template.parser import template_path
 from tests.local.fake_handlers import recorder
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from local.runtime import LambdaRuntime, LayeredEnviron, PayloadTooLargeError
+from local.environ import LayeredEnviron
+from local.runtime import LambdaRuntime, PayloadTooLargeError
 from signbridge import env_names
 from tests.local.conftest import local_function
 
