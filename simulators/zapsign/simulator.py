@@ -8,6 +8,8 @@ from simulators.zapsign.page import SigningPage
 
 
 class ZapSignSimulator(SigningPage):
+    """The ZapSign simulator (the package docstring says what it implements): every concern on one server."""
+
     name = "zapsign"
 
     def _register_routes(self) -> None:
