@@ -38,7 +38,7 @@ format: $(STAMP)  ## apply ruff format and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP)  ## mypy (strict) on functions/ and local/
+typecheck: $(STAMP)  ## mypy (strict) on functions/, local/, simulators/, demo/, signbridge_cli/ and bench/
 	$(BIN)/mypy
 
 test-unit: $(STAMP)  ## unit tests (no sockets)

@@ -4,7 +4,7 @@ Figures (docs/benchmarks.md says what each means):
 
 1. start to ready: `python -m local --no-demo` as a new process, from its start to the "SignBridge is ready" line (the
    template in cdk.out current), then SIGINT to its exit (and its exit code); plus the in-process `LocalStack.start()`;
-2. the demo request end to end, per workflow (`local.demo.run_demo`), with the time each status was first seen;
+2. the demo request end to end, per workflow (`demo.run_demo`), with the time each status was first seen;
 3. provider calls per completed request, per workflow, from the simulators' `/_sim/calls` counters, beside the
    design's budget (`bench.budget`);
 4. the completed request's size in DynamoDB (items by kind, bytes as DynamoDB sizes them; `bench.stored`) and
@@ -46,10 +46,11 @@ from bench import report as bench_report
 from bench import stored
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
+from demo.report import DemoResult
+from demo.runner import WORKFLOWS, run_demo
 from local import synth
 from local.__main__ import READY_LINE
 from local.companions import Providers
-from local.demo import WORKFLOWS, DemoResult, run_demo
 from local.stack import LocalStack, LocalStackConfig
 from signbridge import env_names
 

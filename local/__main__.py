@@ -27,9 +27,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from demo.report import DemoResult
+from demo.runner import DEFAULT_TIMEOUT_SECONDS, WORKFLOWS, run_demo
 from local import synth
 from local.companions import PROVIDER_MODES, ProviderConfigError, Providers, providers_from_settings
-from local.demo import DEFAULT_TIMEOUT_SECONDS, WORKFLOWS, DemoResult, run_demo
 from local.stack import LocalStack, LocalStackConfig
 from signbridge import env_names
 

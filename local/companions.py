@@ -23,7 +23,7 @@ secret header through the real `ZapSignClient.create_webhook` — the code path 
 real ZapSign cannot reach 127.0.0.1, so with the sandbox the webhook is registered only for a `public_url` (a tunnel
 to the local gateway); without one the reconciler's re-reads (`GET docs/{token}/`) move requests on.
 
-The simulators' own commands (`python -m local.simulators.zapsign`, `… .oneshot`) are unchanged.
+The simulators' own commands (`python -m simulators.zapsign`, `… .oneshot`) are unchanged.
 """
 
 from __future__ import annotations
@@ -35,19 +35,19 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
 from local import dev_values
-from local.simulators.base import Simulator, View
-from local.simulators.oneshot import OneShotSimulator
-from local.simulators.zapsign import ZapSignSimulator
 from signbridge import api_routes, env_names
 from signbridge.config import DEFAULT_ONESHOT_BASE_URL, DEFAULT_ZAPSIGN_BASE_URL
 from signbridge.providers.zapsign import ZapSignClient
 from signbridge.storage.secrets import OneShotCredentials, WebhookSecrets, ZapSignCredentials
+from simulators.base import Simulator, View
+from simulators.oneshot.simulator import OneShotSimulator
+from simulators.zapsign.simulator import ZapSignSimulator
 
 if TYPE_CHECKING:
     from local.stack import Companion, LocalStack
@@ -67,20 +67,6 @@ LOCAL_ONESHOT_PORT = "SIGNBRIDGE_LOCAL_ONESHOT_PORT"
 LOCAL_PUBLIC_URL = "SIGNBRIDGE_LOCAL_PUBLIC_URL"  # a tunnel to the local gateway, for the real ZapSign's webhooks
 
 ZAPSIGN_WEBHOOK_PATH = "/webhooks/zapsign"
-
-
-class ProviderCompanion(Protocol):
-    """A `local.stack.Companion` that also says what its provider's secret holds."""
-
-    def start(self) -> object: ...
-
-    def stop(self) -> None: ...
-
-    def environment(self) -> Mapping[str, str]: ...
-
-    def secret_values(self) -> Mapping[str, Mapping[str, Any]]: ...
-
-    def describe(self) -> str: ...
 
 
 # -- simulators ------------------------------------------------------------------------------------------------------

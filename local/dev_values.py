@@ -16,9 +16,9 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from local.simulators import oneshot as oneshot_simulator
-from local.simulators import zapsign as zapsign_simulator
 from signbridge import env_names
+from simulators.oneshot import model as oneshot_simulator
+from simulators.zapsign import model as zapsign_simulator
 
 # ZapSign: the API token the local ZapSign simulator accepts (`Authorization: Bearer <token>`).
 ZAPSIGN_API_TOKEN = zapsign_simulator.DEFAULT_TOKEN

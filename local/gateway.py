@@ -23,17 +23,16 @@ import base64
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
+from local.background import BackgroundServer
 from local.runtime import Invocation, PayloadTooLargeError
-from local.template import AwsIdentity, CorsSpec
+from local.template.names import AwsIdentity
+from local.template.specs import CorsSpec
 
 logger = logging.getLogger("signbridge.local.gateway")
 
@@ -302,11 +301,6 @@ def build_response(result: Any) -> GatewayResponse:
 # -- the server ---------------------------------------------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.info("%s %s", self.requestline, code)
-
-
 class ApiGateway:
     """The HTTP server. `open()` binds the port (so the URL is known), `serve()` starts answering."""
 
@@ -328,38 +322,25 @@ class ApiGateway:
         self.cors = cors
         self.host = host
         self.port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer.wsgi(
+            self._wsgi, host=host, port=port, name="api-gateway", logger=logger, level=logging.INFO
+        )
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def open(self) -> ApiGateway:
-        if self._server is None:
-            self._server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-            self.port = self._server.server_port
+        """Bind the port (known from then on), without serving yet."""
+        self.port = self._server.bind().port
         return self
 
     def serve(self) -> ApiGateway:
-        self.open()
-        if self._thread is None:
-            assert self._server is not None
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, name=f"api-gateway-{self.port}", daemon=True
-            )
-            self._thread.start()
+        self.port = self._server.start().port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            if self._thread is not None:
-                self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._server.stop()
 
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         response = self.handle(environ)

@@ -36,20 +36,24 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from local import synth
-from local.aws import AwsEmulator, Provisioned, point_boto3_at, provision
+from local.aws import AwsEmulator, point_boto3_at
+from local.environ import lambda_environment
 from local.gateway import DEFAULT_PORT, ApiGateway, GatewayRoute
 from local.notifications import DEFAULT_RETRY_DELAYS, NotificationConfig, S3NotificationRelay
 from local.pollers import DEFAULT_MAX_CONCURRENCY, MappingConfig, SqsPoller
+from local.provision import Provisioned, provision
 from local.runtime import (
     DEFAULT_MAX_ENVIRONMENTS,
     Handler,
     Invocation,
     LambdaRuntime,
     LocalFunction,
-    lambda_environment,
 )
 from local.scheduler import ScheduleConfig, Scheduler
-from local.template import AwsIdentity, LocalNames, Resolver, TemplateModel, TemplateWarning, load_template
+from local.template.names import AwsIdentity, LocalNames
+from local.template.parser import load_template
+from local.template.resolver import Resolver
+from local.template.specs import TemplateModel, TemplateWarning
 
 logger = logging.getLogger("signbridge.local")
 

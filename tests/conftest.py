@@ -1,7 +1,7 @@
 """Shared fixtures. AWS ones run against a moto server on 127.0.0.1 (see tests/support/aws.py); nothing reaches AWS.
 
 Session scope (one per xdist worker):
-    aws               the running moto server (`MotoEndpoint`: host, port, url); sets AWS_ENDPOINT_URL, fake
+    aws               the running moto server (`local.aws.AwsEmulator`: host, port, url); sets AWS_ENDPOINT_URL, fake
                       credentials and AWS_DEFAULT_REGION=us-east-1 for this process while the session lasts
     dynamodb_client, s3_client, sqs_client, secretsmanager_client
                       boto3 clients on that server (made by `signbridge.storage.clients`, like production's)
@@ -27,6 +27,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+from local.aws import AwsEmulator
 from signbridge import env_names
 from signbridge.config import Settings, get_settings, reset_settings_cache
 from signbridge.storage import clients
@@ -40,8 +41,6 @@ from tests.support.aws import (
     SAMPLE_ONESHOT_SECRET,
     SAMPLE_WEBHOOK_SECRET,
     SAMPLE_ZAPSIGN_SECRET,
-    MotoEndpoint,
-    MotoServer,
     Queues,
     aws_environment,
     create_bucket,
@@ -69,35 +68,34 @@ class SecretNames:
 
 
 @pytest.fixture(scope="session")
-def aws() -> Iterator[MotoEndpoint]:
-    server = MotoServer()
-    endpoint = server.start()
+def aws() -> Iterator[AwsEmulator]:
+    emulator = AwsEmulator().start()
     with pytest.MonkeyPatch.context() as patch:
         for name in AWS_VARIABLES_TO_HIDE:
             patch.delenv(name, raising=False)
-        for name, value in aws_environment(endpoint.url).items():
+        for name, value in aws_environment(emulator.url).items():
             patch.setenv(name, value)
-        yield endpoint
-    server.stop()
+        yield emulator
+    emulator.stop()
 
 
 @pytest.fixture(scope="session")
-def dynamodb_client(aws: MotoEndpoint) -> DynamoDBClient:
+def dynamodb_client(aws: AwsEmulator) -> DynamoDBClient:
     return clients.dynamodb_client()
 
 
 @pytest.fixture(scope="session")
-def s3_client(aws: MotoEndpoint) -> S3Client:
+def s3_client(aws: AwsEmulator) -> S3Client:
     return clients.s3_client()
 
 
 @pytest.fixture(scope="session")
-def sqs_client(aws: MotoEndpoint) -> SQSClient:
+def sqs_client(aws: AwsEmulator) -> SQSClient:
     return clients.sqs_client()
 
 
 @pytest.fixture(scope="session")
-def secretsmanager_client(aws: MotoEndpoint) -> SecretsManagerClient:
+def secretsmanager_client(aws: AwsEmulator) -> SecretsManagerClient:
     return clients.secretsmanager_client()
 
 

@@ -31,25 +31,19 @@ from typing import Any
 import pytest
 import requests
 
+from demo.answers import index_of, signer_token, signers_of
+from demo.client import ApiClient, OneShotControl, ZapSignControl
+from demo.data import request_body
+from demo.files import check_files
+from demo.runner import is_turn_of
+from demo.waiting import wait_for_status
 from local import dev_values, synth
 from local.companions import Providers, WebhookRegistration
-from local.demo import (
-    ApiClient,
-    OneShotControl,
-    ZapSignControl,
-    check_files,
-    index_of,
-    is_turn_of,
-    request_body,
-    signer_token,
-    signers_of,
-    wait_for_status,
-)
-from local.simulators.oneshot import OneShotSimulator
-from local.simulators.zapsign import ZapSignSimulator
 from local.stack import LocalStack, LocalStackConfig
-from local.template import template_path
+from local.template.parser import template_path
 from signbridge import api_routes, env_names
+from simulators.oneshot.simulator import OneShotSimulator
+from simulators.zapsign.simulator import ZapSignSimulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 40.0

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from local.demo import run_demo
+from demo.runner import run_demo
 from signbridge.storage.records import RecordStore
 
 from .conftest import E2E

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.demo import demo_pdf
+from demo.data import demo_pdf
 from tests.e2e.conftest import E2E, b64, sha256
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.demo import key_from_link, run_demo
+from demo.files import key_from_link
+from demo.runner import run_demo
 from tests.e2e.conftest import E2E, sha256
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import requests
 
-from local.simulators.oneshot import OneShotSimulator
 from signbridge.handlers import api
 from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import Workflow
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
+from simulators.oneshot.simulator import OneShotSimulator
 from tests.support.api import ApiClient
 from tests.support.oneshot import ShiftedClock, WorkerDriver, seed_request, signer_pk
 from tests.support.samples import create_body

@@ -12,12 +12,12 @@ from urllib.parse import quote_plus
 import pytest
 import requests
 
-from local.simulators.pdf import make_pdf
 from signbridge.storage import keys
 from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import Cause, DocumentStatus, RequestStatus, Workflow
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
+from simulators.pdf import make_pdf
 from tests.support.events import load_event
 from tests.support.samples import new_request
 from tests.support.zapsign import ZapSignHandlers

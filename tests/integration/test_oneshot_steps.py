@@ -12,7 +12,6 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from local.simulators.oneshot import OneShotSimulator
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import FilePart, OneShotClient
 from signbridge.storage import keys
@@ -32,6 +31,7 @@ from signbridge.workflow.models import (
 from signbridge.workflow.oneshot_steps import SIGN_SETTLE_SECONDS
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
+from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials
 from tests.support.oneshot import ShiftedClock, WorkerDriver, seed_request, signer_pk
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from local.simulators.oneshot import OneShotSimulator
 from signbridge.handlers import oneshot_webhook
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import OneShotClient
@@ -20,6 +19,7 @@ from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import Cause, RequestStatus, SignerStatus
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
+from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials
 from tests.support.aws import SAMPLE_WEBHOOK_SECRET
 from tests.support.events import load_event

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import requests
 
-from local.simulators.oneshot import OneShotSimulator
 from signbridge.handlers import api
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import OneShotClient
@@ -24,6 +23,7 @@ from signbridge.workflow.errors import (
 from signbridge.workflow.models import Cause, RequestAggregate, RequestStatus, SignerStatus, Workflow
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
+from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials
 from tests.support.api import ApiClient
 from tests.support.oneshot import ShiftedClock, WorkerDriver, seed_request, signer_pk, sqs_messages

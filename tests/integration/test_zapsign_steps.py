@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from local.simulators.zapsign import ZapSignSimulator
 from signbridge.storage import keys
 from signbridge.workflow import requests as request_use_cases
 from signbridge.workflow.messages import OperationMessage
@@ -27,6 +26,7 @@ from signbridge.workflow.models import (
 from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from signbridge.workflow.zapsign_steps import CREATE_RESOLUTION_WINDOW, zapsign_folder
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.aws import Queues
 from tests.support.receiver import wait_for
 from tests.support.stored import drain

@@ -16,8 +16,9 @@ import pytest
 
 from local import synth
 from local.aws import AwsEmulator
-from local.runtime import LambdaRuntime, LocalFunction, lambda_environment
-from local.template import template_path
+from local.environ import lambda_environment
+from local.runtime import LambdaRuntime, LocalFunction
+from local.template.parser import template_path
 from tests.local.fake_handlers import recorder
 
 FAKE = "tests.local.fake_handlers"

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 
 from local.gateway import ApiGateway, GatewayRoute, RouteTable, build_event, build_response
 from local.runtime import Invocation, PayloadTooLargeError
-from local.template import AwsIdentity
+from local.template.names import AwsIdentity
 
 # The keys of the documented event (Powertools' tests/events/apiGatewayProxyV2Event.json, minus stageVariables and
 # the mTLS `authentication`, which a plain HTTP API without them does not send).

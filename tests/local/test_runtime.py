@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from local.runtime import LambdaRuntime, LayeredEnviron, PayloadTooLargeError
+from local.environ import LayeredEnviron
+from local.runtime import LambdaRuntime, PayloadTooLargeError
 from signbridge import env_names
 from tests.local.conftest import local_function
 
@@ -151,7 +152,7 @@ def test_closing_the_runtime_restores_the_process() -> None:
 
 def test_a_powertools_http_handler_understands_the_gateway_event(runtime: LambdaRuntime) -> None:
     from local.gateway import GatewayRoute, build_event, build_response  # noqa: PLC0415
-    from local.template import AwsIdentity  # noqa: PLC0415
+    from local.template.names import AwsIdentity  # noqa: PLC0415
 
     environment = {"POWERTOOLS_SERVICE_NAME": "signbridge", "POWERTOOLS_METRICS_NAMESPACE": "SignBridge"}
     runtime.register(local_function("api", "tests.local.fake_handlers.powertools_api.handler", environment=environment))

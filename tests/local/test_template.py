@@ -7,16 +7,12 @@ from typing import Any
 
 import pytest
 
-from local.aws import secret_purposes
+from local.provision import secret_purposes
 from local.scheduler import parse_expression
-from local.template import (
-    AwsIdentity,
-    LocalNames,
-    Resolver,
-    TemplateModel,
-    load_template,
-    parse_template,
-)
+from local.template.names import AwsIdentity, LocalNames
+from local.template.parser import load_template, parse_template
+from local.template.resolver import Resolver
+from local.template.specs import TemplateModel
 from signbridge import api_routes, env_names
 from signbridge.config import Settings
 from signbridge.storage import keys, schema

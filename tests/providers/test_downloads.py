@@ -8,12 +8,12 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from local.simulators.pdf import make_pdf
-from local.simulators.zapsign import ZapSignSimulator
 from signbridge.config import DEFAULT_ZAPSIGN_FILE_HOSTS
 from signbridge.providers.downloads import DisallowedUrlError, FileTooLargeError, check_url, open_file_stream
 from signbridge.providers.http import PermanentError, ProviderHttp, RetryPolicy
 from signbridge.providers.zapsign import ZapSignClient, ZapSignDocument
+from simulators.pdf import make_pdf
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.providers.scripted_server import Reply, scripted_server
 from tests.simulators.conftest_zapsign import new_document
 

@@ -11,14 +11,6 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from local.simulators.oneshot import (
-    SANDBOX_RAO_PASSWORD,
-    SANDBOX_RAO_PIN,
-    SANDBOX_RAO_USERNAME,
-    SANDBOX_TOKEN,
-    OneShotSimulator,
-)
-from local.simulators.pdf import make_pdf
 from signbridge.providers.downloads import FileTooLargeError
 from signbridge.providers.http import (
     PermanentError,
@@ -50,6 +42,9 @@ from signbridge.providers.oneshot import (
     parse_token_uids,
     parse_uploaded_uids,
 )
+from simulators.oneshot.model import SANDBOX_RAO_PASSWORD, SANDBOX_RAO_PIN, SANDBOX_RAO_USERNAME, SANDBOX_TOKEN
+from simulators.oneshot.simulator import OneShotSimulator
+from simulators.pdf import make_pdf
 from tests.simulators.conftest_oneshot import (
     PNG_BYTES,
     SIGNER_PHONE,

@@ -13,9 +13,6 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from local.simulators.base import FaultPlan
-from local.simulators.pdf import make_pdf
-from local.simulators.zapsign import ZapSignSimulator
 from signbridge.providers.http import (
     PermanentError,
     ProviderHttp,
@@ -32,6 +29,9 @@ from signbridge.providers.zapsign import (
     ZapSignDocument,
     ZapSignExtraDocument,
 )
+from simulators.base import FaultPlan
+from simulators.pdf import make_pdf
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.simulators.conftest_zapsign import (
     ZAPSIGN_OTHER_ENV_TOKEN,
     ZAPSIGN_TOKEN,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from local.simulators.zapsign import ZapSignSimulator
 from signbridge.providers.http import ProviderHttp, RetryPolicy
 from signbridge.providers.zapsign import ZapSignClient
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.providers.scripted_server import Reply, scripted_server
 from tests.simulators.conftest_zapsign import new_document
 

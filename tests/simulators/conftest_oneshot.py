@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from local.simulators.oneshot import DEFAULT_PROFILE, DEFAULT_REGISTRATION_AUTHORITY, SANDBOX_TOKEN, OneShotSimulator
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import FilePart, IdEvidence, OneShotClient, OneShotCredentials, SignerIdentity
+from simulators.oneshot.model import DEFAULT_PROFILE, DEFAULT_REGISTRATION_AUTHORITY, SANDBOX_TOKEN
+from simulators.oneshot.simulator import OneShotSimulator
 from tests.support.receiver import WebhookReceiver, webhook_receiver
 
 # Minimal files that pass a magic-bytes check (the simulator looks at the first bytes only).

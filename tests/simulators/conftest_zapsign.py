@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from local.simulators.pdf import make_pdf
-from local.simulators.zapsign import ZapSignConfig, ZapSignSimulator
 from signbridge.providers.http import ProviderHttp, RetryPolicy
 from signbridge.providers.zapsign import NewDocument, NewSigner, ZapSignClient
+from simulators.pdf import make_pdf
+from simulators.zapsign.model import ZapSignConfig
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.receiver import WebhookReceiver, webhook_receiver
 
 ZAPSIGN_TOKEN = "test-zapsign-token"

@@ -17,7 +17,7 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from local.simulators.oneshot import (
+from simulators.oneshot.model import (
     DEFAULT_PROFILE,
     DEFAULT_REGISTRATION_AUTHORITY,
     FIRST_REQUEST_PK,
@@ -25,9 +25,9 @@ from local.simulators.oneshot import (
     SANDBOX_RAO_PIN,
     SANDBOX_RAO_USERNAME,
     SANDBOX_TOKEN,
-    OneShotSimulator,
 )
-from local.simulators.pdf import make_pdf
+from simulators.oneshot.simulator import OneShotSimulator
+from simulators.pdf import make_pdf
 from tests.simulators.conftest_oneshot import JPEG_BYTES, PNG_BYTES, SIGNER_PHONE
 from tests.support.receiver import WebhookReceiver, wait_for
 
@@ -600,7 +600,7 @@ def test_control_routes_for_one_request(oneshot_simulator: OneShotSimulator) -> 
 def test_runs_alone_as_a_module() -> None:
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.simulators.oneshot", "--port", "0"],
+        [sys.executable, "-m", "simulators.oneshot", "--port", "0"],
         cwd=root,
         stdout=subprocess.PIPE,
         text=True,

@@ -21,8 +21,8 @@ import requests
 from pypdf import PdfReader
 from urllib3.util import SKIP_HEADER
 
-from local.simulators.pdf import make_pdf
-from local.simulators.zapsign import ZapSignSimulator
+from simulators.pdf import make_pdf
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.simulators.conftest_zapsign import (
     ZAPSIGN_OTHER_ENV_TOKEN,
     ZAPSIGN_TOKEN,
@@ -630,7 +630,7 @@ def test_signing_page_opens_and_signs(api: Api, zapsign_simulator: ZapSignSimula
 
 def test_command_line_prints_the_base_url_and_serves() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.simulators.zapsign", "--port", "0", "--token", "cli-token"],
+        [sys.executable, "-m", "simulators.zapsign", "--port", "0", "--token", "cli-token"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

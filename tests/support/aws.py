@@ -1,9 +1,10 @@
-"""AWS emulation for the tests: a moto server on 127.0.0.1 and builders for fresh, uniquely named resources.
+"""AWS emulation for the tests: the local stack's moto server (`local.aws.AwsEmulator`) and builders for fresh,
+uniquely named resources.
 
-One `MotoServer` runs per test session, which with pytest-xdist means one per worker process; every test creates its
+One emulator runs per test session, which with pytest-xdist means one per worker process; every test creates its
 own table, bucket, queues and secrets (`unique_name`), so tests never share state and can run in parallel. The
-resources are built from the same definitions the product uses (`signbridge.storage.schema` for the table), so a
-test table has the keys and indexes the deployed one has.
+resources are created from the synthesized template by the local stack's own creators (`local.provision`), so a
+test table has the keys, indexes and TTL the deployed one has, and a test queue the deployed queue's settings.
 
 Nothing here talks to real AWS: `aws_environment()` points every boto3 client at the local server and gives it fake
 credentials, and hides the developer's own AWS configuration files.
@@ -11,23 +12,22 @@ credentials, and hides the developer's own AWS configuration files.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-import logging
 import os
 import subprocess
 import sys
-import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from moto.server import ThreadedMotoServer
-from werkzeug.serving import make_server
-
-from signbridge.storage import schema
+from local import provision, synth
+from local.template.parser import load_template
+from local.template.specs import TemplateModel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -63,51 +63,10 @@ class MotoEndpoint:
         return f"http://{self.host}:{self.port}"
 
 
-class _OneDynamoDBRequestAtATime:
-    """WSGI middleware: DynamoDB requests run one at a time; the other services stay concurrent.
-
-    moto's DynamoDB evaluates a condition and then writes without a lock, so two concurrent TransactWriteItems can
-    both pass `version = :expected` (seen in about one run in three of the race test). DynamoDB itself serialises
-    conflicting writes; handling DynamoDB requests one at a time gives the emulation that guarantee. S3 and SQS are
-    left concurrent (SQS long polls would otherwise hold everything up).
-    """
-
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
-            return self._app(environ, start_response)
-        with self._lock:
-            return list(self._app(environ, start_response))
-
-
-class _ThreadedMotoServerWithAtomicDynamoDB(ThreadedMotoServer):
-    # Same as moto's `_server_entry` (moto 5.2), with the middleware around the application.
-    def _server_entry(self) -> None:
-        app = _OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-
-class MotoServer:
-    """moto's `ThreadedMotoServer` on a free loopback port, in this process (DynamoDB requests serialised)."""
-
-    def __init__(self) -> None:
-        self._server = _ThreadedMotoServerWithAtomicDynamoDB(ip_address=LOOPBACK, port=0, verbose=False)
-        self._endpoint: MotoEndpoint | None = None
-
-    def start(self) -> MotoEndpoint:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self._endpoint = MotoEndpoint(host, port)
-        return self._endpoint
-
-    def stop(self) -> None:
-        self._server.stop()
+@functools.cache
+def template_model() -> TemplateModel:
+    """The synthesized template (synthesized again only when its inputs changed): what the resources are built from."""
+    return load_template(synth.ensure_template())
 
 
 def aws_environment(endpoint_url: str) -> dict[str, str]:
@@ -134,43 +93,15 @@ def unique_name(prefix: str) -> str:
 
 
 def create_table(client: DynamoDBClient, name: str) -> str:
-    """The single table as `storage/schema.py` defines it: keys, both GSIs (projection ALL) and the TTL attribute."""
-    key_attributes = {schema.PK, schema.SK}
-    indexes = []
-    for index_name, partition, sort in schema.GLOBAL_INDEXES:
-        key_attributes |= {partition, sort}
-        indexes.append(
-            {
-                "IndexName": index_name,
-                "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": sort, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": schema.INDEX_PROJECTION},
-            }
-        )
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": schema.PK, "KeyType": "HASH"},
-            {"AttributeName": schema.SK, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[{"AttributeName": name_, "AttributeType": "S"} for name_ in sorted(key_attributes)],
-        GlobalSecondaryIndexes=indexes,
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.TTL_ATTRIBUTE}
-    )
-    return name
+    """The single table as the template defines it: keys, both GSIs and the TTL attribute."""
+    (table,) = template_model().tables.values()
+    return provision.create_table(client, name, table)
 
 
 def create_bucket(client: S3Client, name: str, *, versioned: bool = True) -> str:
-    """A private bucket; versioned like the deployed one unless told otherwise."""
-    client.create_bucket(Bucket=name)
-    if versioned:
-        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
+    """A private bucket as the template defines SignBridge's; versioned like the deployed one unless told otherwise."""
+    bucket = template_model().buckets["Bucket"]
+    return provision.create_bucket(client, name, dataclasses.replace(bucket, versioned=versioned), region=REGION)
 
 
 @dataclass(frozen=True)
@@ -186,40 +117,40 @@ class Queues:
 
 
 def create_fifo_queue(client: SQSClient, name: str, *, max_receive_count: int = 5) -> FifoQueue:
-    """A FIFO queue (explicit deduplication ids, no content-based deduplication) with its FIFO dead-letter queue."""
-    dead_letter_url = client.create_queue(QueueName=f"{name}-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    """A FIFO queue as the template defines the operation queues (explicit deduplication ids, no content-based
+    deduplication) with its FIFO dead-letter queue, visible again after 30 s instead of the deployed timeout."""
+    model = template_model()
+    queue = model.queues["ZapSignQueue"]
+    assert queue.dead_letter_queue is not None
+    dead_letter_url = provision.create_queue(
+        client, f"{name}-dlq.fifo", model.queues[queue.dead_letter_queue], dead_letter_arn=None
+    )
     dead_letter_arn = client.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    url = client.create_queue(
-        QueueName=f"{name}.fifo",
-        Attributes={
-            "FifoQueue": "true",
-            "ContentBasedDeduplication": "false",
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive_count}),
-        },
-    )["QueueUrl"]
+    url = provision.create_queue(
+        client,
+        f"{name}.fifo",
+        dataclasses.replace(queue, max_receive_count=max_receive_count),
+        dead_letter_arn=dead_letter_arn,
+        VisibilityTimeout="30",
+    )
     return FifoQueue(url=url, dead_letter_url=dead_letter_url)
 
 
 def create_secret(client: SecretsManagerClient, name: str, value: Mapping[str, Any] | str) -> str:
     """A secret holding `value` (a JSON document, or a raw string to test malformed secrets); returns the name."""
-    client.create_secret(Name=name, SecretString=value if isinstance(value, str) else json.dumps(value))
+    provision.create_secret(client, name, value if isinstance(value, str) else json.dumps(value))
     return name
 
 
 _SUBPROCESS_SERVER = """
-import logging, sys
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from moto.server import ThreadedMotoServer
-from werkzeug.serving import make_server
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
+import sys
+from local.aws import AwsEmulator
+emulator = AwsEmulator().start()
+print(emulator.port, flush=True)
 sys.stdin.read()  # until the parent closes our stdin
-server.stop()
+emulator.stop()
 """
 
 
@@ -227,8 +158,11 @@ server.stop()
 def moto_in_subprocess() -> Iterator[MotoEndpoint]:
     """A moto server in a child process, for tests that measure this process's memory: the in-process server would
     count the objects it stores (and the request bodies it parses) against the code under test."""
+    root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-c", _SUBPROCESS_SERVER],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "functions")])},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

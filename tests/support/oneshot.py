@@ -25,8 +25,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from local.simulators.oneshot import OneShotSimulator
-from local.simulators.pdf import make_pdf, stamp_pdf
 from signbridge.config import Settings
 from signbridge.handlers import oneshot_webhook, worker
 from signbridge.storage import keys
@@ -47,6 +45,8 @@ from signbridge.workflow.models import (
     Workflow,
 )
 from signbridge.workflow.services import Services
+from simulators.oneshot.simulator import OneShotSimulator
+from simulators.pdf import make_pdf, stamp_pdf
 from tests.support.aws import Queues
 from tests.support.clock import ShiftedClock
 from tests.support.events import load_event

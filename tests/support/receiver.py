@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local.background import BackgroundServer
+
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0, message: str = "condition not met in time") -> None:
     deadline = time.monotonic() + timeout
@@ -72,13 +74,6 @@ def webhook_receiver(path: str) -> Iterator[WebhookReceiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_port}{path}"
-    try:
+    with BackgroundServer(lambda: ThreadingHTTPServer(("127.0.0.1", 0), Handler), name="webhook-receiver") as server:
+        receiver.url = f"{server.url}{path}"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

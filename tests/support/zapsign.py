@@ -34,8 +34,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from local.simulators.pdf import make_pdf
-from local.simulators.zapsign import ZapSignSimulator
 from signbridge.config import Settings
 from signbridge.providers.http import ProviderHttp, RetryPolicy
 from signbridge.providers.zapsign import ZapSignClient
@@ -48,6 +46,8 @@ from signbridge.workflow import progress
 from signbridge.workflow.messages import OperationMessage
 from signbridge.workflow.models import Cause, Language, Workflow
 from signbridge.workflow.services import FILE_DOWNLOAD_PROVIDER, Services
+from simulators.pdf import make_pdf
+from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.aws import SAMPLE_WEBHOOK_SECRET, SAMPLE_ZAPSIGN_SECRET, Queues
 from tests.support.clock import ShiftedClock
 from tests.support.events import load_event

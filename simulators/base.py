@@ -33,8 +33,9 @@ from typing import Any
 import requests
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from local.background import BackgroundServer
 
 logger = logging.getLogger("signbridge.simulators")
 
@@ -211,13 +212,6 @@ class WebhookDispatcher:
                 self._lock.notify_all()
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the `signbridge.simulators` logger at debug level, not to stderr."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s", self.requestline, code)
-
-
 class Simulator:
     """Base of a stateful provider simulator. Subclasses add routes in `__init__` and state in `reset_state`."""
 
@@ -233,8 +227,7 @@ class Simulator:
         self.rng = random.Random(0)
         self.webhooks = WebhookDispatcher()
         self.lock = threading.RLock()  # guards the subclass's state
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self.route("/_sim/calls", "sim_calls", ["GET"], self._view_calls)
         self.route("/_sim/faults", "sim_faults", ["GET", "POST"], self._view_faults)
         self.route("/_sim/deliveries", "sim_deliveries", ["GET"], self._view_deliveries)
@@ -243,20 +236,18 @@ class Simulator:
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     def start(self) -> Simulator:
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-http", daemon=True)
-        self._thread.start()
+        self._server = BackgroundServer.wsgi(
+            self._wsgi, host=self.host, port=self.port, name=f"{self.name}-http", logger=logger
+        ).start()
+        self.port = self._server.port
         self.webhooks.start()
         return self
 
     def stop(self) -> None:
         self.webhooks.stop()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._server.stop(timeout=5)
+            self._server = None
 
     def __enter__(self) -> Simulator:
         return self.start()

@@ -17,15 +17,13 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from local import cli
-from local.simulators.zapsign import ZapSignSimulator
+import signbridge_cli as cli
 from signbridge import env_names
 from signbridge.config import Settings
 from signbridge.storage.records import Lookup, RecordStore
 from signbridge.workflow.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
-
-# The root moto fixture: tests/local/conftest.py names another emulator `aws`, which does not point boto3 at itself.
-from tests.conftest import SecretNames, aws  # noqa: F401
+from simulators.zapsign.simulator import ZapSignSimulator
+from tests.conftest import SecretNames
 from tests.simulators.conftest_zapsign import (  # noqa: F401 - fixtures
     ZAPSIGN_TOKEN,
     _zapsign_simulator_process,
@@ -133,7 +131,7 @@ def test_without_a_stage_or_variables_the_cli_says_what_is_missing(
 
 
 @pytest.fixture
-def cloudformation_stack(settings: Settings, secrets: SecretNames, aws: Any) -> str:  # noqa: F811
+def cloudformation_stack(settings: Settings, secrets: SecretNames, aws: Any) -> str:
     """A CloudFormation stack `SignBridge-{stage}` in moto whose outputs name this test's resources."""
     import boto3  # noqa: PLC0415
 
@@ -409,7 +407,7 @@ def test_the_cli_runs_as_a_module() -> None:
     root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "functions")])}
     result = subprocess.run(
-        [sys.executable, "-m", "local.cli", "--help"],
+        [sys.executable, "-m", "signbridge_cli", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -420,3 +418,17 @@ def test_the_cli_runs_as_a_module() -> None:
     assert result.returncode == 0
     for command in ("run", "show", "replay", "redrive", "register-webhook", "trigger"):
         assert command in result.stdout
+
+
+def test_the_aws_facing_commands_need_neither_werkzeug_nor_moto() -> None:
+    # `run` imports the local stack only when called; every other command works with the runtime dependencies alone.
+    root = Path(__file__).resolve().parents[2]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "functions")])}
+    probe = (
+        "import sys, signbridge_cli.main; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'werkzeug', 'moto', 'local', 'simulators', 'demo'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, cwd=root, env=environment
+    )
+    assert result.stdout.strip() == "[]"
