@@ -35,17 +35,17 @@ from pydantic import ValidationError
 
 from signbridge import api_routes, env_names
 from signbridge.config import Settings
-from signbridge.providers.http import ProviderError, UncertainOutcomeError
+from signbridge.domain.errors import RequestNotFoundError, StoredFileNotFoundError, StoreError
+from signbridge.domain.keys import RAW_PREFIX
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import RequestAggregate, utc_now
+from signbridge.domain.operations import Op, Queue
+from signbridge.domain.provider_errors import ProviderError, UncertainOutcomeError
 from signbridge.providers.zapsign import ZapSignClient
 from signbridge.storage.clients import CLIENT_CONFIG, sqs_client
-from signbridge.storage.errors import RequestNotFoundError, StoredFileNotFoundError, StoreError
-from signbridge.storage.keys import RAW_PREFIX
-from signbridge.storage.queues import Queue, sqs_safe_id
+from signbridge.storage.queues import sqs_safe_id
+from signbridge.wiring import AwsServices as Services
 from signbridge.workflow.maintenance import housekeep, reconcile
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import RequestAggregate, utc_now
-from signbridge.workflow.operations import Op
-from signbridge.workflow.services import Services
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1  # the command ran and could not do what was asked (nothing to replay, a provider refused)

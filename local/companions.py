@@ -46,8 +46,8 @@ from local.simulators.oneshot import OneShotSimulator
 from local.simulators.zapsign import ZapSignSimulator
 from signbridge import api_routes, env_names
 from signbridge.config import DEFAULT_ONESHOT_BASE_URL, DEFAULT_ZAPSIGN_BASE_URL
+from signbridge.domain.credentials import OneShotCredentials, WebhookSecrets, ZapSignCredentials
 from signbridge.providers.zapsign import ZapSignClient
-from signbridge.storage.secrets import OneShotCredentials, WebhookSecrets, ZapSignCredentials
 
 if TYPE_CHECKING:
     from local.stack import Companion, LocalStack

@@ -13,7 +13,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.common import pin_logical_id
-from signbridge.storage import keys, schema
+from signbridge.domain import keys
+from signbridge.storage import schema
 
 # Incomplete multipart uploads are never resumed by SignBridge (presigned POSTs are single-part): drop them quickly.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 1

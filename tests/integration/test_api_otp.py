@@ -10,10 +10,10 @@ import pytest
 import requests
 
 from local.simulators.oneshot import OneShotSimulator
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Workflow
+from signbridge.domain.operations import Op
 from signbridge.handlers import api
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Workflow
-from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from tests.support.api import ApiClient
 from tests.support.oneshot import ShiftedClock, WorkerDriver, seed_request, signer_pk

@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from local.simulators.pdf import make_pdf
-from signbridge.storage import keys
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, DocumentStatus, RequestStatus, Workflow
-from signbridge.workflow.operations import Op
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, Workflow
+from signbridge.domain.operations import Op
 from signbridge.workflow.services import Services
 from tests.support.events import load_event
 from tests.support.samples import new_request

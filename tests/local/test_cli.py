@@ -21,8 +21,9 @@ from local import cli
 from local.simulators.zapsign import ZapSignSimulator
 from signbridge import env_names
 from signbridge.config import Settings
-from signbridge.storage.records import Lookup, RecordStore
-from signbridge.workflow.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
+from signbridge.domain.changes import Lookup
+from signbridge.domain.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
+from signbridge.storage.records import RecordStore
 
 # The root moto fixture: tests/local/conftest.py names another emulator `aws`, which does not point boto3 at itself.
 from tests.conftest import SecretNames, aws  # noqa: F401

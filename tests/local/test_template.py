@@ -19,7 +19,8 @@ from local.template import (
 )
 from signbridge import api_routes, env_names
 from signbridge.config import Settings
-from signbridge.storage import keys, schema
+from signbridge.domain import keys
+from signbridge.storage import schema
 
 ENDPOINT = "http://127.0.0.1:4566"
 API_URL = "http://127.0.0.1:8000"

@@ -19,15 +19,8 @@ from local.simulators.oneshot import (
     OneShotSimulator,
 )
 from local.simulators.pdf import make_pdf
-from signbridge.providers.downloads import FileTooLargeError
-from signbridge.providers.http import (
-    PermanentError,
-    ProviderHttp,
-    RateLimitedError,
-    RetryableError,
-    UncertainOutcomeError,
-)
-from signbridge.providers.oneshot import (
+from signbridge.domain.credentials import OneShotCredentials
+from signbridge.domain.oneshot import (
     AlreadySignedError,
     DocumentInfo,
     FilePart,
@@ -35,13 +28,17 @@ from signbridge.providers.oneshot import (
     InvalidInputError,
     InvalidOtpError,
     InvalidRequestStatusError,
-    MultipartBody,
     NotFoundError,
-    OneShotClient,
-    OneShotCredentials,
     OtpTooSoonError,
     SignatureAppearance,
     UnsupportedFileTypeError,
+)
+from signbridge.domain.provider_errors import PermanentError, RateLimitedError, RetryableError, UncertainOutcomeError
+from signbridge.providers.downloads import FileTooLargeError
+from signbridge.providers.http import ProviderHttp
+from signbridge.providers.oneshot import (
+    MultipartBody,
+    OneShotClient,
     classify_error,
     parse_document_list,
     parse_image_uid,

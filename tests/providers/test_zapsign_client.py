@@ -16,22 +16,10 @@ from pypdf import PdfReader
 from local.simulators.base import FaultPlan
 from local.simulators.pdf import make_pdf
 from local.simulators.zapsign import ZapSignSimulator
-from signbridge.providers.http import (
-    PermanentError,
-    ProviderHttp,
-    RateLimitedError,
-    RetryableError,
-    RetryPolicy,
-    UncertainOutcomeError,
-)
-from signbridge.providers.zapsign import (
-    MetadataItem,
-    NewDocument,
-    NewSigner,
-    ZapSignClient,
-    ZapSignDocument,
-    ZapSignExtraDocument,
-)
+from signbridge.domain.provider_errors import PermanentError, RateLimitedError, RetryableError, UncertainOutcomeError
+from signbridge.domain.zapsign import MetadataItem, NewDocument, NewSigner, ZapSignDocument, ZapSignExtraDocument
+from signbridge.providers.http import ProviderHttp, RetryPolicy
+from signbridge.providers.zapsign import ZapSignClient
 from tests.simulators.conftest_zapsign import (
     ZAPSIGN_OTHER_ENV_TOKEN,
     ZAPSIGN_TOKEN,

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from local.simulators.oneshot import DEFAULT_PROFILE, DEFAULT_REGISTRATION_AUTHORITY, SANDBOX_TOKEN, OneShotSimulator
+from signbridge.domain.credentials import OneShotCredentials
+from signbridge.domain.oneshot import FilePart, IdEvidence, SignerIdentity
 from signbridge.providers.http import ProviderHttp
-from signbridge.providers.oneshot import FilePart, IdEvidence, OneShotClient, OneShotCredentials, SignerIdentity
+from signbridge.providers.oneshot import OneShotClient
 from tests.support.receiver import WebhookReceiver, webhook_receiver
 
 # Minimal files that pass a magic-bytes check (the simulator looks at the first bytes only).

@@ -20,8 +20,9 @@ import pytest
 
 from local.simulators.pdf import make_pdf
 from local.simulators.zapsign import ZapSignConfig, ZapSignSimulator
+from signbridge.domain.zapsign import NewDocument, NewSigner
 from signbridge.providers.http import ProviderHttp, RetryPolicy
-from signbridge.providers.zapsign import NewDocument, NewSigner, ZapSignClient
+from signbridge.providers.zapsign import ZapSignClient
 from tests.support.receiver import WebhookReceiver, webhook_receiver
 
 ZAPSIGN_TOKEN = "test-zapsign-token"

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from signbridge.storage.records import DocumentChange, SignerChange
-from signbridge.workflow.lifecycle import is_terminal
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain.changes import DocumentChange, SignerChange
+from signbridge.domain.lifecycle import is_terminal
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     ZAPSIGN_STAGE,
     Document,
     DocumentStatus,
@@ -27,7 +27,7 @@ from signbridge.workflow.models import (
     Workflow,
     oneshot_stage,
 )
-from signbridge.workflow.operations import Op
+from signbridge.domain.operations import Op
 
 R = RequestStatus
 D = DocumentStatus
