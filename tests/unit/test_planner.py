@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from signbridge.domain.changes import DocumentChange
+from signbridge.domain.changes import DocumentChange, Move, Plan
 from signbridge.domain.models import (
     Document,
     DocumentStatus,
@@ -24,7 +24,7 @@ from signbridge.domain.models import (
     oneshot_stage,
 )
 from signbridge.domain.operations import Op, Queue
-from signbridge.workflow.planner import Move, Plan, final_key, oneshot_input_key, plan_next_steps
+from signbridge.workflow.planner import final_key, oneshot_input_key, plan_next_steps
 from tests.support.samples import new_request
 
 R = RequestStatus

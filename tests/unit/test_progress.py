@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from signbridge.config import Settings
-from signbridge.domain.changes import DocumentChange, SignerChange, Transition
+from signbridge.domain.changes import DocumentChange, Move, SignerChange, Transition
 from signbridge.domain.errors import ConcurrentUpdateError
 from signbridge.domain.lifecycle import check_move, may_transition
 from signbridge.domain.messages import OperationMessage
@@ -25,7 +25,6 @@ from signbridge.domain.models import (
     Workflow,
 )
 from signbridge.domain.operations import Op, Queue
-from signbridge.workflow.planner import Move
 from signbridge.workflow.ports import FileDownloads, OneShotClient, ZapSignClient
 from signbridge.workflow.progress import advance, after_move, after_part
 from signbridge.workflow.services import Services

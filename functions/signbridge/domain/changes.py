@@ -2,6 +2,8 @@
 
 `DocumentChange` and `SignerChange` ride along a request transition; `Transition` is what the store reports back;
 `Lookup` names a provider identifier that must lead back to its request (the store keeps one item per identifier).
+`Move` and `Plan` are the planner's answer (`signbridge.workflow.planner`): a request transition it can make on its own
+and the operation messages to enqueue.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from signbridge.domain.models import DocumentStatus, SignerStatus, TimelineSubject
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, TimelineSubject
 
 
 class LookupKind(StrEnum):
@@ -78,3 +81,24 @@ class Transition:
     at: datetime
     event_id: str | None
     version: int | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A request transition the planner can make on its own (no provider call)."""
+
+    to: RequestStatus
+    detail: str
+    updates: Mapping[str, object] = field(default_factory=dict)
+    document_changes: tuple[DocumentChange, ...] = ()
+    signer_changes: tuple[SignerChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    move: Move | None = None
+    steps: tuple[OperationMessage, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.move is None and not self.steps
