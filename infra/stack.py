@@ -30,7 +30,7 @@ from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
 from signbridge import api_routes, env_names
-from signbridge.storage import keys
+from signbridge.domain import keys
 
 ZAPSIGN_WEBHOOK_PATH = "webhooks/zapsign"
 

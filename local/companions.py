@@ -43,8 +43,8 @@ from werkzeug.wrappers import Request, Response
 from local import dev_values
 from signbridge import api_routes, env_names
 from signbridge.config import DEFAULT_ONESHOT_BASE_URL, DEFAULT_ZAPSIGN_BASE_URL
+from signbridge.domain.credentials import OneShotCredentials, WebhookSecrets, ZapSignCredentials
 from signbridge.providers.zapsign import ZapSignClient
-from signbridge.storage.secrets import OneShotCredentials, WebhookSecrets, ZapSignCredentials
 from simulators.base import Simulator, View
 from simulators.oneshot.simulator import OneShotSimulator
 from simulators.zapsign.simulator import ZapSignSimulator
@@ -195,7 +195,7 @@ class ZapSignSandboxCompanion:
 
 class OneShotSandboxCompanion:
     """The public One-Shot test Optimizer (or any Optimizer): nothing to start; the operator's RAO and billing
-    credentials, in the shape of the One-Shot secret (`signbridge.storage.secrets.OneShotCredentials`)."""
+    credentials, in the shape of the One-Shot secret (`signbridge.domain.credentials.OneShotCredentials`)."""
 
     def __init__(
         self, *, credentials: Mapping[str, Any], base_url: str = DEFAULT_ONESHOT_BASE_URL, env: str = "sandbox"

@@ -4,7 +4,7 @@ The local stack seeds the template's Secrets Manager entries with these values. 
 are the simulator's own constants, imported here rather than repeated, so the secret the functions read and the
 value the simulator accepts cannot disagree. None of them is a real credential; they never leave the machine.
 
-Shapes: `signbridge.storage.secrets` (the One-Shot secret in the shape of
+Shapes: `signbridge.domain.credentials` (the One-Shot secret in the shape of
 `signbridge.providers.oneshot.OneShotCredentials`) and the placeholders `infra/constructs/secrets.py` puts in the
 template. A key of the template's placeholder that has no value here keeps its placeholder value, and the stack
 warns about it.

@@ -42,7 +42,7 @@ SYNTH_INPUTS = (
     "functions/signbridge/env_names.py",
     "functions/signbridge/api_routes.py",
     "functions/signbridge/storage/schema.py",
-    "functions/signbridge/storage/keys.py",
+    "functions/signbridge/domain/keys.py",
     "functions/signbridge/observability.py",
 )
 SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}

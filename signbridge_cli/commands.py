@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from signbridge import api_routes
+from signbridge.domain.errors import RequestNotFoundError
+from signbridge.domain.models import utc_now
 from signbridge.providers.zapsign import ZapSignClient
 from signbridge.storage.clients import sqs_client
-from signbridge.storage.errors import RequestNotFoundError
 from signbridge.storage.queues import Queue
+from signbridge.wiring import AwsServices as Services
 from signbridge.workflow.maintenance import housekeep, reconcile
-from signbridge.workflow.models import utc_now
-from signbridge.workflow.services import Services
 from signbridge_cli.errors import EXIT_OK, EXIT_USAGE, CommandError
 from signbridge_cli.redrive import dead_letter_queue_url, queue_depth, redrive
 from signbridge_cli.replay import replay_message

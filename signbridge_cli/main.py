@@ -9,8 +9,8 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from signbridge.domain.errors import StoreError
 from signbridge.providers.http import ProviderError, UncertainOutcomeError
-from signbridge.storage.errors import StoreError
 from signbridge.storage.queues import Queue
 from signbridge_cli.commands import _redrive, _register_webhook, _replay, _run, _run_local, _show, _timestamp, _trigger
 from signbridge_cli.errors import EXIT_FAILED, CommandError

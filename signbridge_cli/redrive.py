@@ -6,8 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from signbridge.domain.messages import OperationMessage
 from signbridge.storage.queues import sqs_safe_id
-from signbridge.workflow.messages import OperationMessage
 from signbridge_cli.errors import CommandError
 
 

@@ -6,12 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from signbridge.storage.errors import StoredFileNotFoundError
-from signbridge.storage.keys import RAW_PREFIX
+from signbridge.domain.errors import StoredFileNotFoundError
+from signbridge.domain.keys import RAW_PREFIX
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.operations import Op
 from signbridge.storage.queues import Queue
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.operations import Op
-from signbridge.workflow.services import Services
+from signbridge.wiring import AwsServices as Services
 from signbridge_cli.errors import EXIT_USAGE, CommandError
 
 MAX_RAW_BYTES: Final = 1024 * 1024  # a webhook body is a few KB; anything bigger is not one

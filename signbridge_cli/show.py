@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from signbridge.workflow.models import RequestAggregate
+from signbridge.domain.models import RequestAggregate
 
 
 def request_summary(aggregate: RequestAggregate) -> dict[str, Any]:

@@ -30,10 +30,11 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from local.aws import AwsEmulator
 from signbridge import env_names
 from signbridge.config import Settings, get_settings, reset_settings_cache
+from signbridge.domain.operations import Queue
 from signbridge.storage import clients
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
-from signbridge.storage.queues import Queue, QueueSender
+from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
 from tests.support.aws import (

@@ -5,8 +5,7 @@ redeploy: CloudFormation rewrites a secret's value only when the template's plac
 does. The functions receive the *names* in environment variables and read the values at run time (Powertools
 Parameters, cached).
 
-Shapes (JSON), as `signbridge.storage.secrets` reads them (the One-Shot one into the provider's own credential model,
-`signbridge.providers.oneshot.OneShotCredentials`):
+Shapes (JSON), as `signbridge.storage.secrets` reads them into the models of `signbridge.domain.credentials`:
 
 - `zapsign`: `{"api_token": "<ZapSign API token>"}`
 - `webhook`: `{"zapsign": ["<current>", "<previous or empty>"], "oneshot": ["<current>", "<previous or empty>"]}`;

@@ -1,7 +1,7 @@
 """The state store (one DynamoDB table) and the file store (one S3 bucket, plus its access-log bucket).
 
 Key names, index names and the TTL attribute come from `signbridge.storage.schema`; prefixes from
-`signbridge.storage.keys`. The local stack rebuilds the table from the synthesized template, so the table that is
+`signbridge.domain.keys`. The local stack rebuilds the table from the synthesized template, so the table that is
 deployed, the one the local stack creates and the code that queries them cannot disagree.
 """
 
@@ -13,7 +13,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.common import pin_logical_id
-from signbridge.storage import keys, schema
+from signbridge.domain import keys
+from signbridge.storage import schema
 
 # Incomplete multipart uploads are never resumed by SignBridge (presigned POSTs are single-part): drop them quickly.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 1

@@ -20,8 +20,9 @@ from aws_lambda_powertools.utilities import parameters
 import signbridge_cli as cli
 from signbridge import env_names
 from signbridge.config import Settings
-from signbridge.storage.records import Lookup, RecordStore
-from signbridge.workflow.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
+from signbridge.domain.changes import Lookup
+from signbridge.domain.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
+from signbridge.storage.records import RecordStore
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.conftest import SecretNames
 from tests.simulators.conftest_zapsign import (  # noqa: F401 - fixtures

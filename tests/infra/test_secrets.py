@@ -25,12 +25,11 @@ def test_each_secret_starts_as_its_placeholder(synth: Synth) -> None:
 
 
 def test_placeholders_use_the_fields_the_functions_read_and_fail_their_validation() -> None:
-    secrets = pytest.importorskip("signbridge.storage.secrets")
-    oneshot = pytest.importorskip("signbridge.providers.oneshot")
+    credentials = pytest.importorskip("signbridge.domain.credentials")
     models = {
-        ZAPSIGN: secrets.ZapSignCredentials,
-        WEBHOOK: secrets.WebhookSecrets,
-        ONESHOT: oneshot.OneShotCredentials,  # the One-Shot secret is stored in the provider's credential shape
+        ZAPSIGN: credentials.ZapSignCredentials,
+        WEBHOOK: credentials.WebhookSecrets,
+        ONESHOT: credentials.OneShotCredentials,  # the One-Shot secret is stored in the provider's credential shape
     }
     for purpose, model in models.items():
         placeholder = PLACEHOLDERS[purpose]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signbridge.storage import keys, schema
+from signbridge.domain import keys
+from signbridge.storage import schema
 
 from .conftest import Synth, ref
 

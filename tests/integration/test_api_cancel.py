@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from signbridge.config import Settings
+from signbridge.domain.errors import ConcurrentUpdateError
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import RequestStatus, SignerStatus, Workflow
+from signbridge.domain.operations import Op
 from signbridge.handlers import api
-from signbridge.storage.errors import ConcurrentUpdateError
 from signbridge.storage.records import RecordStore
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import RequestStatus, SignerStatus, Workflow
-from signbridge.workflow.operations import Op
-from signbridge.workflow.services import Services
+from signbridge.wiring import AwsServices
 from tests.support.api import ApiClient
 from tests.support.stored import place
 
@@ -125,7 +125,7 @@ def test_a_cancel_that_loses_a_race_reads_the_request_again_and_cancels_it(
 ) -> None:
     # Given a request that moves (a webhook) just as the client cancels it: the first conditional write loses
     request = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=datetime.now(UTC))
-    services = Services.from_settings(settings)
+    services = AwsServices.from_settings(settings)
     monkeypatch.setattr(api, "get_services", lambda: services)
     real_transition = services.records.transition
     attempts: list[RequestStatus] = []

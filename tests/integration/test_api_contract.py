@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 from signbridge import __version__, api_routes, env_names
 from signbridge.config import reset_settings_cache
 from signbridge.handlers import api
-from signbridge.workflow import requests as use_cases
+from signbridge.workflow import signature_requests as use_cases
 from tests.support.api import ApiClient
 from tests.support.events import load_event
 

@@ -14,15 +14,17 @@ import requests
 
 from signbridge import env_names
 from signbridge.config import Settings, get_settings, reset_settings_cache
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import IdImageKind, Workflow
+from signbridge.domain.operations import Op
 from signbridge.handlers import api
-from signbridge.storage import clients, keys
+from signbridge.storage import clients
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.records import RecordStore
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import CreateRequestBody, IdImageKind, Workflow
-from signbridge.workflow.operations import Op
-from signbridge.workflow.services import Services
+from signbridge.wiring import AwsServices
+from signbridge.workflow.bodies import CreateRequestBody
 from tests.support.api import ApiClient, api_event
 from tests.support.samples import GIF_BYTES, JPEG_BYTES, PDF_BYTES, PNG_BYTES, b64, create_body, document_body
 
@@ -275,7 +277,7 @@ def test_a_retry_after_a_crash_finishes_the_same_request_instead_of_creating_ano
 ) -> None:
     # Given services whose idempotency claims expire at once (a crashed attempt's lease has run out), and a first
     # attempt that wrote the request but died before recording its answer
-    services = Services.from_settings(settings)
+    services = AwsServices.from_settings(settings)
     services.idempotency = IdempotencyStore(
         table_name=settings.table_name, client=clients.dynamodb_client(), default_lease=timedelta(seconds=-5)
     )

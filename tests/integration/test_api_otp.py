@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Workflow
+from signbridge.domain.operations import Op
 from signbridge.handlers import api
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Workflow
-from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from simulators.oneshot.simulator import OneShotSimulator
 from tests.support.api import ApiClient

@@ -10,12 +10,13 @@ import pytest
 import requests
 
 from signbridge.config import Settings
+from signbridge.domain import keys
+from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, Workflow
 from signbridge.handlers import api
-from signbridge.storage import clients, keys
+from signbridge.storage import clients
 from signbridge.storage.files import FileStore
 from signbridge.storage.records import RecordStore
-from signbridge.workflow.models import Cause, DocumentStatus, RequestStatus, Workflow
-from signbridge.workflow.services import Services
+from signbridge.wiring import AwsServices
 from tests.support.api import ApiClient
 from tests.support.samples import PDF_BYTES, create_body, new_request
 
@@ -126,7 +127,7 @@ def test_reading_a_request_costs_one_dynamodb_query_and_no_s3_call(
     dynamodb, s3 = clients.dynamodb_client(), clients.s3_client()
     for client in (dynamodb, s3):
         client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([model.name]))
-    services = Services.from_settings(settings)
+    services = AwsServices.from_settings(settings)
     services.records = RecordStore.from_settings(settings, client=dynamodb)
     services.files = FileStore.from_settings(settings, client=s3)
     monkeypatch.setattr(api, "get_services", lambda: services)

@@ -15,8 +15,8 @@ import boto3
 import pytest
 import requests
 
+from signbridge.domain.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
 from signbridge.storage.clients import S3_CONFIG
-from signbridge.storage.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
 from signbridge.storage.files import MIB, FileStore
 from tests.support.aws import create_bucket, moto_in_subprocess, unique_name
 from tests.support.samples import PDF_BYTES

@@ -12,21 +12,15 @@ from typing import Any
 import pytest
 
 from signbridge.config import Settings
-from signbridge.storage import keys
+from signbridge.domain import keys
+from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, Workflow, oneshot_stage, utc_now
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
+from signbridge.wiring import AwsServices
 from signbridge.workflow.maintenance import CLEANUP_WINDOW, DRAFT_MAX_AGE, housekeep
-from signbridge.workflow.models import (
-    DocumentStatus,
-    RequestStatus,
-    SignerStatus,
-    Workflow,
-    oneshot_stage,
-    utc_now,
-)
 from signbridge.workflow.services import Services
 from tests.support.aws import Queues
 from tests.support.events import load_event
@@ -61,7 +55,7 @@ def services(
     idempotency_store: IdempotencyStore,
     now: datetime,
 ) -> Services:
-    return Services(
+    return AwsServices(
         settings=settings,
         records=record_store,
         files=file_store,

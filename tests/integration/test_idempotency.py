@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from signbridge.storage import schema
-from signbridge.storage.errors import (
+from signbridge.domain.errors import (
     IdempotencyClaimLostError,
     IdempotencyConflictError,
     IdempotencyInProgressError,
     InvalidIdempotencyKeyError,
 )
-from signbridge.storage.idempotency import CompletedResult, IdempotencyClaim, IdempotencyStore
+from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
+from signbridge.storage import schema
+from signbridge.storage.idempotency import IdempotencyStore
 from tests.support.clock import FakeClock
 
 BODY = {"workflow": "zapsign", "documents": [{"name": "a.pdf"}]}

@@ -12,10 +12,10 @@ from urllib.parse import quote_plus
 import pytest
 import requests
 
-from signbridge.storage import keys
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, DocumentStatus, RequestStatus, Workflow
-from signbridge.workflow.operations import Op
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, Workflow
+from signbridge.domain.operations import Op
 from signbridge.workflow.services import Services
 from simulators.pdf import make_pdf
 from tests.support.events import load_event

@@ -12,13 +12,9 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from signbridge.providers.http import ProviderHttp
-from signbridge.providers.oneshot import FilePart, OneShotClient
-from signbridge.storage import keys
-from signbridge.workflow import progress, signing
-from signbridge.workflow.errors import OtpRejectedError, OtpResendTooSoonError
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     ZAPSIGN_STAGE,
     Cause,
     DocumentStatus,
@@ -28,8 +24,13 @@ from signbridge.workflow.models import (
     Workflow,
     oneshot_stage,
 )
+from signbridge.domain.oneshot import FilePart
+from signbridge.domain.operations import Op
+from signbridge.providers.http import ProviderHttp
+from signbridge.providers.oneshot import OneShotClient
+from signbridge.workflow import progress, signing
+from signbridge.workflow.errors import OtpRejectedError, OtpResendTooSoonError
 from signbridge.workflow.oneshot_steps import SIGN_SETTLE_SECONDS
-from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials

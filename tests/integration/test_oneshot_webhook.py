@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, RequestStatus, SignerStatus
+from signbridge.domain.operations import Op
 from signbridge.handlers import oneshot_webhook
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import OneShotClient
-from signbridge.storage import keys
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, RequestStatus, SignerStatus
-from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials

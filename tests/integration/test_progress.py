@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signbridge.storage.records import DocumentChange
+from signbridge.domain.changes import DocumentChange
+from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, SignerStatus, Workflow, oneshot_stage
 from signbridge.workflow import progress
-from signbridge.workflow.models import Cause, DocumentStatus, RequestStatus, SignerStatus, Workflow, oneshot_stage
 from signbridge.workflow.services import Services
 from tests.support.stored import drain, place
 

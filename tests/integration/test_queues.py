@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from signbridge.storage.errors import EnqueueError
-from signbridge.storage.queues import SQS_ID_MAX_CHARS, Outgoing, Queue, QueueSender
-from signbridge.workflow.messages import OperationMessage
+from signbridge.domain.errors import EnqueueError
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.operations import Queue
+from signbridge.storage.queues import SQS_ID_MAX_CHARS, Outgoing, QueueSender
 from tests.support.aws import Queues
 
 

@@ -11,20 +11,15 @@ from typing import Any
 import pytest
 
 from signbridge.config import Settings
+from signbridge.domain.models import ZAPSIGN_STAGE, DocumentStatus, RequestStatus, SignerStatus, Workflow
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
+from signbridge.wiring import AwsServices
 from signbridge.workflow import maintenance, progress
 from signbridge.workflow.maintenance import GIVE_UP_AFTER, StalePolicy, reconcile
-from signbridge.workflow.models import (
-    ZAPSIGN_STAGE,
-    DocumentStatus,
-    RequestStatus,
-    SignerStatus,
-    Workflow,
-)
 from signbridge.workflow.services import Services
 from tests.support.aws import Queues
 from tests.support.events import load_event
@@ -52,7 +47,7 @@ def services(
     secret_store: SecretStore,
     idempotency_store: IdempotencyStore,
 ) -> Services:
-    return Services(
+    return AwsServices(
         settings=settings,
         records=record_store,
         files=file_store,

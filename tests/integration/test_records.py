@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from signbridge.storage.errors import (
+from signbridge.domain.changes import DocumentChange, Lookup, SignerChange
+from signbridge.domain.errors import (
     ConcurrentUpdateError,
     DocumentNotFoundError,
     InvalidCursorError,
@@ -20,8 +21,7 @@ from signbridge.storage.errors import (
     SignerNotFoundError,
     TransitionNotAllowedError,
 )
-from signbridge.storage.records import DocumentChange, Lookup, RecordStore, SignerChange
-from signbridge.workflow.models import (
+from signbridge.domain.models import (
     Cause,
     DocumentStatus,
     RequestStatus,
@@ -30,6 +30,7 @@ from signbridge.workflow.models import (
     TimelineSubject,
     Workflow,
 )
+from signbridge.storage.records import RecordStore
 from tests.support.clock import FakeClock
 from tests.support.samples import new_request
 

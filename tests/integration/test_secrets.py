@@ -10,10 +10,10 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from signbridge.config import Settings
-from signbridge.providers.oneshot import OneShotCredentials
-from signbridge.storage.errors import SecretMalformedError, SecretUnavailableError
+from signbridge.domain.credentials import OneShotCredentials
+from signbridge.domain.errors import SecretMalformedError, SecretUnavailableError
 from signbridge.storage.secrets import SecretStore
-from signbridge.workflow.services import Services
+from signbridge.wiring import AwsServices
 from tests.conftest import SecretNames
 from tests.support.aws import SAMPLE_ONESHOT_SECRET, create_secret, unique_name
 
@@ -207,7 +207,7 @@ def test_a_rotated_one_shot_secret_gives_a_client_with_the_new_credentials(
         max_age_seconds=0,
         provider=SecretsProvider(boto3_client=secretsmanager_client),
     )
-    services = Services.from_settings(settings)
+    services = AwsServices.from_settings(settings)
     services.secrets = uncached
     first = services.oneshot()
     assert services.oneshot() is first  # unchanged secret: the same client (and its pooled session)

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 import requests
 
+from signbridge.domain.errors import RequestNotFoundError, SignerNotFoundError
+from signbridge.domain.models import Cause, RequestAggregate, RequestStatus, SignerStatus, Workflow
+from signbridge.domain.operations import Op
 from signbridge.handlers import api
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import OneShotClient
-from signbridge.storage.errors import RequestNotFoundError, SignerNotFoundError
 from signbridge.workflow import signing
 from signbridge.workflow.errors import (
     NotAwaitingOtpError,
@@ -20,8 +22,6 @@ from signbridge.workflow.errors import (
     ProviderUnavailableError,
     RequestStateError,
 )
-from signbridge.workflow.models import Cause, RequestAggregate, RequestStatus, SignerStatus, Workflow
-from signbridge.workflow.operations import Op
 from signbridge.workflow.services import Services
 from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from signbridge.domain.models import RequestStatus, SignerStatus, Workflow
 from signbridge.handlers import worker
-from signbridge.workflow.models import RequestStatus, SignerStatus, Workflow
 from signbridge.workflow.services import Services
 from tests.support.events import load_event
 from tests.support.lambda_context import FakeLambdaContext

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from signbridge.storage import keys
-from signbridge.workflow import requests as request_use_cases
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     ZAPSIGN_STAGE,
     DocumentStatus,
     IdImageKind,
@@ -23,7 +22,8 @@ from signbridge.workflow.models import (
     SignerStatus,
     Workflow,
 )
-from signbridge.workflow.operations import Op
+from signbridge.domain.operations import Op
+from signbridge.workflow import signature_requests as request_use_cases
 from signbridge.workflow.services import Services
 from signbridge.workflow.zapsign_steps import CREATE_RESOLUTION_WINDOW, zapsign_folder
 from simulators.zapsign.simulator import ZapSignSimulator

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from signbridge.storage import keys
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.operations import Op
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.operations import Op
 from signbridge.workflow.services import Services
 from signbridge.workflow.webhooks import ZAPSIGN_DOCUMENT_EVENTS
 from tests.support.events import EVENTS_DIR, load_event

@@ -16,9 +16,8 @@ from local import dev_values
 from local.stack import LocalStack, LocalStackConfig
 from signbridge import api_routes, env_names
 from signbridge.config import Settings
-from signbridge.providers.oneshot import OneShotCredentials
-from signbridge.storage import keys
-from signbridge.storage.secrets import WebhookSecrets, ZapSignCredentials
+from signbridge.domain import keys
+from signbridge.domain.credentials import OneShotCredentials, WebhookSecrets, ZapSignCredentials
 from tests.local.conftest import FAKE_FUNCTIONS
 from tests.local.fake_handlers import recorder
 

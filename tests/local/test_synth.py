@@ -14,11 +14,12 @@ def make_root(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     (root / "infra" / "constructs").mkdir(parents=True)
     (root / "functions" / "signbridge" / "storage").mkdir(parents=True)
+    (root / "functions" / "signbridge" / "domain").mkdir(parents=True)
     (root / "app.py").write_text("print('app')\n")
     (root / "cdk.json").write_text("{}\n")
     (root / "infra" / "stack.py").write_text("STACK = 1\n")
     (root / "infra" / "constructs" / "api.py").write_text("API = 1\n")
-    for name in ("env_names.py", "api_routes.py", "storage/schema.py", "storage/keys.py"):
+    for name in ("env_names.py", "api_routes.py", "storage/schema.py", "domain/keys.py"):
         (root / "functions" / "signbridge" / name).write_text(f"# {name}\n")
     return root
 
@@ -31,7 +32,13 @@ def test_the_digest_follows_the_inputs_and_nothing_else(tmp_path: Path) -> None:
     assert synth.input_digest(root=root, stage="local") == before
     assert synth.input_digest(root=root, stage="other") != before
     assert synth.input_digest(root=root, stage="local", context={"cors_origins": ["x"]}) != before
-    for changed in ("infra/constructs/api.py", "app.py", "cdk.json", "functions/signbridge/storage/schema.py"):
+    for changed in (
+        "infra/constructs/api.py",
+        "app.py",
+        "cdk.json",
+        "functions/signbridge/storage/schema.py",
+        "functions/signbridge/domain/keys.py",
+    ):
         path = root / changed
         original = path.read_text()
         path.write_text(original + "# changed\n")

@@ -15,7 +15,8 @@ from local.template.resolver import Resolver
 from local.template.specs import TemplateModel
 from signbridge import api_routes, env_names
 from signbridge.config import Settings
-from signbridge.storage import keys, schema
+from signbridge.domain import keys
+from signbridge.storage import schema
 
 ENDPOINT = "http://127.0.0.1:4566"
 API_URL = "http://127.0.0.1:8000"

@@ -9,9 +9,11 @@ import requests
 from requests.adapters import BaseAdapter
 
 from signbridge.config import DEFAULT_ZAPSIGN_FILE_HOSTS
+from signbridge.domain.provider_errors import PermanentError
+from signbridge.domain.zapsign import ZapSignDocument
 from signbridge.providers.downloads import DisallowedUrlError, FileTooLargeError, check_url, open_file_stream
-from signbridge.providers.http import PermanentError, ProviderHttp, RetryPolicy
-from signbridge.providers.zapsign import ZapSignClient, ZapSignDocument
+from signbridge.providers.http import ProviderHttp, RetryPolicy
+from signbridge.providers.zapsign import ZapSignClient
 from simulators.pdf import make_pdf
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.providers.scripted_server import Reply, scripted_server

@@ -12,15 +12,8 @@ import time
 
 import pytest
 
-from signbridge.providers.http import (
-    MAX_RETRY_AFTER_SECONDS,
-    PermanentError,
-    ProviderHttp,
-    RateLimitedError,
-    RetryableError,
-    RetryPolicy,
-    UncertainOutcomeError,
-)
+from signbridge.domain.provider_errors import PermanentError, RateLimitedError, RetryableError, UncertainOutcomeError
+from signbridge.providers.http import MAX_RETRY_AFTER_SECONDS, ProviderHttp, RetryPolicy
 from tests.providers.scripted_server import Reply, scripted_server
 
 POLICY = RetryPolicy(max_attempts=4, backoff_base_seconds=0.5, backoff_cap_seconds=8.0)

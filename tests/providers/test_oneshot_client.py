@@ -11,15 +11,8 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from signbridge.providers.downloads import FileTooLargeError
-from signbridge.providers.http import (
-    PermanentError,
-    ProviderHttp,
-    RateLimitedError,
-    RetryableError,
-    UncertainOutcomeError,
-)
-from signbridge.providers.oneshot import (
+from signbridge.domain.credentials import OneShotCredentials
+from signbridge.domain.oneshot import (
     AlreadySignedError,
     DocumentInfo,
     FilePart,
@@ -27,13 +20,17 @@ from signbridge.providers.oneshot import (
     InvalidInputError,
     InvalidOtpError,
     InvalidRequestStatusError,
-    MultipartBody,
     NotFoundError,
-    OneShotClient,
-    OneShotCredentials,
     OtpTooSoonError,
     SignatureAppearance,
     UnsupportedFileTypeError,
+)
+from signbridge.domain.provider_errors import PermanentError, RateLimitedError, RetryableError, UncertainOutcomeError
+from signbridge.providers.downloads import FileTooLargeError
+from signbridge.providers.http import ProviderHttp
+from signbridge.providers.oneshot import (
+    MultipartBody,
+    OneShotClient,
     classify_error,
     parse_document_list,
     parse_image_uid,

@@ -13,22 +13,10 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from signbridge.providers.http import (
-    PermanentError,
-    ProviderHttp,
-    RateLimitedError,
-    RetryableError,
-    RetryPolicy,
-    UncertainOutcomeError,
-)
-from signbridge.providers.zapsign import (
-    MetadataItem,
-    NewDocument,
-    NewSigner,
-    ZapSignClient,
-    ZapSignDocument,
-    ZapSignExtraDocument,
-)
+from signbridge.domain.provider_errors import PermanentError, RateLimitedError, RetryableError, UncertainOutcomeError
+from signbridge.domain.zapsign import MetadataItem, NewDocument, NewSigner, ZapSignDocument, ZapSignExtraDocument
+from signbridge.providers.http import ProviderHttp, RetryPolicy
+from signbridge.providers.zapsign import ZapSignClient
 from simulators.base import FaultPlan
 from simulators.pdf import make_pdf
 from simulators.zapsign.simulator import ZapSignSimulator

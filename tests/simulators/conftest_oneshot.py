@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from signbridge.domain.credentials import OneShotCredentials
+from signbridge.domain.oneshot import FilePart, IdEvidence, SignerIdentity
 from signbridge.providers.http import ProviderHttp
-from signbridge.providers.oneshot import FilePart, IdEvidence, OneShotClient, OneShotCredentials, SignerIdentity
+from signbridge.providers.oneshot import OneShotClient
 from simulators.oneshot.model import DEFAULT_PROFILE, DEFAULT_REGISTRATION_AUTHORITY, SANDBOX_TOKEN
 from simulators.oneshot.simulator import OneShotSimulator
 from tests.support.receiver import WebhookReceiver, webhook_receiver

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from signbridge.domain.zapsign import NewDocument, NewSigner
 from signbridge.providers.http import ProviderHttp, RetryPolicy
-from signbridge.providers.zapsign import NewDocument, NewSigner, ZapSignClient
+from signbridge.providers.zapsign import ZapSignClient
 from simulators.pdf import make_pdf
 from simulators.zapsign.model import ZapSignConfig
 from simulators.zapsign.simulator import ZapSignSimulator

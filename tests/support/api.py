@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 import pytest
 
 from signbridge.config import Settings
+from signbridge.domain.messages import OperationMessage
 from signbridge.handlers import api
-from signbridge.workflow.messages import OperationMessage
 from tests.support.aws import Queues
 from tests.support.events import load_event
 from tests.support.lambda_context import FakeLambdaContext

@@ -26,15 +26,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from signbridge.config import Settings
-from signbridge.handlers import oneshot_webhook, worker
-from signbridge.storage import keys
-from signbridge.storage.files import FileStore
-from signbridge.storage.idempotency import IdempotencyStore
-from signbridge.storage.queues import QueueSender
-from signbridge.storage.secrets import SecretStore
-from signbridge.workflow import progress
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     ZAPSIGN_STAGE,
     Cause,
     DocumentStatus,
@@ -44,6 +38,12 @@ from signbridge.workflow.models import (
     SignerStatus,
     Workflow,
 )
+from signbridge.handlers import oneshot_webhook, worker
+from signbridge.storage.files import FileStore
+from signbridge.storage.idempotency import IdempotencyStore
+from signbridge.storage.queues import QueueSender
+from signbridge.storage.secrets import SecretStore
+from signbridge.workflow import progress
 from signbridge.workflow.services import Services
 from simulators.oneshot.simulator import OneShotSimulator
 from simulators.pdf import make_pdf, stamp_pdf

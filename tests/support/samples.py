@@ -10,8 +10,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from signbridge.workflow.lifecycle import initial_document_status, initial_request_status
-from signbridge.workflow.models import (
+from signbridge.domain.lifecycle import initial_document_status, initial_request_status
+from signbridge.domain.models import (
     Document,
     IdDocumentType,
     Language,

@@ -13,6 +13,7 @@ from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
+from signbridge.wiring import AwsServices
 from signbridge.workflow.services import Services
 
 
@@ -28,7 +29,7 @@ def services_on_fixtures(
     clock: Callable[[], datetime],
     **settings_updates: Any,
 ) -> Services:
-    return Services(
+    return AwsServices(
         settings=settings.model_copy(update=settings_updates),
         records=RecordStore(table_name=table, client=dynamodb_client, clock=clock),
         files=file_store,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, Document, RequestStatus, SignatureRequest, Signer, Workflow
 from signbridge.storage.records import RecordStore
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, Document, RequestStatus, SignatureRequest, Signer, Workflow
 from tests.support.samples import new_request
 
 

@@ -35,17 +35,19 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from signbridge.config import Settings
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, Language, Workflow
+from signbridge.providers.downloads import FileDownloads
 from signbridge.providers.http import ProviderHttp, RetryPolicy
 from signbridge.providers.zapsign import ZapSignClient
-from signbridge.storage import keys
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
 from signbridge.storage.secrets import SecretStore
+from signbridge.wiring import FILE_DOWNLOAD_PROVIDER
 from signbridge.workflow import progress
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, Language, Workflow
-from signbridge.workflow.services import FILE_DOWNLOAD_PROVIDER, Services
+from signbridge.workflow.services import Services
 from simulators.pdf import make_pdf
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.aws import SAMPLE_WEBHOOK_SECRET, SAMPLE_ZAPSIGN_SECRET, Queues
@@ -104,12 +106,14 @@ def zapsign_services(
             "zapsign", base_url, retry=RetryPolicy(max_attempts=2), read_timeout=READ_TIMEOUT_SECONDS, sleep=no_sleep
         ),
     )
-    downloads = ProviderHttp(
-        FILE_DOWNLOAD_PROVIDER,
-        "https://invalid/",
-        retry=RetryPolicy(max_attempts=2),
-        read_timeout=READ_TIMEOUT_SECONDS,
-        sleep=no_sleep,
+    downloads = FileDownloads(
+        ProviderHttp(
+            FILE_DOWNLOAD_PROVIDER,
+            "https://invalid/",
+            retry=RetryPolicy(max_attempts=2),
+            read_timeout=READ_TIMEOUT_SECONDS,
+            sleep=no_sleep,
+        )
     )
     monkeypatch.setattr(services, "zapsign", lambda: client)
     monkeypatch.setattr(services, "downloads", lambda: downloads)

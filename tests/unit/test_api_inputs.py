@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from signbridge.workflow.models import (
-    CancelRequestBody,
-    CreateRequestBody,
-    SignatureAppearance,
-    SubmitOtpBody,
-    Workflow,
-)
+from signbridge.domain.models import Workflow
+from signbridge.workflow.bodies import CancelRequestBody, CreateRequestBody, SignatureAppearance, SubmitOtpBody
 from tests.support.samples import create_body
 
 APPEARANCE = {

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from signbridge.workflow import lifecycle
-from signbridge.workflow.lifecycle import (
+from signbridge.domain import lifecycle
+from signbridge.domain.lifecycle import (
     DOCUMENT_TRANSITIONS,
     REQUEST_STAGES,
     REQUEST_TRANSITIONS,
@@ -22,7 +22,7 @@ from signbridge.workflow.lifecycle import (
     may_transition_signer,
     next_status,
 )
-from signbridge.workflow.models import DocumentStatus, RequestStatus, SignerStatus, Workflow
+from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, Workflow
 
 R = RequestStatus
 D = DocumentStatus

@@ -7,21 +7,21 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from signbridge.storage import keys
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     Document,
     IdDocumentType,
     RequestAggregate,
     RequestStatus,
     SignatureRequest,
     Signer,
-    SignerInput,
     TimelineEntry,
     TimelineSubject,
     Workflow,
     oneshot_stage,
 )
+from signbridge.workflow.bodies import SignerInput
 from tests.support.samples import new_request
 
 NOW = datetime(2025, 1, 31, 9, 5, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signbridge.workflow.phone import COUNTRY_CALLING_CODES, InvalidPhoneError, SplitPhone, split_e164
+from signbridge.domain.phone import COUNTRY_CALLING_CODES, InvalidPhoneError, SplitPhone, split_e164
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from signbridge.domain.errors import InvalidCursorError
+from signbridge.domain.models import IdImageKind, RequestStatus
 from signbridge.storage.attributes import format_timestamp, from_item, to_item
-from signbridge.storage.errors import InvalidCursorError
 from signbridge.storage.files import _Chunks
 from signbridge.storage.pagination import decode_cursor, encode_cursor
 from signbridge.storage.queues import SQS_ID_MAX_CHARS, sqs_safe_id
-from signbridge.workflow.models import IdImageKind, RequestStatus
 
 KEYS = frozenset({"pk", "sk", "gsi_status", "gsi_status_since"})
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from signbridge.workflow.models import MAX_DOCUMENTS, CreateRequestBody, IdImageKind, Workflow
+from signbridge.domain.models import MAX_DOCUMENTS, IdImageKind, Workflow
+from signbridge.workflow.bodies import CreateRequestBody
 from tests.support.samples import (
     GIF_BYTES,
     JPEG_BYTES,

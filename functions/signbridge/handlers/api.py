@@ -1,7 +1,7 @@
 """Lambda `api`: the client-facing HTTP API (`/v1/...`), Powertools' event handler with Pydantic validation.
 
 Each route parses (Powertools validates the body, path, query and headers against the annotations), calls one use
-case of `signbridge.workflow.requests` / `signbridge.workflow.signing`, and maps the result to a view of
+case of `signbridge.workflow.signature_requests` / `signbridge.workflow.signing`, and maps the result to a view of
 `signbridge.workflow.views`. The routes are exactly the `api` routes of `signbridge.api_routes.ROUTES` (a test
 checks them against the resolver and the OpenAPI document served at `/v1/openapi.json`).
 
@@ -37,9 +37,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import __version__, api_routes, observability, telemetry
 from signbridge.config import get_settings
-from signbridge.handlers.http import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
-from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
-from signbridge.storage.errors import (
+from signbridge.domain.errors import (
     IdempotencyConflictError,
     IdempotencyInProgressError,
     InvalidCursorError,
@@ -48,19 +46,17 @@ from signbridge.storage.errors import (
     SignerNotFoundError,
     StoreError,
 )
-from signbridge.workflow import requests, signing
+from signbridge.domain.models import MAX_SIGNERS, RequestStatus
+from signbridge.handlers.http import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.wiring import get_services
+from signbridge.workflow import signature_requests, signing
+from signbridge.workflow.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
 from signbridge.workflow.errors import (
     PayloadTooLargeError,
     WorkflowError,
 )
-from signbridge.workflow.models import (
-    MAX_SIGNERS,
-    CancelRequestBody,
-    CreateRequestBody,
-    RequestStatus,
-    SubmitOtpBody,
-)
-from signbridge.workflow.services import Services, get_services
+from signbridge.workflow.services import Services
 from signbridge.workflow.views import (
     Accepted,
     CreatedRequestView,
@@ -130,7 +126,6 @@ TITLES: Final = {
     "idempotency-key-reused": "The Idempotency-Key was used with another body",
     "idempotency-in-progress": "A request with this Idempotency-Key is in progress",
     "payload-too-large": "The body is too large",
-    "invalid-document": "A document is not valid",
     "conflict": "The request's state does not allow this",
     "not-cancellable": "The request can no longer be cancelled",
     "not-awaiting-otp": "No SMS code is awaited from this signer",
@@ -158,7 +153,7 @@ def _workflow_problem(error: WorkflowError) -> ProblemAnswer:
     retry_after: int | None = getattr(error, "retry_after_seconds", None)
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     errors = None
-    if isinstance(error, requests.InvalidFieldError):
+    if isinstance(error, signature_requests.InvalidFieldError):
         errors = [{"field": error.field, "message": error.message, "in": "body", "type": "limit"}]
     return ProblemAnswer(error.status, error.problem_type, error.detail, errors=errors, headers=headers)
 
@@ -332,7 +327,9 @@ def create_request(
     ] = None,
 ) -> Response[CreatedRequestView]:
     services = get_services()
-    created = requests.create_request(services, body, idempotency_key=idempotency_key, correlation_id=_correlation_id())
+    created = signature_requests.create_request(
+        services, body, idempotency_key=idempotency_key, correlation_id=_correlation_id()
+    )
     request = created.aggregate.request
     logger.append_keys(request_id=request.id)
     if not created.replayed:
@@ -360,7 +357,9 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Page size.")] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048, description="From `next_cursor`.")] = None,
 ) -> RequestList:
-    page = requests.list_requests(get_services(), external_id=external_id, status=status, limit=limit, cursor=cursor)
+    page = signature_requests.list_requests(
+        get_services(), external_id=external_id, status=status, limit=limit, cursor=cursor
+    )
     return RequestList(items=[request_summary(item) for item in page.items], next_cursor=page.next_cursor)
 
 
@@ -373,7 +372,7 @@ def list_requests(
 def get_request(request_id: RequestId) -> RequestView:
     logger.append_keys(request_id=request_id)
     services = get_services()
-    return request_view(requests.get_request(services, request_id), _links(services))
+    return request_view(signature_requests.get_request(services, request_id), _links(services))
 
 
 @app.post(
@@ -386,7 +385,7 @@ def get_request(request_id: RequestId) -> RequestView:
 def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | None, Body()] = None) -> RequestView:
     logger.append_keys(request_id=request_id)
     services = get_services()
-    cancellation = requests.cancel_request(
+    cancellation = signature_requests.cancel_request(
         services, request_id, reason=body.reason if body else None, correlation_id=_correlation_id()
     )
     return request_view(cancellation.aggregate, _links(services))

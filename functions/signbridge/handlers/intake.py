@@ -15,8 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.wiring import get_services
 from signbridge.workflow.intake import IntakeResult, accept_upload
-from signbridge.workflow.services import get_services
 
 logger = Logger()
 tracer = Tracer()

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import observability, telemetry
 from signbridge.handlers.http import raw_body, received_at, webhook_response
-from signbridge.workflow.services import get_services
+from signbridge.wiring import get_services
 from signbridge.workflow.webhooks import accept_oneshot_callback
 
 logger = Logger()

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import observability
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.wiring import get_services
 from signbridge.workflow.maintenance import ReconcileReport, ScheduledEvent, reconcile
-from signbridge.workflow.services import get_services
 
 logger = Logger()
 tracer = Tracer()

@@ -23,15 +23,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from signbridge.domain.errors import ConcurrentUpdateError, TransitionNotAllowedError
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause
+from signbridge.domain.provider_errors import PermanentError, RetryableError
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
-from signbridge.providers.http import PermanentError, RetryableError
 from signbridge.storage.clients import sqs_client
-from signbridge.storage.errors import ConcurrentUpdateError, TransitionNotAllowedError
+from signbridge.wiring import get_services
 from signbridge.workflow import registry
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause
 from signbridge.workflow.progress import fail_request
-from signbridge.workflow.services import Services, get_services
+from signbridge.workflow.services import Services
 
 logger = Logger()
 tracer = Tracer()

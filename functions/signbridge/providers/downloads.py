@@ -33,13 +33,15 @@ import copy
 import ipaddress
 import re
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 
-from signbridge.providers.http import PermanentError, ProviderHttp
+from signbridge.domain.files import FileStream
+from signbridge.domain.provider_errors import PermanentError
+from signbridge.providers.http import ProviderHttp
 
 DEFAULT_CHUNK_SIZE = 64 * 1024
 DEFAULT_MAX_REDIRECTS = 3
@@ -66,16 +68,6 @@ class DisallowedUrlError(PermanentError):
 
 class FileTooLargeError(PermanentError):
     """The file is larger than the configured cap (declared or counted while streaming)."""
-
-
-@dataclass
-class FileStream:
-    """An open download. `chunks` yields the body in pieces; iterate it once, inside the `with` block."""
-
-    url_host: str
-    content_length: int | None
-    content_type: str | None
-    chunks: Iterator[bytes]
 
 
 def check_url(
@@ -286,3 +278,30 @@ def _describe(url: str) -> str:
         return "(unparseable)"
     shown = f"[{host}]" if ":" in host else host
     return f"{parts.scheme or '?'}://{shown}" + (f":{port}" if port is not None else "")
+
+
+@dataclass(frozen=True)
+class FileDownloads:
+    """`open_file_stream` on one pooled session: the `FileDownloads` port of `signbridge.workflow.ports`."""
+
+    http: ProviderHttp
+
+    def open(
+        self,
+        url: str,
+        *,
+        allowed_hosts: Collection[str],
+        allow_loopback_http: bool = False,
+        max_bytes: int,
+        provider: str = "download",
+        operation: str = "download",
+    ) -> AbstractContextManager[FileStream]:
+        return open_file_stream(
+            url,
+            allowed_hosts=allowed_hosts,
+            allow_loopback_http=allow_loopback_http,
+            http=self.http,
+            max_bytes=max_bytes,
+            provider=provider,
+            operation=operation,
+        )

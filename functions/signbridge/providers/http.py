@@ -27,51 +27,18 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from signbridge.domain.provider_errors import (
+    RAW_BODY_LIMIT,
+    PermanentError,
+    ProviderError,
+    RateLimitedError,
+    RetryableError,
+    UncertainOutcomeError,
+)
+
 CONNECT_TIMEOUT_SECONDS = 3.05  # slightly above a TCP retransmission window, as requests' docs suggest
 READ_TIMEOUT_SECONDS = 30.0
-RAW_BODY_LIMIT = 2000  # characters of an error body kept in the exception (enough to diagnose, never a file)
 MAX_RETRY_AFTER_SECONDS = 60.0
-
-
-class ProviderError(Exception):
-    """A provider call failed. Subclasses say whether trying again can help."""
-
-    def __init__(
-        self,
-        provider: str,
-        operation: str,
-        message: str,
-        *,
-        status: int | None = None,
-        raw_body: str = "",
-    ) -> None:
-        self.provider = provider
-        self.operation = operation
-        self.status = status
-        self.message = message
-        self.raw_body = raw_body[:RAW_BODY_LIMIT]
-        status_text = f" HTTP {status}" if status is not None else ""
-        super().__init__(f"{provider} {operation} failed{status_text}: {message}")
-
-
-class RetryableError(ProviderError):
-    """Temporary: the provider is unavailable or overloaded. Trying again later is safe."""
-
-    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.retry_after = retry_after
-
-
-class RateLimitedError(RetryableError):
-    """The provider answered 429. `retry_after` is its `Retry-After`, when it sent one."""
-
-
-class PermanentError(ProviderError):
-    """The provider rejected the call (4xx other than 429). Trying the same call again will not help."""
-
-
-class UncertainOutcomeError(ProviderError):
-    """A non-idempotent call may or may not have taken effect. Read the provider's state before retrying."""
 
 
 @dataclass(frozen=True)

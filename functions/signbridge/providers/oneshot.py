@@ -44,245 +44,48 @@ Errors: every call raises the `http.py` types (`RetryableError`, `RateLimitedErr
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import SecretStr
 
-from signbridge.providers.downloads import FileStream, FileTooLargeError, _bounded_chunks, _content_length
-from signbridge.providers.http import (
-    PermanentError,
-    ProviderError,
-    ProviderHttp,
-    RetryableError,
-    UncertainOutcomeError,
+from signbridge.domain.credentials import OneShotCredentials
+from signbridge.domain.files import FileStream
+from signbridge.domain.oneshot import (
+    DEFAULT_MAX_FILE_BYTES,
+    MAX_FILES_PER_UPLOAD,
+    OTP_INTERVAL_SECONDS,
+    PROVIDER,
+    STREAM_CHUNK_BYTES,
+    AlreadySignedError,
+    CreatedRequest,
+    DocumentInfo,
+    DocumentType,
+    Environment,
+    FilePart,
+    IdEvidence,
+    InvalidCredentialsError,
+    InvalidInputError,
+    InvalidOtpError,
+    InvalidRequestStatusError,
+    NotFoundError,
+    OtpTooSoonError,
+    SignatureAppearance,
+    SignerIdentity,
+    SignResult,
+    UnsupportedFileTypeError,
+    UploadedDocument,
 )
+from signbridge.domain.provider_errors import PermanentError, ProviderError, RetryableError, UncertainOutcomeError
+from signbridge.providers.downloads import FileTooLargeError, _bounded_chunks, _content_length
+from signbridge.providers.http import ProviderHttp, RetryPolicy
 
-PROVIDER = "oneshot"
-MAX_FILES_PER_UPLOAD = 10  # LEGACY (contracts/oneshot.md §6.4): "maximum of 10 documents at once"
-OTP_INTERVAL_SECONDS = 60.0  # LEGACY (contracts/oneshot.md §6.4): one OTP per minute
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
-STREAM_CHUNK_BYTES = 64 * 1024
 _UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-
-Environment = Literal["sandbox", "prod"]
-DocumentType = Literal["original", "signed"]
-IdDocumentType = Literal["IDC", "PAS", "PNO", "TIN", "CI", "CE"]
-
-
-# -- errors -------------------------------------------------------------------------------------------------------
-
-
-class InvalidInputError(PermanentError):
-    """The Optimizer refused the data sent (missing or malformed field, a limit such as 10 files per call)."""
-
-
-class InvalidCredentialsError(PermanentError):
-    """The RAO token or credentials, or the billing credentials, were refused. A configuration problem."""
-
-
-class NotFoundError(PermanentError):
-    """The request, document or image does not exist (or, for a signed document, does not exist yet)."""
-
-
-class UnsupportedFileTypeError(PermanentError):
-    """A file of a type the Optimizer does not take (documents: PDF; ID images: JPEG/PNG; stamp: PNG)."""
-
-
-class InvalidOtpError(PermanentError):
-    """The SMS code is wrong (or expired). The signer may try again; the request is unchanged."""
-
-
-class AlreadySignedError(PermanentError):
-    """The request is already `ISSUED`: it was signed once and cannot be signed again."""
-
-
-class InvalidRequestStatusError(PermanentError):
-    """The request is not in a status that allows the call (for example an OTP after the sign)."""
-
-
-class OtpTooSoonError(RetryableError):
-    """An OTP was sent less than a minute ago. `retry_after` is 60 s: the Optimizer does not say how many remain."""
-
-
-# -- inputs -------------------------------------------------------------------------------------------------------
-
-
-class OneShotCredentials(BaseModel):
-    """What the Optimizer needs in the body to act for the Registration Authority (contracts/oneshot.md §2), and
-    the shape of the One-Shot secret itself (`signbridge.storage.secrets.SecretStore.oneshot` reads it as this).
-
-    Give the RAO `token`, or `username` + `password` + `pin`. `billing_username` + `billing_password`,
-    `registration_authority` and `profile` are optional: an Optimizer may have them preset in its settings file
-    (contracts/oneshot.md §5.3: "required only if not set at settings.toml"). `billing_password` is Base64 already,
-    as the Optimizer expects it; it is sent as it is. A value that is given may not be empty (an unfilled
-    placeholder must fail loudly, not reach the Optimizer). Secrets are `SecretStr`, so they never show in a repr
-    or a log.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True, hide_input_in_errors=True)
-
-    token: SecretStr | None = None
-    username: SecretStr | None = None
-    password: SecretStr | None = None
-    pin: SecretStr | None = None
-    billing_username: SecretStr | None = None
-    billing_password: SecretStr | None = None  # Base64
-    registration_authority: str | None = None
-    profile: str | None = None
-
-    @field_validator("registration_authority", mode="before")
-    @classmethod
-    def _text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator(
-        "token",
-        "username",
-        "password",
-        "pin",
-        "billing_username",
-        "billing_password",
-        "registration_authority",
-        "profile",
-    )
-    @classmethod
-    def _not_empty(cls, value: SecretStr | str | None) -> SecretStr | str | None:
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if text is not None and not text.strip():
-            raise ValueError("must not be empty (leave the field out instead)")
-        return value
-
-    @field_validator("billing_password")
-    @classmethod
-    def _base64(cls, value: SecretStr | None) -> SecretStr | None:
-        # A plain password would reach the Optimizer as garbage and come back as a 500 (contracts/oneshot.md §5.3).
-        if value is not None:
-            try:
-                base64.b64decode(value.get_secret_value(), validate=True)
-            except ValueError:
-                raise ValueError("billing_password must be Base64-encoded, as the Optimizer expects it") from None
-        return value
-
-    @model_validator(mode="after")
-    def _one_rao_identity(self) -> OneShotCredentials:
-        if self.token is None and not (self.username and self.password and self.pin):
-            raise ValueError("give the RAO token, or username, password and pin")
-        if (self.billing_username is None) != (self.billing_password is None):
-            raise ValueError("give both billing_username and billing_password, or neither")
-        return self
-
-    def body_fields(self) -> list[tuple[str, str]]:
-        """The form fields of `create` that carry the RAO and billing identity."""
-        if self.token is not None:
-            fields = [("token", self.token.get_secret_value())]
-        else:
-            fields = [("username", _secret(self.username)), ("password", _secret(self.password))]
-            fields.append(("pin", _secret(self.pin)))
-        if self.billing_username is not None and self.billing_password is not None:
-            fields.append(("billing_username", self.billing_username.get_secret_value()))
-            fields.append(("billing_password", self.billing_password.get_secret_value()))
-        return fields
-
-
-class SignerIdentity(BaseModel):
-    """The signer's identity fields of `create` (contracts/oneshot.md §5.3). The Optimizer validates them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    given_name: str
-    surname_1: str
-    surname_2: str | None = None
-    id_document_type: IdDocumentType = "IDC"
-    id_document_country: str = Field(min_length=2, max_length=2)  # ISO 3166-1 alpha-2
-    serial_number: str
-    email: str
-    mobile_phone_number: str  # with the international prefix, e.g. +34...
-    communication_language: str | None = None  # two letters (legacy enum ES, PL, EN)
-
-
-@dataclass(frozen=True)
-class FilePart:
-    """One file of a multipart body: bytes, or a binary file object read in chunks (never whole).
-
-    `size` lets the client send a `Content-Length` for a stream that cannot tell its own length (an S3 body);
-    without it such a body is sent chunked. A seekable stream is rewound if a call has to be sent again.
-    """
-
-    content: bytes | IO[bytes]
-    filename: str
-    content_type: str = "application/pdf"
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class IdEvidence:
-    """The three identity images of the classic flow, JPEG or PNG (contracts/oneshot.md §3)."""
-
-    document_front: FilePart
-    document_rear: FilePart
-    document_owner: FilePart  # selfie holding the ID document below the chin
-
-
-class SignatureAppearance(BaseModel):
-    """`signature.appearance` of `sign` (contracts/oneshot.md §5.5). Field meanings are LEGACY: `position` in
-    points from the bottom-left corner, `page` 0-based, `image` an uploaded image uid (see `upload_image`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    text: list[str] | None = None
-    date: str | None = None  # legacy: a strftime format such as "%d/%m/%Y %H:%M:%S"
-    timezone: str | None = None  # e.g. "Europe/Madrid"
-    position: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2
-    page: int | None = Field(default=None, ge=0)
-    image: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        body = self.model_dump(exclude_none=True)
-        if self.position is not None:
-            body["position"] = ",".join(_number(value) for value in self.position)
-        return body
-
-
-# -- results ------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CreatedRequest:
-    pk: int
-    status: str | None  # GUESS (contracts/oneshot.md §5.3): `ENROLLREADY` when the answer says
-    async_mode: bool | None
-    message: str
-
-
-@dataclass(frozen=True)
-class UploadedDocument:
-    uid: str
-    field_name: str  # the multipart field it was sent in (`file`, `file2`, ...)
-    filename: str
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    uid: str
-    filename: str | None = None  # LEGACY fields; the new listing has an empty object per uid
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class SignResult:
-    async_mode: bool  # True: the documents are signed in the background and a callback reports `ISSUED`
-    message: str
-
-
-# -- the client ---------------------------------------------------------------------------------------------------
 
 
 class OneShotClient:
@@ -304,6 +107,22 @@ class OneShotClient:
         self.credentials = credentials
         self.env = env
         self.max_file_bytes = max_file_bytes
+
+    def with_budget(self, *, max_attempts: int, connect_timeout: float, read_timeout: float) -> OneShotClient:
+        """The same client (pooled session, credentials, observer) with another time budget and retry bound, e.g.
+        the synchronous sign call's, which must answer within API Gateway's 30 s."""
+        http = ProviderHttp(
+            PROVIDER,
+            self.http.base_url,
+            session=self.http.session,
+            retry=RetryPolicy(max_attempts=max_attempts),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            observer=self.http.observer,
+        )
+        return OneShotClient(
+            self.http.base_url, self.credentials, env=self.env, http=http, max_file_bytes=self.max_file_bytes
+        )
 
     # -- tokens -------------------------------------------------------------------------------------------------
 
@@ -865,10 +684,6 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -18,20 +18,21 @@ from __future__ import annotations
 import hashlib
 import io
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from signbridge.config import PRESIGN_TTL_MAX_SECONDS, Settings, get_settings
+from signbridge.domain.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
+from signbridge.domain.files import ByteSource, FileInfo, ObjectSummary, PresignedPost, Readable, StoredFile
+from signbridge.domain.keys import INCOMING_PREFIX
+from signbridge.domain.models import utc_now
+from signbridge.domain.validation import PDF_MAGIC
 from signbridge.storage.clients import s3_client
-from signbridge.storage.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
-from signbridge.storage.keys import INCOMING_PREFIX
-from signbridge.workflow.models import utc_now
-from signbridge.workflow.validation import PDF_MAGIC
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -46,51 +47,6 @@ DEFAULT_READ_CHUNK: Final = 1 * MIB
 DEFAULT_PRESIGN_TTL_SECONDS: Final = 600
 SHA256_METADATA: Final = "sha256"
 PDF_CONTENT_TYPE: Final = "application/pdf"
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-ByteSource = Iterable[bytes] | Readable
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    key: str
-    size: int
-    sha256: str
-    version_id: str | None
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    key: str
-    size: int
-    sha256: str | None
-    content_type: str | None
-    version_id: str | None
-    metadata: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class ObjectSummary:
-    """An object as a listing shows it (no metadata: that would take a HEAD per object)."""
-
-    key: str
-    size: int
-    last_modified: datetime
-
-
-@dataclass(frozen=True)
-class PresignedPost:
-    """A browser-style form upload: POST `fields` plus the file (as the last form field, `file`) to `url`."""
-
-    url: str
-    fields: dict[str, str]
-    expires_at: datetime
-    min_bytes: int
-    max_bytes: int
 
 
 class FileStore:

@@ -25,7 +25,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -33,16 +32,17 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from signbridge.config import Settings, get_settings
-from signbridge.storage import schema
-from signbridge.storage.attributes import Item, format_timestamp, from_item, to_attribute, to_item
-from signbridge.storage.clients import dynamodb_client
-from signbridge.storage.errors import (
+from signbridge.domain.errors import (
     IdempotencyClaimLostError,
     IdempotencyConflictError,
     IdempotencyInProgressError,
     InvalidIdempotencyKeyError,
 )
-from signbridge.workflow.models import utc_now
+from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim, JsonObject
+from signbridge.domain.models import utc_now
+from signbridge.storage import schema
+from signbridge.storage.attributes import Item, format_timestamp, from_item, to_attribute, to_item
+from signbridge.storage.clients import dynamodb_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -57,25 +57,6 @@ MAX_KEY_CHARS: Final = 255
 _SCOPE = re.compile(r"^[a-z0-9][a-z0-9_.:\-]{0,63}$")
 _KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_CHARS}}}$")  # visible ASCII, as an HTTP header value would carry
 _CLAIM_ATTEMPTS: Final = 3
-
-JsonObject = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    """This attempt holds the key: do the work, then `complete()` (or `release()` after a failure)."""
-
-    scope: str
-    key: str
-    payload_hash: str
-    claim_id: str
-
-
-@dataclass(frozen=True)
-class CompletedResult:
-    """An earlier attempt with the same key and payload finished; this is what it returned."""
-
-    result: JsonObject
 
 
 def payload_hash(payload: object) -> str:

@@ -11,20 +11,11 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from signbridge.storage.errors import InvalidCursorError
-
-T = TypeVar("T")
+from signbridge.domain.errors import InvalidCursorError
 
 _CURSOR_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: tuple[T, ...]
-    next_cursor: str | None
 
 
 def encode_cursor(index_name: str, last_evaluated_key: Mapping[str, Mapping[str, Any]] | None) -> str | None:

@@ -18,13 +18,13 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from signbridge.config import Settings, get_settings
+from signbridge.domain.errors import EnqueueError
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.operations import Queue
 from signbridge.storage.clients import sqs_client
-from signbridge.storage.errors import EnqueueError
-from signbridge.workflow.messages import OperationMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -34,13 +34,6 @@ SQS_BATCH_SIZE: Final = 10
 SQS_BATCH_MAX_BYTES: Final = 262_144  # bodies of one SendMessageBatch together (and of one message)
 _SQS_ID_ALLOWED = re.compile(r"^[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+$")
 _SQS_ID_DISALLOWED = re.compile(r"[^A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]")
-
-
-class Queue(StrEnum):
-    """Which provider's operations a message carries: each provider has its own queue and concurrency cap."""
-
-    ZAPSIGN = "zapsign"
-    ONESHOT = "oneshot"
 
 
 @dataclass(frozen=True)

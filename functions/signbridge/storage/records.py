@@ -7,7 +7,7 @@ conditional, never a blind overwrite:
   TransactWriteItems, each `attribute_not_exists`; a second create of the same id is `RequestAlreadyExistsError`.
 - `transition` moves the request if it is still in the status *and* at the version the caller read, increments the
   version, keeps `gsi_status`/`gsi_status_since` in step and appends the timeline entry, all in one transaction. The
-  move is checked against `signbridge.workflow.lifecycle` first (`TransitionNotAllowedError`, nothing written); a lost
+  move is checked against `signbridge.domain.lifecycle` first (`TransitionNotAllowedError`, nothing written); a lost
   race is `ConcurrentUpdateError`. The same transaction can carry document and signer changes and lookup items, so the
   step that learns a provider identifier records it together with the move it causes.
 - `transition_document` / `transition_signer` move one document or signer conditionally on its own status, with its
@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
@@ -33,10 +32,9 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from signbridge.config import Settings, get_settings
-from signbridge.storage import schema
-from signbridge.storage.attributes import Item, format_timestamp, from_item, to_attribute, to_item
-from signbridge.storage.clients import dynamodb_client
-from signbridge.storage.errors import (
+from signbridge.domain import lifecycle
+from signbridge.domain.changes import DocumentChange, Lookup, LookupKind, LookupTarget, SignerChange, Transition
+from signbridge.domain.errors import (
     ConcurrentUpdateError,
     DocumentNotFoundError,
     InvalidUpdateError,
@@ -47,9 +45,7 @@ from signbridge.storage.errors import (
     StoreError,
     TransitionNotAllowedError,
 )
-from signbridge.storage.pagination import Page, decode_cursor, encode_cursor
-from signbridge.workflow import lifecycle
-from signbridge.workflow.models import (
+from signbridge.domain.models import (
     Cause,
     Document,
     DocumentStatus,
@@ -63,6 +59,11 @@ from signbridge.workflow.models import (
     Workflow,
     utc_now,
 )
+from signbridge.domain.pages import Page
+from signbridge.storage import schema
+from signbridge.storage.attributes import Item, format_timestamp, from_item, to_attribute, to_item
+from signbridge.storage.clients import dynamodb_client
+from signbridge.storage.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -87,78 +88,6 @@ _REQUEST_PROTECTED: Final = frozenset(
     }
 )
 _PART_PROTECTED: Final = frozenset({"index", "status", "status_since"})
-
-
-class LookupKind(StrEnum):
-    ZAPSIGN_DOC = "zapsign_doc"
-    ONESHOT_REQUEST = "oneshot_request"
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """A provider identifier that must lead back to its request. Build with the class methods."""
-
-    kind: LookupKind
-    key: str
-    document: int | None = None
-    signer: int | None = None
-
-    @classmethod
-    def zapsign_doc(cls, doc_token: str, *, document: int | None = None) -> Lookup:
-        """A ZapSign document token: the main document's (document None) or an extra document's."""
-        return cls(LookupKind.ZAPSIGN_DOC, doc_token, document=document)
-
-    @classmethod
-    def oneshot_request(cls, request_pk: str | int, *, signer: int) -> Lookup:
-        return cls(LookupKind.ONESHOT_REQUEST, str(request_pk), signer=signer)
-
-    @property
-    def pk(self) -> str:
-        if self.kind is LookupKind.ZAPSIGN_DOC:
-            return schema.zapsign_doc_pk(self.key)
-        return schema.oneshot_request_pk(self.key)
-
-
-@dataclass(frozen=True)
-class LookupTarget:
-    request_id: str
-    document: int | None
-    signer: int | None
-
-
-@dataclass(frozen=True)
-class DocumentChange:
-    """A document change carried by a request `transition`: a move (`to`) and/or field updates, conditional on
-    `expected_status`. No timeline entry of its own: the request's entry covers it."""
-
-    index: int
-    expected_status: DocumentStatus
-    to: DocumentStatus | None = None
-    updates: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SignerChange:
-    """A signer change carried by a request `transition`; see `DocumentChange`."""
-
-    index: int
-    expected_status: SignerStatus
-    to: SignerStatus | None = None
-    updates: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Transition:
-    """What a transition wrote. `version` is the request's new version (request transitions only)."""
-
-    request_id: str
-    subject: TimelineSubject
-    subject_index: int | None
-    from_status: str
-    to_status: str
-    at: datetime
-    event_id: str | None
-    version: int | None = None
 
 
 # ------------------------------------------------------------------------------------------------ the store
@@ -631,7 +560,7 @@ class RecordStore:
     def _add_lookups(self, plan: _Plan, request_id: str, lookups: Sequence[Lookup], now: datetime) -> None:
         for lookup in lookups:
             values = {
-                schema.PK: lookup.pk,
+                schema.PK: _lookup_pk(lookup),
                 schema.SK: schema.LOOKUP_SK,
                 schema.ITEM_TYPE: "lookup",
                 "kind": lookup.kind,
@@ -661,7 +590,11 @@ class RecordStore:
         to_status: Any,
         may_move: Callable[[Workflow, Any, Any], bool],
     ) -> None:
-        if not may_move(workflow, from_status, to_status):
+        try:
+            lifecycle.check_move(
+                subject, request_id, workflow=workflow, from_status=from_status, to_status=to_status, may_move=may_move
+            )
+        except TransitionNotAllowedError:
             # Refused and logged, not applied (design.md "Request lifecycle").
             logger.warning(
                 "transition refused",
@@ -673,7 +606,7 @@ class RecordStore:
                     "to_status": str(to_status),
                 },
             )
-            raise TransitionNotAllowedError(request_id, subject, str(workflow), str(from_status), str(to_status))
+            raise
 
     def _find(self, lookup_pk: str) -> LookupTarget | None:
         response = self._client.get_item(
@@ -889,6 +822,12 @@ class _Update:
         if self._removes:
             clauses.append("REMOVE " + ", ".join(self._removes))
         return " ".join(clauses)
+
+
+def _lookup_pk(lookup: Lookup) -> str:
+    if lookup.kind is LookupKind.ZAPSIGN_DOC:
+        return schema.zapsign_doc_pk(lookup.key)
+    return schema.oneshot_request_pk(lookup.key)
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

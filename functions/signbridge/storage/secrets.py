@@ -12,73 +12,28 @@ Shapes:
 - One-Shot: `{"token": "..."}` or `{"username": "...", "password": "...", "pin": "..."}`, plus optionally
   `billing_username` + `billing_password` (already base64, as the Optimizer wants it), `registration_authority`,
   `profile` (each may instead be preset on the Optimizer). The stored shape *is* the provider's credential shape,
-  so it is read straight into `signbridge.providers.oneshot.OneShotCredentials`: one model, one set of rules.
+  so it is read straight into `signbridge.domain.credentials.OneShotCredentials`: one model, one set of rules.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
     ValidationError,
-    field_validator,
 )
 
 from signbridge.config import Settings, get_settings
-from signbridge.providers.oneshot import OneShotCredentials
-from signbridge.storage.errors import SecretMalformedError, SecretUnavailableError
+from signbridge.domain.credentials import OneShotCredentials, WebhookSecrets, ZapSignCredentials
+from signbridge.domain.errors import SecretMalformedError, SecretUnavailableError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-MAX_ACCEPTED_WEBHOOK_SECRETS: Final = 2
-
-
-class _Secret(BaseModel):
-    # Tolerant of extra keys (an operator may annotate a secret); strict about the ones we need.
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
-
-
 SecretModel = TypeVar("SecretModel", bound=BaseModel)
-
-
-def _not_empty(value: SecretStr) -> SecretStr:
-    if not value.get_secret_value():
-        raise ValueError("must not be empty")
-    return value
-
-
-NonEmptySecret = Annotated[SecretStr, AfterValidator(_not_empty)]
-
-
-class ZapSignCredentials(_Secret):
-    api_token: NonEmptySecret
-
-
-class WebhookSecrets(_Secret):
-    zapsign: tuple[SecretStr, ...] = Field(min_length=1, max_length=MAX_ACCEPTED_WEBHOOK_SECRETS)
-    oneshot: tuple[SecretStr, ...] = Field(min_length=1, max_length=MAX_ACCEPTED_WEBHOOK_SECRETS)
-
-    @field_validator("zapsign", "oneshot")
-    @classmethod
-    def _current_is_set(cls, values: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-        if not values[0].get_secret_value():
-            raise ValueError("the current secret (first) must not be empty")
-        return values
-
-    def accepted_zapsign(self) -> tuple[str, ...]:
-        """The ZapSign webhook secrets to accept now: the current one and, during a rotation, the previous one."""
-        return _non_empty(self.zapsign)
-
-    def accepted_oneshot(self) -> tuple[str, ...]:
-        return _non_empty(self.oneshot)
 
 
 class SecretStore:
@@ -143,7 +98,3 @@ class SecretStore:
             raise SecretMalformedError(name, ["not a JSON document"]) from None
         except GetParameterError as error:
             raise SecretUnavailableError(name) from error  # botocore's message: an error code, never the value
-
-
-def _non_empty(values: tuple[SecretStr, ...]) -> tuple[str, ...]:
-    return tuple(value.get_secret_value() for value in values if value.get_secret_value())

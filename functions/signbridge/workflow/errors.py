@@ -16,13 +16,6 @@ class WorkflowError(Exception):
         self.detail = detail
 
 
-class InvalidDocumentError(WorkflowError):
-    """A document is not what it claims (not a PDF, wrong sha256, wrong size). Names the document."""
-
-    problem_type = "invalid-document"
-    status = 422
-
-
 class PayloadTooLargeError(WorkflowError):
     problem_type = "payload-too-large"
     status = 413

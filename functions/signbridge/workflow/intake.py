@@ -25,17 +25,17 @@ from typing import Final
 
 from aws_lambda_powertools import Logger
 
-from signbridge.storage import keys
-from signbridge.storage.errors import (
+from signbridge.domain import keys
+from signbridge.domain.errors import (
     ConcurrentUpdateError,
     FileTooLargeError,
     NotAPdfError,
     RequestNotFoundError,
     StoredFileNotFoundError,
 )
-from signbridge.storage.files import StoredFile
+from signbridge.domain.files import StoredFile
+from signbridge.domain.models import Cause, Document, DocumentStatus, RequestAggregate, RequestStatus
 from signbridge.workflow import progress
-from signbridge.workflow.models import Cause, Document, DocumentStatus, RequestAggregate, RequestStatus
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)

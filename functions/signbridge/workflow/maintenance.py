@@ -32,26 +32,21 @@ from aws_lambda_powertools import Logger
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from signbridge import telemetry
-from signbridge.storage.errors import ConcurrentUpdateError, RequestNotFoundError, TransitionNotAllowedError
-from signbridge.storage.keys import INCOMING_PREFIX
-from signbridge.storage.records import DocumentChange, RecordStore
-from signbridge.workflow.lifecycle import (
+from signbridge.domain.changes import DocumentChange
+from signbridge.domain.errors import ConcurrentUpdateError, RequestNotFoundError, TransitionNotAllowedError
+from signbridge.domain.keys import INCOMING_PREFIX
+from signbridge.domain.lifecycle import (
     REQUEST_STAGE_ORDER,
     TERMINAL_REQUEST_STATUSES,
     is_terminal,
     is_terminal_document,
     may_transition,
 )
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
-    Cause,
-    DocumentStatus,
-    RequestAggregate,
-    RequestStatus,
-    SignatureRequest,
-)
-from signbridge.workflow.operations import Op
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, DocumentStatus, RequestAggregate, RequestStatus, SignatureRequest
+from signbridge.domain.operations import Op
 from signbridge.workflow.planner import plan_next_steps
+from signbridge.workflow.ports import RecordStore
 from signbridge.workflow.progress import advance, enqueue
 from signbridge.workflow.services import Services
 
@@ -262,7 +257,7 @@ HOUSEKEEPING_MAX_OBJECTS: Final = 5000
 _ZAPSIGN_UNSIGNED: Final = frozenset({R.SUBMITTED, R.ZAPSIGN_PENDING})
 _ONESHOT_UNDER_WAY: Final = frozenset({R.ONESHOT_PENDING, R.AWAITING_OTP, R.SIGNING})
 _NON_TERMINAL: Final = tuple(status for status in REQUEST_STAGE_ORDER if not is_terminal(status))
-# `incoming/{request}/{nnn}.pdf`, as `signbridge.storage.keys.incoming_key` builds it.
+# `incoming/{request}/{nnn}.pdf`, as `signbridge.domain.keys.incoming_key` builds it.
 _INCOMING_KEY: Final = re.compile(rf"^{re.escape(INCOMING_PREFIX)}(?P<request>[^/]+)/(?P<document>\d+)\.pdf$")
 
 

@@ -31,23 +31,13 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from signbridge import api_routes
-from signbridge.providers.downloads import FileStream
-from signbridge.providers.http import RetryableError, UncertainOutcomeError
-from signbridge.providers.oneshot import (
-    FilePart,
-    IdEvidence,
-    NotFoundError,
-    OneShotClient,
-    OtpTooSoonError,
-    SignerIdentity,
-)
-from signbridge.storage import keys
-from signbridge.storage.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
-from signbridge.storage.files import StoredFile
-from signbridge.storage.records import DocumentChange, Lookup, SignerChange
-from signbridge.workflow.lifecycle import is_terminal
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain import keys
+from signbridge.domain.changes import DocumentChange, Lookup, SignerChange
+from signbridge.domain.errors import FileTooLargeError, NotAPdfError, StoredFileNotFoundError
+from signbridge.domain.files import FileStream, StoredFile
+from signbridge.domain.lifecycle import is_terminal
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     Cause,
     Document,
     DocumentStatus,
@@ -60,10 +50,13 @@ from signbridge.workflow.models import (
     SignerStatus,
     oneshot_stage,
 )
-from signbridge.workflow.operations import Op, Operation
+from signbridge.domain.oneshot import FilePart, IdEvidence, NotFoundError, OtpTooSoonError, SignerIdentity
+from signbridge.domain.operations import Op
+from signbridge.domain.provider_errors import RetryableError, UncertainOutcomeError
 from signbridge.workflow.planner import oneshot_input_key
+from signbridge.workflow.ports import OneShotClient
 from signbridge.workflow.progress import advance, fail_request, move_document_and_advance
-from signbridge.workflow.services import Services
+from signbridge.workflow.services import Operation, Services
 
 logger = Logger(child=True)
 

@@ -9,13 +9,12 @@ messages to enqueue. docs/workflows.md has the table this code implements.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from signbridge.storage.records import DocumentChange, SignerChange
-from signbridge.workflow.lifecycle import is_terminal
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain.changes import DocumentChange, Move, Plan
+from signbridge.domain.lifecycle import is_terminal
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     ZAPSIGN_STAGE,
     Document,
     DocumentStatus,
@@ -27,32 +26,11 @@ from signbridge.workflow.models import (
     Workflow,
     oneshot_stage,
 )
-from signbridge.workflow.operations import Op
+from signbridge.domain.operations import Op
 
 R = RequestStatus
 D = DocumentStatus
 S = SignerStatus
-
-
-@dataclass(frozen=True)
-class Move:
-    """A request transition the planner can make on its own (no provider call)."""
-
-    to: RequestStatus
-    detail: str
-    updates: Mapping[str, object] = field(default_factory=dict)
-    document_changes: tuple[DocumentChange, ...] = ()
-    signer_changes: tuple[SignerChange, ...] = ()
-
-
-@dataclass(frozen=True)
-class Plan:
-    move: Move | None = None
-    steps: tuple[OperationMessage, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return self.move is None and not self.steps
 
 
 def plan_next_steps(aggregate: RequestAggregate, *, correlation_id: str, stale: bool = False) -> Plan:

@@ -16,14 +16,13 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 
 from signbridge import telemetry
-from signbridge.storage.errors import ConcurrentUpdateError, TransitionNotAllowedError
-from signbridge.storage.queues import Queue
-from signbridge.storage.records import DocumentChange, SignerChange, Transition
-from signbridge.workflow.lifecycle import is_terminal
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, Document, RequestAggregate, RequestStatus, Signer, TimelineEntry
-from signbridge.workflow.operations import Op
-from signbridge.workflow.planner import Move, plan_next_steps
+from signbridge.domain.changes import DocumentChange, Move, SignerChange, Transition
+from signbridge.domain.errors import ConcurrentUpdateError, TransitionNotAllowedError
+from signbridge.domain.lifecycle import is_terminal
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, Document, RequestAggregate, RequestStatus, Signer, TimelineEntry
+from signbridge.domain.operations import Op, Queue
+from signbridge.workflow.planner import plan_next_steps
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from signbridge.domain.operations import Op
 from signbridge.workflow import oneshot_steps, zapsign_steps
-from signbridge.workflow.operations import Op, Operation
+from signbridge.workflow.services import Operation
 
 OPERATIONS: dict[Op, Operation] = {**zapsign_steps.OPERATIONS, **oneshot_steps.OPERATIONS}
 

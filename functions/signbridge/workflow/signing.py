@@ -24,17 +24,19 @@ from typing import Final
 
 from aws_lambda_powertools import Logger
 
-from signbridge.providers.http import PermanentError, ProviderHttp, RetryableError, RetryPolicy, UncertainOutcomeError
-from signbridge.providers.oneshot import (
+from signbridge.domain import models
+from signbridge.domain.errors import ConcurrentUpdateError, SignerNotFoundError
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import Cause, RequestAggregate, RequestStatus, Signer, SignerStatus
+from signbridge.domain.oneshot import (
     OTP_INTERVAL_SECONDS,
-    PROVIDER,
     AlreadySignedError,
     InvalidOtpError,
-    OneShotClient,
     SignatureAppearance,
 )
-from signbridge.storage.errors import ConcurrentUpdateError, SignerNotFoundError
-from signbridge.workflow import models
+from signbridge.domain.operations import Op
+from signbridge.domain.provider_errors import PermanentError, RetryableError, UncertainOutcomeError
+from signbridge.workflow import bodies
 from signbridge.workflow.errors import (
     NotAwaitingOtpError,
     OtpRejectedError,
@@ -42,9 +44,7 @@ from signbridge.workflow.errors import (
     ProviderUnavailableError,
     RequestStateError,
 )
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import Cause, RequestAggregate, RequestStatus, Signer, SignerStatus
-from signbridge.workflow.operations import Op
+from signbridge.workflow.ports import OneShotClient
 from signbridge.workflow.progress import advance, enqueue, fail_request
 from signbridge.workflow.services import Services
 
@@ -58,7 +58,7 @@ SIGN_READ_TIMEOUT_SECONDS: Final = 20.0
 SIGN_CONNECT_TIMEOUT_SECONDS: Final = 3.05
 # One attempt: a retry (with its backoff, or a `Retry-After` of up to a minute) could not fit in that budget, and the
 # client can submit the code again after a 503.
-SIGN_RETRY: Final = RetryPolicy(max_attempts=1)
+SIGN_MAX_ATTEMPTS: Final = 1
 UNAVAILABLE_RETRY_AFTER_SECONDS: Final = 5
 CONFIRMING_RETRY_AFTER_SECONDS: Final = 30
 
@@ -212,7 +212,7 @@ def _appearance(request: models.SignatureRequest) -> SignatureAppearance | None:
     """The request's visible signature as the sign call takes it (validated when the request was created)."""
     if not request.signature_appearance:
         return None
-    stored = models.SignatureAppearance.model_validate(request.signature_appearance)
+    stored = bodies.SignatureAppearance.model_validate(request.signature_appearance)
     position = stored.position
     return SignatureAppearance(
         text=stored.text,
@@ -227,18 +227,10 @@ def _appearance(request: models.SignatureRequest) -> SignatureAppearance | None:
 def _sign_client(services: Services) -> OneShotClient:
     """The One-Shot client with the sign call's budget: the pooled session and credentials of `services.oneshot()`,
     a read timeout that fits API Gateway's 30 s, and a single attempt."""
-    client = services.oneshot()
-    http = ProviderHttp(
-        PROVIDER,
-        client.http.base_url,
-        session=client.http.session,
-        retry=SIGN_RETRY,
+    return services.oneshot().with_budget(
+        max_attempts=SIGN_MAX_ATTEMPTS,
         connect_timeout=SIGN_CONNECT_TIMEOUT_SECONDS,
         read_timeout=SIGN_READ_TIMEOUT_SECONDS,
-        observer=client.http.observer,
-    )
-    return OneShotClient(
-        client.http.base_url, client.credentials, env=client.env, http=http, max_file_bytes=client.max_file_bytes
     )
 
 

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from signbridge.storage.files import FileStore, PresignedPost
-from signbridge.workflow.models import (
+from signbridge.domain.files import PresignedPost
+from signbridge.domain.models import (
     Cause,
     Document,
     DocumentStatus,
@@ -30,6 +30,7 @@ from signbridge.workflow.models import (
     TimelineSubject,
     Workflow,
 )
+from signbridge.workflow.ports import FileStore
 
 ORIGINAL_FILE = "original"
 FINAL_FILE = "final"

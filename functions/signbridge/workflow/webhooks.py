@@ -18,10 +18,9 @@ from typing import Final
 from aws_lambda_powertools import Logger
 
 from signbridge import api_routes
-from signbridge.storage import keys
-from signbridge.storage.queues import Queue
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.operations import Op
+from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.operations import Op, Queue
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)

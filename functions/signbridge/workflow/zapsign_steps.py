@@ -28,26 +28,13 @@ from typing import Any, Final
 from aws_lambda_powertools import Logger
 
 from signbridge import telemetry
-from signbridge.providers.downloads import FileStream, open_file_stream
-from signbridge.providers.http import PermanentError, RetryableError, UncertainOutcomeError
-from signbridge.providers.zapsign import (
-    PROVIDER,
-    MetadataItem,
-    NewDocument,
-    NewSigner,
-    ZapSignClient,
-    ZapSignDocument,
-    ZapSignExtraDocument,
-    ZapSignSigner,
-)
-from signbridge.storage import keys
-from signbridge.storage.errors import FileTooLargeError, NotAPdfError
-from signbridge.storage.files import StoredFile
-from signbridge.storage.records import DocumentChange, Lookup, SignerChange
-from signbridge.workflow import progress
-from signbridge.workflow.lifecycle import is_terminal, may_transition_signer
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain import keys
+from signbridge.domain.changes import DocumentChange, Lookup, SignerChange
+from signbridge.domain.errors import FileTooLargeError, NotAPdfError
+from signbridge.domain.files import FileStream, StoredFile
+from signbridge.domain.lifecycle import is_terminal, may_transition_signer
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     ZAPSIGN_STAGE,
     Cause,
     Document,
@@ -61,11 +48,23 @@ from signbridge.workflow.models import (
     SignerStatus,
     Workflow,
 )
-from signbridge.workflow.operations import Op, Operation
-from signbridge.workflow.phone import InvalidPhoneError, split_e164
+from signbridge.domain.operations import Op
+from signbridge.domain.phone import InvalidPhoneError, split_e164
+from signbridge.domain.provider_errors import PermanentError, RetryableError, UncertainOutcomeError
+from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, PNG_MAGIC, id_image_media_type
+from signbridge.domain.zapsign import (
+    PROVIDER,
+    MetadataItem,
+    NewDocument,
+    NewSigner,
+    ZapSignDocument,
+    ZapSignExtraDocument,
+    ZapSignSigner,
+)
+from signbridge.workflow import progress
 from signbridge.workflow.planner import final_key
-from signbridge.workflow.services import Services
-from signbridge.workflow.validation import MAX_ID_IMAGE_BYTES, PNG_MAGIC, id_image_media_type
+from signbridge.workflow.ports import ZapSignClient
+from signbridge.workflow.services import Operation, Services
 
 logger = Logger(child=True)
 
@@ -689,11 +688,10 @@ def _download(
         if not url:
             raise _LinkNotReadyError(PROVIDER, operation, "ZapSign gives no link for the file yet")
         try:
-            with open_file_stream(
+            with services.downloads().open(
                 url,
                 allowed_hosts=settings.zapsign_file_hosts,
                 allow_loopback_http=settings.allow_loopback_http,
-                http=services.downloads(),
                 max_bytes=settings.max_file_bytes,
                 provider=PROVIDER,
                 operation=operation,

@@ -1,9 +1,10 @@
 """The lifecycle of a request, a document and a signer, as data.
 
 Every allowed move is a row in one of three tables (`REQUEST_TRANSITIONS`, `DOCUMENT_TRANSITIONS`,
-`SIGNER_TRANSITIONS`), one section per workflow; a move that is not in the table is refused. The state store checks
-these tables before it writes (`signbridge.storage.records`), so a late or duplicate event (an old `doc_signed` after
-`completed`) is refused and logged instead of applied. Terminal statuses have no row: nothing moves them.
+`SIGNER_TRANSITIONS`), one section per workflow; a move that is not in the table is refused (`check_move` raises
+`TransitionNotAllowedError`). The state store calls it before it writes (`signbridge.storage.records`), so a late or
+duplicate event (an old `doc_signed` after `completed`) is refused and logged instead of applied. Terminal statuses
+have no row: nothing moves them.
 
 Conventions, per workflow:
 
@@ -16,10 +17,11 @@ Conventions, per workflow:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
-from signbridge.workflow.models import DocumentStatus, RequestStatus, SignerStatus, Workflow
+from signbridge.domain.errors import TransitionNotAllowedError
+from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, Workflow
 
 R = RequestStatus
 D = DocumentStatus
@@ -156,6 +158,21 @@ def may_transition_document(workflow: Workflow, from_status: DocumentStatus, to_
 
 def may_transition_signer(workflow: Workflow, from_status: SignerStatus, to_status: SignerStatus) -> bool:
     return to_status in SIGNER_TRANSITIONS[workflow].get(from_status, frozenset())
+
+
+def check_move(
+    subject: str,
+    request_id: str,
+    *,
+    workflow: Workflow,
+    from_status: Any,
+    to_status: Any,
+    may_move: Callable[[Workflow, Any, Any], bool],
+) -> None:
+    """`TransitionNotAllowedError` unless `may_move` (one of the three `may_transition*`) allows the move of
+    `subject` ("request", "document 2", "signer 0") in this workflow."""
+    if not may_move(workflow, from_status, to_status):
+        raise TransitionNotAllowedError(request_id, subject, str(workflow), str(from_status), str(to_status))
 
 
 def next_status(workflow: Workflow, completed_status: RequestStatus) -> RequestStatus:

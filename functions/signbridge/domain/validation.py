@@ -6,7 +6,7 @@ becomes a Pydantic error located at the field (`signers.0.phone`), with a messag
 "Value error, …".
 
 These types are for what *clients* send. What SignBridge reads back from its own table or from a provider is parsed
-by the tolerant models in `signbridge.workflow.models`, not by these.
+by the tolerant models in `signbridge.domain.models`, not by these.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from signbridge.workflow.countries import ISO_3166_ALPHA2
+from signbridge.domain.countries import ISO_3166_ALPHA2
 
 MIB: Final = 1024 * 1024
 MAX_NAME_CHARS: Final = 255  # ZapSign's limit for a document name (contracts/zapsign.md §3.1)

@@ -1,12 +1,9 @@
-"""The domain model: a signature request, its documents, its signers, its timeline, and the body that creates one.
+"""The domain model: a signature request, its documents, its signers and its timeline, as stored and read.
 
-Two kinds of model live here, on purpose with different manners:
-
-- **Stored / read models** (`SignatureRequest`, `Document`, `Signer`, `TimelineEntry`) are tolerant: unknown attributes
-  are ignored and fields hold what was recorded, so an item written by an older or newer version still loads.
-- **Input models** (`CreateRequestBody`, `SignerInput`, `DocumentInput`) are strict: unknown fields are refused
-  (`extra="forbid"`), every field is checked with the types of `signbridge.workflow.validation`, and a failed check is
-  reported at the field it concerns (`signers.0.phone`), including the checks that depend on the workflow.
+The stored / read models (`SignatureRequest`, `Document`, `Signer`, `TimelineEntry`) are tolerant: unknown attributes
+are ignored and fields hold what was recorded, so an item written by an older or newer version still loads. The
+strict input models that create a request (`CreateRequestBody` & co.) live beside the use cases, in
+`signbridge.workflow.bodies`.
 
 Personal data (names, email, phone, ID number, ID images) is kept out of `repr()` (`Field(repr=False)`), so a model
 that ends up in a log line or a traceback does not carry it.
@@ -14,36 +11,13 @@ that ends up in a log line or a traceback does not carry it.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Self
+from typing import Any, Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
-
-from signbridge.workflow.validation import (
-    AppearanceLine,
-    Base64IdImage,
-    Base64Pdf,
-    CountryCode,
-    DateFormat,
-    DocumentName,
-    Email,
-    ExternalId,
-    IdNumber,
-    ImageUid,
-    Metadata,
-    PersonName,
-    PhoneE164,
-    Sha256Hex,
-    TimeZoneName,
-    decode_base64,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_DOCUMENTS: Final = 15  # ZapSign: a main document and up to 14 extra documents (contracts/zapsign.md §3.8)
-MAX_PAGE_POINTS: Final = 14_400  # PDF's largest page side (200 inches); anything beyond is a client mistake
-MAX_APPEARANCE_LINES: Final = 6
 MAX_SIGNERS: Final = 20  # keeps a create (request + documents + signers + event) far below DynamoDB's 100 items
 
 
@@ -76,7 +50,7 @@ class Workflow(StrEnum):
 
 
 class RequestStatus(StrEnum):
-    """Where a signature request stands. The allowed moves are in `signbridge.workflow.lifecycle`."""
+    """Where a signature request stands. The allowed moves are in `signbridge.domain.lifecycle`."""
 
     DRAFT = "draft"
     """Created; waiting for the client to upload the documents declared for upload."""
@@ -107,7 +81,7 @@ class RequestStatus(StrEnum):
 
 
 class DocumentStatus(StrEnum):
-    """Where one document stands. The allowed moves per workflow are in `signbridge.workflow.lifecycle`."""
+    """Where one document stands. The allowed moves per workflow are in `signbridge.domain.lifecycle`."""
 
     AWAITING_UPLOAD = "awaiting_upload"
     """Declared for upload; the client has a presigned POST and has not uploaded yet."""
@@ -130,7 +104,7 @@ class DocumentStatus(StrEnum):
 
 
 class SignerStatus(StrEnum):
-    """Where one signer stands. The allowed moves per workflow are in `signbridge.workflow.lifecycle`."""
+    """Where one signer stands. The allowed moves per workflow are in `signbridge.domain.lifecycle`."""
 
     PENDING = "pending"
     """Nothing done yet for this signer (at ZapSign: link created, not opened; at One-Shot: not their turn yet)."""
@@ -348,240 +322,3 @@ class RequestAggregate(BaseModel):
 
     def signer(self, index: int) -> Signer:
         return next(signer for signer in self.signers if signer.index == index)
-
-
-# ------------------------------------------------------------------------------------------------ input models
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class SignerInput(_Input):
-    """A signer as the client describes them. Which fields are required depends on the workflow (see
-    `CreateRequestBody`)."""
-
-    name: PersonName | None = Field(
-        default=None, repr=False, description="Shown at ZapSign. Defaults to the given name and surnames."
-    )
-    email: Email | None = Field(default=None, repr=False)
-    phone: PhoneE164 | None = Field(
-        default=None, repr=False, description="Mobile number with its international prefix, e.g. +34600111222."
-    )
-    given_name: PersonName | None = Field(default=None, repr=False)
-    first_surname: PersonName | None = Field(default=None, repr=False)
-    second_surname: PersonName | None = Field(default=None, repr=False)
-    id_number: IdNumber | None = Field(default=None, repr=False, description="The ID document's number.")
-    id_document_type: IdDocumentType | None = Field(default=None, description="One-Shot assumes IDC when absent.")
-    id_document_country: CountryCode | None = Field(default=None, description="ISO 3166-1 alpha-2, e.g. ES.")
-    language: Language | None = Field(default=None, description="Overrides the request's language for this signer.")
-    document_front: Base64IdImage | None = Field(default=None, repr=False, description="`oneshot` only: JPEG/PNG.")
-    document_rear: Base64IdImage | None = Field(default=None, repr=False, description="`oneshot` only: JPEG/PNG.")
-    document_owner: Base64IdImage | None = Field(
-        default=None, repr=False, description="`oneshot` only: a selfie holding the ID document, JPEG/PNG."
-    )
-
-    @property
-    def display_name(self) -> str:
-        if self.name:
-            return self.name
-        parts = (self.given_name, self.first_surname, self.second_surname)
-        return " ".join(part for part in parts if part)
-
-    def id_image(self, kind: IdImageKind) -> bytes | None:
-        """The decoded image of `kind`, if the client sent it."""
-        value: str | None = getattr(self, kind.value)
-        return None if value is None else decode_base64(value)
-
-
-class DocumentInput(_Input):
-    """A PDF given inline (`content_base64`) or declared for a presigned upload (no `content_base64`)."""
-
-    name: DocumentName
-    content_base64: Base64Pdf | None = Field(default=None, repr=False, description="The PDF, standard base64.")
-    sha256: Sha256Hex | None = Field(
-        default=None, description="Optional: the PDF's SHA-256; checked on arrival (inline or uploaded)."
-    )
-    size: Annotated[int, Field(gt=0)] | None = Field(
-        default=None, description="Optional, uploads only: the exact size in bytes the upload must have."
-    )
-
-    @property
-    def is_inline(self) -> bool:
-        return self.content_base64 is not None
-
-    def content(self) -> bytes | None:
-        return None if self.content_base64 is None else decode_base64(self.content_base64)
-
-
-class SignaturePosition(_Input):
-    """A rectangle in PDF points (1 px = 0.75 pt) from the page's bottom-left corner (contracts/oneshot.md §5.5)."""
-
-    x1: float = Field(ge=0, le=MAX_PAGE_POINTS)
-    y1: float = Field(ge=0, le=MAX_PAGE_POINTS)
-    x2: float = Field(ge=0, le=MAX_PAGE_POINTS)
-    y2: float = Field(ge=0, le=MAX_PAGE_POINTS)
-
-    @model_validator(mode="after")
-    def _check_corners(self) -> Self:
-        errors = []
-        if self.x2 <= self.x1:
-            errors.append(_error(("x2",), "greater than x1 (x1,y1 is the lower-left corner)", kind="position"))
-        if self.y2 <= self.y1:
-            errors.append(_error(("y2",), "greater than y1 (x1,y1 is the lower-left corner)", kind="position"))
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        return self
-
-
-class SignatureAppearance(_Input):
-    """`oneshot` and `zapsign_oneshot`: how the qualified signature shows on the page (the Optimizer's
-    `signature.appearance`, contracts/oneshot.md §5.5). Applied to every document of the request."""
-
-    text: list[AppearanceLine] | None = Field(
-        default=None, min_length=1, max_length=MAX_APPEARANCE_LINES, description="Lines of text in the stamp."
-    )
-    date_format: DateFormat | None = Field(
-        default=None, description="strftime pattern of the signing time in the stamp, e.g. %d/%m/%Y %H:%M:%S."
-    )
-    timezone: TimeZoneName | None = Field(default=None, description="IANA time zone of that time, e.g. Europe/Madrid.")
-    position: SignaturePosition | None = None
-    page: int | None = Field(default=None, ge=0, description="0-based page number.")
-    image_uid: ImageUid | None = Field(default=None, description="uid of a stamp image uploaded to the Optimizer.")
-
-
-# What a One-Shot request needs of each signer (contracts/oneshot.md §5.3).
-ONESHOT_REQUIRED_SIGNER_FIELDS: Final = ("given_name", "first_surname", "id_number", "phone", "email")
-ID_IMAGE_FIELDS: Final = tuple(kind.value for kind in IdImageKind)
-
-
-class CreateRequestBody(_Input):
-    """`POST /v1/requests`. Checks that depend on the workflow are reported at the field they concern."""
-
-    workflow: Workflow
-    signers: list[SignerInput] = Field(min_length=1, max_length=MAX_SIGNERS)
-    documents: list[DocumentInput] = Field(min_length=1, max_length=MAX_DOCUMENTS)
-    language: Language = Language.EN
-    deadline: AwareDatetime | None = Field(default=None, description="When the request expires; in the future.")
-    external_id: ExternalId | None = Field(default=None, description="Your identifier; requests can be listed by it.")
-    metadata: Metadata = Field(default_factory=dict, description="Up to 20 string pairs, echoed back.")
-    signature_appearance: SignatureAppearance | None = Field(
-        default=None, description="One-Shot workflows only: the visible qualified signature."
-    )
-
-    @model_validator(mode="after")
-    def _check_workflow_requirements(self) -> Self:
-        errors = [
-            *self._signer_errors(),
-            *self._document_errors(),
-            *self._deadline_errors(),
-            *self._appearance_errors(),
-        ]
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        return self
-
-    def inline_bytes(self) -> int:
-        """Total decoded size of the inline documents and ID images (the API compares it with its cap)."""
-        total = sum(len(document.content() or b"") for document in self.documents)
-        for signer in self.signers:
-            total += sum(len(signer.id_image(kind) or b"") for kind in IdImageKind)
-        return total
-
-    def _signer_errors(self) -> list[InitErrorDetails]:
-        errors: list[InitErrorDetails] = []
-        workflow = self.workflow
-        for position, signer in enumerate(self.signers):
-            if workflow.uses_zapsign and not signer.display_name:
-                errors.append(
-                    _error(
-                        ("signers", position, "name"),
-                        "required for the {workflow} workflow (or give given_name and first_surname)",
-                        workflow,
-                    )
-                )
-            if workflow.uses_oneshot:
-                errors.extend(
-                    _error(("signers", position, field), "required for the {workflow} workflow", workflow)
-                    for field in ONESHOT_REQUIRED_SIGNER_FIELDS
-                    if getattr(signer, field) is None
-                )
-            for field in ID_IMAGE_FIELDS:
-                given = getattr(signer, field) is not None
-                if workflow.client_sends_id_images and not given:
-                    errors.append(
-                        _error(
-                            ("signers", position, field),
-                            "required for the {workflow} workflow: a base64 JPEG or PNG image",
-                            workflow,
-                        )
-                    )
-                elif given and not workflow.client_sends_id_images:
-                    errors.append(
-                        _error(
-                            ("signers", position, field),
-                            "not used by the {workflow} workflow"
-                            + (": ZapSign collects the ID photos" if workflow.uses_zapsign else ""),
-                            workflow,
-                        )
-                    )
-        return errors
-
-    def _document_errors(self) -> list[InitErrorDetails]:
-        errors: list[InitErrorDetails] = []
-        for position, document in enumerate(self.documents):
-            content = document.content()
-            if content is None:
-                continue
-            if document.size is not None:
-                errors.append(
-                    _error(
-                        ("documents", position, "size"),
-                        "only for documents to upload; omit it with content_base64",
-                        kind="document",
-                    )
-                )
-            if document.sha256 is not None and hashlib.sha256(content).hexdigest() != document.sha256:
-                errors.append(
-                    _error(("documents", position, "sha256"), "does not match content_base64", kind="document")
-                )
-        return errors
-
-    def _appearance_errors(self) -> list[InitErrorDetails]:
-        if self.signature_appearance is not None and not self.workflow.uses_oneshot:
-            return [_error(("signature_appearance",), "not used by the {workflow} workflow", self.workflow)]
-        return []
-
-    def _deadline_errors(self) -> list[InitErrorDetails]:
-        if self.deadline is not None and self.deadline <= utc_now():
-            return [_error(("deadline",), "a time in the future, with its UTC offset", kind="deadline")]
-        return []
-
-
-MAX_CANCEL_REASON_CHARS: Final = 200
-
-
-class CancelRequestBody(_Input):
-    """`POST /v1/requests/{id}/cancel` (the body is optional). The reason goes to the timeline: no personal data."""
-
-    reason: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_CANCEL_REASON_CHARS,
-        pattern=r"^[^\x00-\x1f\x7f]*$",  # one line of text: it is shown in the timeline
-        description="Why, for the timeline.",
-    )
-
-
-class SubmitOtpBody(_Input):
-    """`POST /v1/requests/{id}/signers/{n}/otp`: the SMS code the signer received."""
-
-    code: str = Field(repr=False, pattern=r"^[0-9]{4,8}$", description="The code from the SMS: 4 to 8 digits.")
-
-
-def _error(
-    loc: tuple[str | int, ...], message: str, workflow: Workflow | None = None, *, kind: str = "workflow_requirement"
-) -> InitErrorDetails:
-    """An error located at `loc`; `kind` becomes the error `type` clients can branch on."""
-    context = {"workflow": workflow.value} if workflow is not None else None
-    return InitErrorDetails(type=PydanticCustomError(kind, message, context), loc=loc, input=None)

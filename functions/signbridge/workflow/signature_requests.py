@@ -23,30 +23,26 @@ from typing import Final
 from aws_lambda_powertools import Logger
 
 from signbridge import telemetry
-from signbridge.storage import keys
-from signbridge.storage.errors import (
+from signbridge.domain import keys
+from signbridge.domain.errors import (
     ConcurrentUpdateError,
     FileTooLargeError,
     IdempotencyClaimLostError,
     NotAPdfError,
     RequestAlreadyExistsError,
 )
-from signbridge.storage.files import PresignedPost
-from signbridge.storage.idempotency import CompletedResult
-from signbridge.storage.pagination import Page
-from signbridge.workflow import progress
-from signbridge.workflow.errors import PayloadTooLargeError, RequestStateError, WorkflowError
-from signbridge.workflow.lifecycle import (
+from signbridge.domain.files import PresignedPost
+from signbridge.domain.idempotency import CompletedResult
+from signbridge.domain.lifecycle import (
     INITIAL_SIGNER_STATUS,
     initial_document_status,
     initial_request_status,
     is_terminal,
     may_transition,
 )
-from signbridge.workflow.messages import OperationMessage
-from signbridge.workflow.models import (
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
     Cause,
-    CreateRequestBody,
     Document,
     DocumentStatus,
     IdImageKind,
@@ -55,9 +51,13 @@ from signbridge.workflow.models import (
     SignatureRequest,
     Signer,
 )
-from signbridge.workflow.operations import Op
+from signbridge.domain.operations import Op
+from signbridge.domain.pages import Page
+from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
+from signbridge.workflow import progress
+from signbridge.workflow.bodies import CreateRequestBody
+from signbridge.workflow.errors import PayloadTooLargeError, RequestStateError, WorkflowError
 from signbridge.workflow.services import Services
-from signbridge.workflow.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
 
 logger = Logger(child=True)
 

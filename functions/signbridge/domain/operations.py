@@ -1,22 +1,22 @@
 """The worker's operations: their names and the queue each runs on (`signbridge.workflow.registry` maps them to code).
 
-An operation is `(services, message) -> None`. It reads the request, does one step, records the result with a
-conditional write, and lets `signbridge.workflow.progress.advance` enqueue what comes next (see docs/workflows.md).
-Raising a provider's `RetryableError` (or a lost race, `ConcurrentUpdateError`) hands the message back to the
-queue; everything else an operation decides itself (a permanent provider error fails the request).
+An operation (`signbridge.workflow.services.Operation`) is `(services, message) -> None`. It reads the request,
+does one step, records the result with a conditional write, and lets `signbridge.workflow.progress.advance`
+enqueue what comes next (see docs/workflows.md). Raising a provider's `RetryableError` (or a lost race,
+`ConcurrentUpdateError`) hands the message back to the queue; everything else an operation decides itself (a
+permanent provider error fails the request).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from signbridge.storage.queues import Queue
 
-if TYPE_CHECKING:
-    from signbridge.workflow.messages import OperationMessage
-    from signbridge.workflow.services import Services
+class Queue(StrEnum):
+    """Which provider's operations a message carries: each provider has its own queue and concurrency cap."""
+
+    ZAPSIGN = "zapsign"
+    ONESHOT = "oneshot"
 
 
 class Op(StrEnum):
@@ -37,6 +37,3 @@ class Op(StrEnum):
     @property
     def queue(self) -> Queue:
         return Queue.ZAPSIGN if "zapsign" in self.value else Queue.ONESHOT
-
-
-Operation = Callable[["Services", "OperationMessage"], None]

@@ -1,0 +1,108 @@
+"""The composition root: the concrete `Services` on AWS (DynamoDB, S3, SQS, Secrets Manager) and the providers.
+
+Only the handlers (and tests, and the operator CLI) import this module; the workflow sees `Services` through its
+ports. The provider clients are made on first use from the credentials in Secrets Manager, and made again when a
+credential changes (a rotated ZapSign token takes effect without a cold start). One set of services per warm Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from pydantic import SecretStr
+
+from signbridge import telemetry
+from signbridge.config import Settings, get_settings
+from signbridge.providers import oneshot as oneshot_provider
+from signbridge.providers import zapsign as zapsign_provider
+from signbridge.providers.downloads import FileDownloads
+from signbridge.providers.http import ProviderHttp, new_session
+from signbridge.providers.oneshot import OneShotClient
+from signbridge.providers.zapsign import ZapSignClient
+from signbridge.storage.files import FileStore
+from signbridge.storage.idempotency import IdempotencyStore
+from signbridge.storage.queues import QueueSender
+from signbridge.storage.records import RecordStore
+from signbridge.storage.secrets import SecretStore
+from signbridge.workflow.services import Services
+
+FILE_DOWNLOAD_PROVIDER = "zapsign-files"
+
+
+@dataclass
+class AwsServices(Services):
+    """`Services` on AWS. `secrets` must be the concrete `SecretStore`: the provider clients are made from it."""
+
+    secrets: SecretStore
+    _zapsign: tuple[str, ZapSignClient] | None = field(default=None, repr=False)
+    _oneshot: tuple[str, OneShotClient] | None = field(default=None, repr=False)
+    _downloads: FileDownloads | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AwsServices:
+        return cls(
+            settings=settings,
+            records=RecordStore.from_settings(settings),
+            files=FileStore.from_settings(settings),
+            queues=QueueSender.from_settings(settings),
+            secrets=SecretStore.from_settings(settings),
+            idempotency=IdempotencyStore.from_settings(settings),
+        )
+
+    def zapsign(self) -> ZapSignClient:
+        token = self.secrets.zapsign().api_token.get_secret_value()
+        with self._lock:
+            if self._zapsign is None or self._zapsign[0] != token:
+                base_url = self.settings.zapsign_base_url
+                http = ProviderHttp(zapsign_provider.PROVIDER, base_url, observer=telemetry.provider_call)
+                self._zapsign = (token, ZapSignClient(base_url, token, http=http))
+            return self._zapsign[1]
+
+    def oneshot(self) -> OneShotClient:
+        credentials = self.secrets.oneshot()
+        # The values themselves (SecretStr dumps as "**********", so a dump would hide a rotation); compared in
+        # memory only, never logged.
+        fingerprint = json.dumps(
+            {name: value.get_secret_value() if isinstance(value, SecretStr) else value for name, value in credentials},
+            sort_keys=True,
+        )
+        with self._lock:
+            if self._oneshot is None or self._oneshot[0] != fingerprint:
+                base_url = self.settings.oneshot_base_url
+                client = OneShotClient(
+                    base_url,
+                    credentials,
+                    http=ProviderHttp(oneshot_provider.PROVIDER, base_url, observer=telemetry.provider_call),
+                    env=self.settings.oneshot_env,
+                    max_file_bytes=self.settings.max_file_bytes,
+                )
+                self._oneshot = (fingerprint, client)
+            return self._oneshot[1]
+
+    def downloads(self) -> FileDownloads:
+        """The session that fetches provider file links (ZapSign's presigned S3 links, evidence images)."""
+        with self._lock:
+            if self._downloads is None:
+                self._downloads = FileDownloads(
+                    ProviderHttp(
+                        FILE_DOWNLOAD_PROVIDER,
+                        "https://invalid/",
+                        session=new_session(),
+                        observer=telemetry.provider_call,
+                    )
+                )
+            return self._downloads
+
+
+@lru_cache(maxsize=4)
+def _services_for(settings: Settings) -> AwsServices:
+    return AwsServices.from_settings(settings)
+
+
+def get_services() -> AwsServices:
+    """The services of this process, for its current settings (one set per warm Lambda)."""
+    return _services_for(get_settings())

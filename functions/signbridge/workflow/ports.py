@@ -1,0 +1,344 @@
+"""The ports: what the workflow needs of the outside world, as `typing.Protocol`s with only the methods it uses.
+
+`signbridge.storage` (DynamoDB, S3, SQS, Secrets Manager) and `signbridge.providers` (ZapSign, One-Shot, file links)
+implement them; `signbridge.wiring` plugs the implementations in. Unit tests can pass in-memory fakes instead. The
+types that cross a port (entities, changes, errors, provider data) are the domain's (`signbridge.domain`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange, Transition
+from signbridge.domain.credentials import WebhookSecrets
+from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, PresignedPost, StoredFile
+from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
+    Cause,
+    Document,
+    DocumentStatus,
+    RequestAggregate,
+    RequestStatus,
+    SignatureRequest,
+    Signer,
+    SignerStatus,
+    Workflow,
+)
+from signbridge.domain.oneshot import (
+    CreatedRequest,
+    DocumentInfo,
+    DocumentType,
+    FilePart,
+    IdEvidence,
+    SignatureAppearance,
+    SignerIdentity,
+    SignResult,
+    UploadedDocument,
+)
+from signbridge.domain.operations import Queue
+from signbridge.domain.pages import Page
+from signbridge.domain.zapsign import (
+    CancelOutcome,
+    NewDocument,
+    ZapSignDocument,
+    ZapSignDocumentPage,
+    ZapSignExtraDocument,
+)
+
+
+class ObjectStream(Protocol):
+    """A stored file being read (`FileStore.open_stream`). Iterate for chunks, or `read(n)`; close it (or `with`)."""
+
+    key: str
+    size: int
+    sha256: str | None
+    content_type: str | None
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def iter_chunks(self, chunk_size: int = ...) -> Iterator[bytes]: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ObjectStream: ...
+
+    def __exit__(self, *_: object) -> None: ...
+
+
+class RecordStore(Protocol):
+    """What the workflow uses of `signbridge.storage.records.RecordStore`."""
+
+    def create_request(
+        self,
+        request: SignatureRequest,
+        documents: Sequence[Document],
+        signers: Sequence[Signer],
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+    ) -> None: ...
+
+    def get_request(self, request_id: str) -> RequestAggregate: ...
+
+    def get_request_item(self, request_id: str) -> SignatureRequest: ...
+
+    def transition(
+        self,
+        request_id: str,
+        to: RequestStatus,
+        *,
+        expected_version: int,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+        extra_updates: Mapping[str, object] | None = None,
+        lookups: Sequence[Lookup] = (),
+        document_changes: Sequence[DocumentChange] = (),
+        signer_changes: Sequence[SignerChange] = (),
+        expected_status: RequestStatus | None = None,
+        workflow: Workflow | None = None,
+    ) -> Transition: ...
+
+    def transition_document(
+        self,
+        request_id: str,
+        index: int,
+        to: DocumentStatus,
+        *,
+        workflow: Workflow,
+        expected_status: DocumentStatus,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+        updates: Mapping[str, object] | None = None,
+        lookups: Sequence[Lookup] = (),
+        request_status: RequestStatus | None = None,
+        record_event: bool = True,
+    ) -> Transition: ...
+
+    def transition_signer(
+        self,
+        request_id: str,
+        index: int,
+        to: SignerStatus,
+        *,
+        workflow: Workflow,
+        expected_status: SignerStatus,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+        updates: Mapping[str, object] | None = None,
+        lookups: Sequence[Lookup] = (),
+        request_status: RequestStatus | None = None,
+        record_event: bool = True,
+    ) -> Transition: ...
+
+    def update_document(
+        self,
+        request_id: str,
+        index: int,
+        *,
+        expected_status: DocumentStatus,
+        updates: Mapping[str, object],
+        request_status: RequestStatus | None = None,
+    ) -> None: ...
+
+    def update_signer(
+        self,
+        request_id: str,
+        index: int,
+        *,
+        expected_status: SignerStatus,
+        updates: Mapping[str, object],
+        request_status: RequestStatus | None = None,
+    ) -> None: ...
+
+    def find_by_zapsign_doc_token(self, doc_token: str) -> LookupTarget | None: ...
+
+    def find_by_oneshot_request(self, request_pk: str | int) -> LookupTarget | None: ...
+
+    def list_by_external_id(
+        self, external_id: str, *, limit: int = 50, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[SignatureRequest]: ...
+
+    def list_by_status(
+        self,
+        status: RequestStatus,
+        *,
+        older_than: timedelta | None = None,
+        newer_than: timedelta | None = None,
+        now: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[SignatureRequest]: ...
+
+
+class FileStore(Protocol):
+    """What the workflow uses of `signbridge.storage.files.FileStore`."""
+
+    def store_stream(
+        self,
+        key: str,
+        source: ByteSource,
+        *,
+        expect_pdf: bool,
+        max_bytes: int,
+        content_type: str = ...,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredFile: ...
+
+    def store_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        expect_pdf: bool,
+        max_bytes: int,
+        content_type: str = ...,
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredFile: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list_objects(
+        self, prefix: str, *, modified_before: datetime | None = None, page_size: int = 1000
+    ) -> Iterator[ObjectSummary]: ...
+
+    def head(self, key: str) -> FileInfo: ...
+
+    def open_stream(self, key: str) -> ObjectStream: ...
+
+    def presigned_post(
+        self,
+        key: str,
+        *,
+        max_bytes: int,
+        exact_size: int | None = None,
+        expires_in: int | None = None,
+        content_type: str = ...,
+    ) -> PresignedPost: ...
+
+    def presigned_get(self, key: str, *, expires_in: int | None = None, download_name: str | None = None) -> str: ...
+
+
+class QueueSender(Protocol):
+    """What the workflow uses of `signbridge.storage.queues.QueueSender`."""
+
+    def send(
+        self,
+        queue: Queue,
+        message: OperationMessage,
+        *,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> str: ...
+
+    def send_batch(self, queue: Queue, messages: Sequence[OperationMessage]) -> None: ...
+
+
+class SecretStore(Protocol):
+    """What the workflow uses of `signbridge.storage.secrets.SecretStore`."""
+
+    def webhooks(self) -> WebhookSecrets: ...
+
+
+class IdempotencyStore(Protocol):
+    """What the workflow uses of `signbridge.storage.idempotency.IdempotencyStore`."""
+
+    def claim(
+        self, scope: str, key: str, payload: object, *, lease: timedelta | None = None
+    ) -> IdempotencyClaim | CompletedResult: ...
+
+    def complete(self, claim: IdempotencyClaim, result: Mapping[str, Any]) -> None: ...
+
+    def release(self, claim: IdempotencyClaim) -> None: ...
+
+
+class ZapSignClient(Protocol):
+    """What the workflow uses of `signbridge.providers.zapsign.ZapSignClient`."""
+
+    def create_document(self, document: NewDocument) -> ZapSignDocument: ...
+
+    def add_extra_document(
+        self, doc_token: str, *, name: str, pdf: bytes | None = None, url_pdf: str | None = None
+    ) -> ZapSignExtraDocument: ...
+
+    def get_document(self, token: str) -> ZapSignDocument | ZapSignExtraDocument: ...
+
+    def list_documents(
+        self,
+        *,
+        page: int = 1,
+        folder_path: str | None = None,
+        status: Literal["pending", "signed", "refused"] | None = None,
+        deleted: bool | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+    ) -> ZapSignDocumentPage: ...
+
+    def cancel_document(
+        self, doc_token: str, rejected_reason: str, *, notify_signer: bool = False
+    ) -> CancelOutcome: ...
+
+
+class OneShotClient(Protocol):
+    """What the workflow uses of `signbridge.providers.oneshot.OneShotClient`."""
+
+    def create_request(
+        self,
+        identity: SignerIdentity,
+        evidence: IdEvidence,
+        *,
+        callback_url: str | None = None,
+        use_async: bool = False,
+        registration_authority: str | None = None,
+        profile: str | None = None,
+    ) -> CreatedRequest: ...
+
+    def open_contract(self, pk: int) -> AbstractContextManager[FileStream]: ...
+
+    def send_otp(self, pk: int) -> None: ...
+
+    def sign(
+        self,
+        pk: int,
+        otp: str,
+        *,
+        appearance: SignatureAppearance | None = None,
+        external_unlock: tuple[str, str] | None = None,
+    ) -> SignResult: ...
+
+    def upload_document(self, pk: int, file: FilePart) -> UploadedDocument: ...
+
+    def list_documents(self, pk: int) -> list[DocumentInfo]: ...
+
+    def open_document(
+        self, pk: int, uid: str, document_type: DocumentType = "original"
+    ) -> AbstractContextManager[FileStream]: ...
+
+    def delete_all_documents(self, pk: int) -> bool: ...
+
+    def with_budget(self, *, max_attempts: int, connect_timeout: float, read_timeout: float) -> OneShotClient:
+        """The same client (session, credentials) with another time budget: the synchronous sign call's."""
+        ...
+
+
+class FileDownloads(Protocol):
+    """Opens provider file links (ZapSign's presigned links, evidence images) under the download policy."""
+
+    def open(
+        self,
+        url: str,
+        *,
+        allowed_hosts: Collection[str],
+        allow_loopback_http: bool = False,
+        max_bytes: int,
+        provider: str = "download",
+        operation: str = "download",
+    ) -> AbstractContextManager[FileStream]: ...
