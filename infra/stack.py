@@ -61,7 +61,6 @@ class SignBridgeStack(Stack):
             self,
             "Functions",
             environment=self._environment(),
-            powertools_version=config.powertools_version,
             log_retention_days=config.log_retention_days,
             retain_logs=config.retain_stateful,
             oneshot_vpc=config.oneshot_vpc,

@@ -29,6 +29,7 @@ SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 # Every optional setting switched on, in the prod stage: the one extra synth the suite pays for.
 FULL_OPTIONS = {
     "stage": "prod",
+    "oneshot_base_url": "https://optimizer.signbridge-operator.net/oneshot/api/v1/",
     "jwt_issuer": "https://auth.example.com/",
     "jwt_audience": ["signbridge-api"],
     "alarm_email": "ops@example.com",
