@@ -12,6 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "functions"))  # `signbridge.*` (env var names, table schema, routes) without installing
 
+from infra.node import prefer_supported_node  # noqa: E402
+
+prefer_supported_node()  # before aws_cdk is imported: jsii starts Node from PATH
+
 from infra.stack import build_app  # noqa: E402
 
 if __name__ == "__main__":
