@@ -135,6 +135,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return output
 
 
+@pytest.mark.xdist_group("lambda-bundle")  # one real bundle per run, not one per worker
 def test_the_bundle_ships_no_aws_sdk_and_only_arm64_binaries(bundle: Path) -> None:
     top_level = {path.name.lower() for path in bundle.iterdir()}
     assert not {"boto3", "botocore", "aws_lambda_powertools", "bin"} & top_level
@@ -152,6 +153,7 @@ def test_the_bundle_ships_no_aws_sdk_and_only_arm64_binaries(bundle: Path) -> No
     assert all(".cpython-313-aarch64-linux-gnu." in path.name or ".abi3." in path.name for path in binaries)
 
 
+@pytest.mark.xdist_group("lambda-bundle")  # one real bundle per run, not one per worker
 def test_the_bundle_has_signbridge_and_the_locked_distributions(bundle: Path) -> None:
     assert (bundle / "signbridge" / "handlers" / "api.py").is_file()
     installed = {}
@@ -161,6 +163,7 @@ def test_the_bundle_has_signbridge_and_the_locked_distributions(bundle: Path) ->
     assert installed == locked_versions()
 
 
+@pytest.mark.xdist_group("lambda-bundle")  # one real bundle per run, not one per worker
 def test_the_bundle_ships_unchecked_hash_bytecode_for_python_313(bundle: Path) -> None:
     if bundling.find_python313() is None:
         pytest.skip("no Python 3.13 on this machine: the bundle ships sources only (bundling says so)")
