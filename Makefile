@@ -57,7 +57,7 @@ test-integration: $(STAMP)  ## store, files, providers, handlers against moto an
 test-e2e: $(STAMP)  ## the whole local stack, real HTTP, simulators acting as signers
 	$(BIN)/pytest tests/e2e -q
 
-test-infra: $(STAMP)  ## CDK template assertions, cdk-nag and cfn-lint (synthesizes twice, no bundling, no AWS)
+test-infra: $(STAMP)  ## CDK template assertions, cdk-nag, cfn-lint (two synths, bundling skipped) and one real bundle; no AWS
 	$(BIN)/pytest tests/infra -q -m infra
 
 test: lint typecheck $(STAMP)  ## lint, type check and every test suite
