@@ -203,7 +203,7 @@ class StageConfig(_Model):
         if not self.retain_data:
             problems.append("retain_data is false; a production stage keeps its table, bucket, secrets and logs")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n  - ".join(problems))
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any], *, stages_dir: Path = STAGES_DIR) -> StageConfig:
@@ -250,7 +250,7 @@ def _where(path: Path) -> str:
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "settings"
+        location = ".".join(str(part) for part in item["loc"])
         message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"  - {location}: {message}")
+        lines.append(f"  - {location}: {message}" if location else f"  - {message}")
     return "\n".join(lines)
