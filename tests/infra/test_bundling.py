@@ -128,15 +128,17 @@ def test_the_asset_hash_covers_the_lock_and_the_sources(tmp_path: Path) -> None:
 # -- one real bundle (pip downloads the locked wheels) -------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("lambda-asset")
-    assert LocalPipBundling().try_bundle(str(output)), "local bundling failed (is the package index reachable?)"
-    return output
+def test_a_real_bundle_ships_what_lambda_needs_and_nothing_else(tmp_path: Path) -> None:
+    """One real bundle per run (one test, so that parallel workers do not each make one)."""
+    bundle = tmp_path / "lambda-asset"
+    bundle.mkdir()
+    assert LocalPipBundling().try_bundle(str(bundle)), "local bundling failed (is the package index reachable?)"
+    _ships_no_aws_sdk_and_only_arm64_binaries(bundle)
+    _has_signbridge_and_the_locked_distributions(bundle)
+    _ships_unchecked_hash_bytecode_for_python_313(bundle)
 
 
-@pytest.mark.xdist_group("lambda-bundle")  # one real bundle per run, not one per worker
-def test_the_bundle_ships_no_aws_sdk_and_only_arm64_binaries(bundle: Path) -> None:
+def _ships_no_aws_sdk_and_only_arm64_binaries(bundle: Path) -> None:
     top_level = {path.name.lower() for path in bundle.iterdir()}
     assert not {"boto3", "botocore", "aws_lambda_powertools", "bin"} & top_level
     assert not [name for name in top_level if name.startswith(("boto3-", "botocore-", "aws_lambda_powertools-"))]
@@ -153,8 +155,7 @@ def test_the_bundle_ships_no_aws_sdk_and_only_arm64_binaries(bundle: Path) -> No
     assert all(".cpython-313-aarch64-linux-gnu." in path.name or ".abi3." in path.name for path in binaries)
 
 
-@pytest.mark.xdist_group("lambda-bundle")  # one real bundle per run, not one per worker
-def test_the_bundle_has_signbridge_and_the_locked_distributions(bundle: Path) -> None:
+def _has_signbridge_and_the_locked_distributions(bundle: Path) -> None:
     assert (bundle / "signbridge" / "handlers" / "api.py").is_file()
     installed = {}
     for path in bundle.glob("*.dist-info"):
@@ -163,12 +164,11 @@ def test_the_bundle_has_signbridge_and_the_locked_distributions(bundle: Path) ->
     assert installed == locked_versions()
 
 
-@pytest.mark.xdist_group("lambda-bundle")  # one real bundle per run, not one per worker
-def test_the_bundle_ships_unchecked_hash_bytecode_for_python_313(bundle: Path) -> None:
+def _ships_unchecked_hash_bytecode_for_python_313(bundle: Path) -> None:
     if bundling.find_python313() is None:
-        pytest.skip("no Python 3.13 on this machine: the bundle ships sources only (bundling says so)")
+        assert not list(bundle.rglob("*.pyc")), "without Python 3.13 the bundle ships sources only (bundling says so)"
+        return
     compiled = bundle / "signbridge" / "handlers" / "__pycache__" / "api.cpython-313.pyc"
-    header = compiled.read_bytes()[:16]
-    flags = int.from_bytes(header[4:8], "little")
+    flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
     assert flags == 0b01  # hash-based, not checked against the source: /var/task is read-only
     assert not list(bundle.rglob("*.cpython-311.pyc"))
