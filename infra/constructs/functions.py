@@ -73,7 +73,11 @@ WORKER_BATCH_SIZE = 5
 # One-Shot documents no rate limit, but every call hits one Optimizer server (4 cores in Uanataca's sizing) and
 # issues certificates and SMS: 5 keeps it from being flooded. Both are context settings (worker_max_concurrency).
 
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/{version}"
+# The Powertools version the tests run with (pyproject pins `aws-lambda-powertools==3.37.*`; tests/infra checks the
+# installed one matches). Powertools publishes each layer version's ARN as a public SSM parameter named by the exact
+# release, so the functions get this release and nothing newer: no `latest`, and no guessed layer version number.
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
 POWERTOOLS_SERVICE_NAME = SERVICE_NAME
 
 # What AWSLambdaVPCAccessExecutionRole grants, without the managed policy: Lambda manages the function's network
@@ -107,7 +111,6 @@ class Functions(Construct):
         construct_id: str,
         *,
         environment: Mapping[str, str],
-        powertools_version: str,
         log_retention_days: int,
         retain_logs: bool,
         oneshot_vpc: OneShotVpc | None,
@@ -116,9 +119,7 @@ class Functions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         code = bundling.asset_code()
-        layer_arn = ssm.StringParameter.value_for_string_parameter(
-            self, POWERTOOLS_LAYER_PARAMETER.format(version=powertools_version)
-        )
+        layer_arn = ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
         powertools = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
         retention = log_retention(log_retention_days)
         # The two functions that talk to the One-Shot Optimizer: the worker, and the api (OTP submit signs).

@@ -8,7 +8,6 @@ runs as in every synth: an unacknowledged finding makes the fixture itself fail.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,19 +15,21 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+from infra.node import prefer_supported_node
 
-from aws_cdk.assertions import Template
+prefer_supported_node()  # Node 22+ for jsii, before aws_cdk is imported
 
-from infra.config import load_cdk_json_context
-from infra.stack import build_app
+from aws_cdk.assertions import Template  # noqa: E402
+
+from infra.config import load_cdk_json_context  # noqa: E402
+from infra.stack import build_app  # noqa: E402
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
 # Every optional setting switched on, in the prod stage: the one extra synth the suite pays for.
 FULL_OPTIONS = {
     "stage": "prod",
+    "oneshot_base_url": "https://optimizer.signbridge-operator.net/oneshot/api/v1/",
     "jwt_issuer": "https://auth.example.com/",
     "jwt_audience": ["signbridge-api"],
     "alarm_email": "ops@example.com",

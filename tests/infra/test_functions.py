@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from importlib import metadata
 
 import pytest
 
-from infra.constructs.functions import API, POWERTOOLS_LAYER_PARAMETER, WORKER_BATCH_SIZE
+from infra.constructs.functions import API, POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION, WORKER_BATCH_SIZE
 from signbridge import api_routes, env_names
 
 from .conftest import Synth, function_logical_id, ref
@@ -47,8 +48,13 @@ def test_function_runtime_logging_tracing_and_layer(synth: Synth, name: str) -> 
     (layer,) = props["Layers"]
     parameter = synth.template["Parameters"][ref(layer)]
     assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
-    assert parameter["Default"] == POWERTOOLS_LAYER_PARAMETER.format(version="latest")
-    assert parameter["Default"].startswith("/aws/service/powertools/python/arm64/python3.13/")
+    assert parameter["Default"] == POWERTOOLS_LAYER_PARAMETER
+    assert parameter["Default"] == f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
+
+
+def test_the_powertools_layer_is_the_release_the_tests_run_with() -> None:
+    assert metadata.version("aws-lambda-powertools") == POWERTOOLS_VERSION
+    assert "latest" not in POWERTOOLS_LAYER_PARAMETER
 
 
 def test_api_answers_within_the_api_gateway_integration_limit(synth: Synth) -> None:
