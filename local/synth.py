@@ -59,11 +59,16 @@ def input_digest(*, root: Path = REPO_ROOT, stage: str, context: Mapping[str, An
         digest.update(metadata.version("aws-cdk-lib").encode())
     for entry in SYNTH_INPUTS:
         path = root / entry
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        files = (
+            sorted(file for pattern in ("*.py", "*.json") for file in path.rglob(pattern)) if path.is_dir() else [path]
+        )
         for file in files:
             if file.is_file() and "__pycache__" not in file.parts:
                 digest.update(str(file.relative_to(root)).encode())
                 digest.update(file.read_bytes())
+    stage_settings = root / "stages" / f"{stage}.json"  # the stage's own settings file, when it has one
+    if stage_settings.is_file():
+        digest.update(stage_settings.read_bytes())
     return digest.hexdigest()
 
 
@@ -104,8 +109,6 @@ def synthesize(
             **os.environ,
             "CDK_OUTDIR": scratch,
             "CDK_CONTEXT_JSON": json.dumps({**dict(context or {}), "stage": stage, **SKIP_BUNDLING}),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         try:

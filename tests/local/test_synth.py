@@ -45,6 +45,11 @@ def test_the_digest_follows_the_inputs_and_nothing_else(tmp_path: Path) -> None:
         assert synth.input_digest(root=root, stage="local") != before, changed
         path.write_text(original)
     assert synth.input_digest(root=root, stage="local") == before
+    (root / "stages").mkdir()
+    (root / "stages" / "other.json").write_text('{"alarm_email": "ops@example.com"}\n')
+    assert synth.input_digest(root=root, stage="local") == before  # another stage's settings
+    (root / "stages" / "local.json").write_text('{"alarm_email": "ops@example.com"}\n')
+    assert synth.input_digest(root=root, stage="local") != before  # this stage's settings
 
 
 def test_an_unchanged_app_reuses_the_template(real_template: Path, tmp_path: Path) -> None:
