@@ -12,10 +12,14 @@ conditional, never a blind overwrite:
   step that learns a provider identifier records it together with the move it causes.
 - `transition_document` / `transition_signer` move one document or signer conditionally on its own status, with its
   provider fields in the same write, and optionally only while the request is in a given status.
+- `move_request`, `move_part`, `update_part` (what the workflow's `Step` uses) are the same writes taken from the
+  aggregate the caller read, and answer the aggregate as written (`storage/written.py`), so nothing is read again.
 
 Lookups for provider identifiers are items (`ZAPSIGN_DOC#{token}`, `ONESHOT_REQUEST#{pk}`), put with
 `attribute_not_exists(pk) OR request_id = :this` so an identifier can never point at two requests and a retry of the
-same step is harmless. Listings by external id and by status + age use the sparse GSIs of `storage/schema.py`.
+same step is harmless. The reads (the aggregate, the request item, lookups, listings by external id and by status +
+age over the sparse GSIs of `storage/schema.py`) are in `storage/record_reads.py`; the transaction plan and the
+UpdateExpression builder in `storage/transactions.py`.
 """
 
 from __future__ import annotations
@@ -54,7 +58,6 @@ from signbridge.domain.models import (
     utc_now,
 )
 from signbridge.storage import schema
-from signbridge.storage.attributes import format_timestamp, to_attribute, to_item
 from signbridge.storage.clients import dynamodb_client
 from signbridge.storage.record_reads import MAX_PAGE_SIZE, RecordReads
 from signbridge.storage.transactions import (
@@ -68,9 +71,6 @@ from signbridge.storage.transactions import (
     Update,
     check_new_aggregate,
     check_unique,
-    key,
-    lookup_conflict,
-    lookup_pk,
     unexpected,
     validated_updates,
 )
@@ -140,16 +140,16 @@ class RecordStore(RecordReads):
         def already_exists(_: dict[str, Any] | None) -> StoreError:
             return RequestAlreadyExistsError(request.id)
 
-        plan = Plan(request.id)
-        plan.add(self._put_new(request_values), already_exists)
+        plan = Plan(self._table, request.id)
+        plan.add(plan.put_new(request_values), already_exists)
         for document in documents:
             sort_key = schema.document_sk(document.index)
             values = {**document.model_dump(), schema.PK: pk, schema.SK: sort_key, schema.ITEM_TYPE: "document"}
-            plan.add(self._put_new(values), already_exists)
+            plan.add(plan.put_new(values), already_exists)
         for signer in signers:
             sort_key = schema.signer_sk(signer.index)
             values = {**signer.model_dump(), schema.PK: pk, schema.SK: sort_key, schema.ITEM_TYPE: "signer"}
-            plan.add(self._put_new(values), already_exists)
+            plan.add(plan.put_new(values), already_exists)
         entry = TimelineEntry(
             id=self._new_id(),
             at=request.created_at,
@@ -159,7 +159,7 @@ class RecordStore(RecordReads):
             correlation_id=correlation_id,
             detail=detail,
         )
-        plan.add(self._put_event(request.id, entry), already_exists)
+        plan.add(plan.put_event(entry), already_exists)
         self._write(plan)
 
     # ------------------------------------------------------------------------------------------------ request moves
@@ -242,8 +242,8 @@ class RecordStore(RecordReads):
                 actual=f"{old.get('status')} at version {old.get('version')}",
             )
 
-        plan = Plan(request_id)
-        plan.add(self._update(schema.request_pk(request_id), schema.REQUEST_SK, update, condition), request_failure)
+        plan = Plan(self._table, request_id)
+        plan.add(plan.update_item(schema.request_pk(request_id), schema.REQUEST_SK, update, condition), request_failure)
         entry = TimelineEntry(
             id=self._new_id(),
             at=now,
@@ -253,12 +253,12 @@ class RecordStore(RecordReads):
             correlation_id=correlation_id,
             detail=detail,
         )
-        plan.add(self._put_event(request_id, entry), unexpected(request_id))
+        plan.add(plan.put_event(entry), unexpected(request_id))
         for document_change in document_changes:
-            self._add_part_change(plan, DOCUMENTS, request_id, document_change, now=now)
+            plan.part_change(DOCUMENTS, document_change, now=now)
         for signer_change in signer_changes:
-            self._add_part_change(plan, SIGNERS, request_id, signer_change, now=now)
-        self._add_lookups(plan, request_id, lookups, now)
+            plan.part_change(SIGNERS, signer_change, now=now)
+        plan.lookups(lookups, now)
         self._write(plan)
         return Transition(
             request_id=request_id,
@@ -481,9 +481,9 @@ class RecordStore(RecordReads):
             may_move=part.may_move,
         )
         now = self._clock()
-        plan = Plan(request_id)
-        self._add_part_change(plan, part, request_id, change, now=now)
-        self._add_request_guard(plan, request_id, request_status)
+        plan = Plan(self._table, request_id)
+        plan.part_change(part, change, now=now)
+        plan.request_guard(request_status)
         event_id = None
         if record_event:
             entry = TimelineEntry(
@@ -497,9 +497,9 @@ class RecordStore(RecordReads):
                 correlation_id=correlation_id,
                 detail=detail,
             )
-            plan.add(self._put_event(request_id, entry), unexpected(request_id))
+            plan.add(plan.put_event(entry), unexpected(request_id))
             event_id = entry.id
-        self._add_lookups(plan, request_id, lookups, now)
+        plan.lookups(lookups, now)
         self._write(plan)
         return Transition(
             request_id=request_id,
@@ -516,74 +516,10 @@ class RecordStore(RecordReads):
     ) -> None:
         if not change.updates:
             return
-        plan = Plan(request_id)
-        self._add_part_change(plan, part, request_id, change, now=self._clock())
-        self._add_request_guard(plan, request_id, request_status)
+        plan = Plan(self._table, request_id)
+        plan.part_change(part, change, now=self._clock())
+        plan.request_guard(request_status)
         self._write(plan)
-
-    def _add_part_change(
-        self, plan: Plan, part: Part, request_id: str, change: DocumentChange | SignerChange, *, now: datetime
-    ) -> None:
-        subject = f"{part.subject} {change.index}"
-        update = Update()
-        if change.to is not None:
-            update.set("status", change.to)
-            update.set("status_since", now)
-        update.apply(validated_updates(part.model, PART_PROTECTED, change.updates, subject))
-        condition = update.equals("status", change.expected_status)
-
-        def failure(old: dict[str, Any] | None) -> StoreError:
-            if old is None:
-                return part.not_found(request_id, change.index)
-            return ConcurrentUpdateError(
-                request_id, subject, expected=str(change.expected_status), actual=old.get("status")
-            )
-
-        plan.add(self._update(schema.request_pk(request_id), part.sort_key(change.index), update, condition), failure)
-
-    def _add_request_guard(self, plan: Plan, request_id: str, request_status: RequestStatus | None) -> None:
-        if request_status is None:
-            return
-        guard = Update()
-        condition = guard.equals("status", request_status)
-
-        def failure(old: dict[str, Any] | None) -> StoreError:
-            if old is None:
-                return RequestNotFoundError(request_id)
-            return ConcurrentUpdateError(request_id, "request", expected=str(request_status), actual=old.get("status"))
-
-        check: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": key(schema.request_pk(request_id), schema.REQUEST_SK),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": guard.names,
-            "ExpressionAttributeValues": guard.values,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        plan.add({"ConditionCheck": check}, failure)
-
-    def _add_lookups(self, plan: Plan, request_id: str, lookups: Sequence[Lookup], now: datetime) -> None:
-        for lookup in lookups:
-            values = {
-                schema.PK: lookup_pk(lookup),
-                schema.SK: schema.LOOKUP_SK,
-                schema.ITEM_TYPE: "lookup",
-                "kind": lookup.kind,
-                "request_id": request_id,
-                "document": lookup.document,
-                "signer": lookup.signer,
-                "created_at": now,
-            }
-            put = {
-                "TableName": self._table,
-                "Item": to_item(values),
-                # Unique by construction; the same request may write it again (a retried step).
-                "ConditionExpression": "attribute_not_exists(#pk) OR #request_id = :request_id",
-                "ExpressionAttributeNames": {"#pk": schema.PK, "#request_id": "request_id"},
-                "ExpressionAttributeValues": {":request_id": to_attribute(request_id)},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-            plan.add({"Put": put}, lookup_conflict(request_id, lookup.kind))
 
     def _check_move(
         self,
@@ -612,39 +548,6 @@ class RecordStore(RecordReads):
                 },
             )
             raise
-
-    def _put_new(self, values: Mapping[str, object]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": to_item(values),
-                "ConditionExpression": "attribute_not_exists(#pk)",
-                "ExpressionAttributeNames": {"#pk": schema.PK},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-
-    def _put_event(self, request_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        values = {
-            **entry.model_dump(),
-            schema.PK: schema.request_pk(request_id),
-            schema.SK: schema.event_sk(format_timestamp(entry.at), entry.id),
-            schema.ITEM_TYPE: "event",
-        }
-        return self._put_new(values)
-
-    def _update(self, pk: str, sk: str, update: Update, condition: str) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": key(pk, sk),
-                "UpdateExpression": update.expression(),
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": update.names,
-                "ExpressionAttributeValues": update.values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
 
     def _write(self, plan: Plan) -> None:
         if len(plan.items) > MAX_TRANSACTION_ITEMS:

@@ -9,24 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from signbridge.domain import lifecycle
-from signbridge.domain.changes import Lookup, LookupKind
+from signbridge.domain.changes import DocumentChange, Lookup, LookupKind, SignerChange
 from signbridge.domain.errors import (
     ConcurrentUpdateError,
     DocumentNotFoundError,
     InvalidUpdateError,
     LookupConflictError,
+    RequestNotFoundError,
     SignerNotFoundError,
     StoreError,
 )
-from signbridge.domain.models import Document, SignatureRequest, Signer, TimelineSubject, Workflow
+from signbridge.domain.models import (
+    Document,
+    RequestStatus,
+    SignatureRequest,
+    Signer,
+    TimelineEntry,
+    TimelineSubject,
+    Workflow,
+)
 from signbridge.storage import schema
-from signbridge.storage.attributes import from_item, to_attribute
+from signbridge.storage.attributes import format_timestamp, from_item, to_attribute, to_item
 
 MAX_TRANSACTION_ITEMS: Final = 100  # DynamoDB's TransactWriteItems limit
 
@@ -67,7 +77,8 @@ SIGNERS: Final = Part(
 class Plan:
     """The items of one transaction, each with how to explain its condition failing."""
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, table: str, request_id: str) -> None:
+        self.table = table
         self.request_id = request_id
         self.items: list[dict[str, Any]] = []
         self._failures: list[Callable[[dict[str, Any] | None], StoreError]] = []
@@ -75,6 +86,113 @@ class Plan:
     def add(self, item: dict[str, Any], on_condition_failed: Callable[[dict[str, Any] | None], StoreError]) -> None:
         self.items.append(item)
         self._failures.append(on_condition_failed)
+
+    def part_change(self, part: Part, change: DocumentChange | SignerChange, *, now: datetime) -> None:
+        """A document or signer update (a move when `change.to` is set), conditional on the part's status."""
+        request_id = self.request_id
+        subject = f"{part.subject} {change.index}"
+        update = Update()
+        if change.to is not None:
+            update.set("status", change.to)
+            update.set("status_since", now)
+        update.apply(validated_updates(part.model, PART_PROTECTED, change.updates, subject))
+        condition = update.equals("status", change.expected_status)
+
+        def failure(old: dict[str, Any] | None) -> StoreError:
+            if old is None:
+                return part.not_found(request_id, change.index)
+            return ConcurrentUpdateError(
+                request_id, subject, expected=str(change.expected_status), actual=old.get("status")
+            )
+
+        self.add(
+            self.update_item(schema.request_pk(request_id), part.sort_key(change.index), update, condition), failure
+        )
+
+    def request_guard(self, request_status: RequestStatus | None) -> None:
+        """A condition check: the request is in `request_status` (nothing when None)."""
+        request_id = self.request_id
+        if request_status is None:
+            return
+        guard = Update()
+        condition = guard.equals("status", request_status)
+
+        def failure(old: dict[str, Any] | None) -> StoreError:
+            if old is None:
+                return RequestNotFoundError(request_id)
+            return ConcurrentUpdateError(request_id, "request", expected=str(request_status), actual=old.get("status"))
+
+        check: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": key(schema.request_pk(request_id), schema.REQUEST_SK),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": guard.names,
+            "ExpressionAttributeValues": guard.values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        self.add({"ConditionCheck": check}, failure)
+
+    def lookups(self, lookups: Sequence[Lookup], now: datetime) -> None:
+        """The lookup items of provider identifiers, each unique to this request."""
+        request_id = self.request_id
+        for lookup in lookups:
+            values = {
+                schema.PK: lookup_pk(lookup),
+                schema.SK: schema.LOOKUP_SK,
+                schema.ITEM_TYPE: "lookup",
+                "kind": lookup.kind,
+                "request_id": request_id,
+                "document": lookup.document,
+                "signer": lookup.signer,
+                "created_at": now,
+            }
+            put = {
+                "TableName": self.table,
+                "Item": to_item(values),
+                # Unique by construction; the same request may write it again (a retried step).
+                "ConditionExpression": "attribute_not_exists(#pk) OR #request_id = :request_id",
+                "ExpressionAttributeNames": {"#pk": schema.PK, "#request_id": "request_id"},
+                "ExpressionAttributeValues": {":request_id": to_attribute(request_id)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+            self.add({"Put": put}, lookup_conflict(request_id, lookup.kind))
+
+    def put_new(self, values: Mapping[str, object]) -> dict[str, Any]:
+        """A Put of an item that must not exist yet."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(values),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": schema.PK},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def put_event(self, entry: TimelineEntry) -> dict[str, Any]:
+        """A Put of a timeline entry of this request."""
+        request_id = self.request_id
+        values = {
+            **entry.model_dump(),
+            schema.PK: schema.request_pk(request_id),
+            schema.SK: schema.event_sk(format_timestamp(entry.at), entry.id),
+            schema.ITEM_TYPE: "event",
+        }
+        return self.put_new(values)
+
+    def update_item(self, pk: str, sk: str, update: Update, condition: str) -> dict[str, Any]:
+        """A conditional Update of one item."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": key(pk, sk),
+                "UpdateExpression": update.expression(),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": update.names,
+                "ExpressionAttributeValues": update.values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def interpret(self, reasons: list[dict[str, Any]]) -> Exception:
         for position, reason in enumerate(reasons):
