@@ -9,12 +9,7 @@ from aws_lambda_powertools import Logger
 
 from signbridge.domain.lifecycle import is_terminal
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    Cause,
-    Signer,
-    SignerStatus,
-    oneshot_stage,
-)
+from signbridge.domain.models import Cause, Signer, SignerStatus, oneshot_stage
 from signbridge.workflow.oneshot.common import signer_of, skip
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step

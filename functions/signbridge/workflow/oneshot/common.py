@@ -12,13 +12,7 @@ from aws_lambda_powertools import Logger
 from signbridge.domain.errors import FileTooLargeError, NotAPdfError
 from signbridge.domain.files import FileStream, StoredFile
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    Cause,
-    Document,
-    RequestAggregate,
-    RequestStatus,
-    Signer,
-)
+from signbridge.domain.models import Cause, Document, RequestAggregate, RequestStatus, Signer
 from signbridge.workflow.progress import fail_request
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step

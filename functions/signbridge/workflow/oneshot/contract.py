@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from signbridge.domain import keys
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    RequestStatus,
-    SignerStatus,
-)
+from signbridge.domain.models import RequestStatus, SignerStatus
 from signbridge.workflow.oneshot.common import current_turn, skip, store_pdf
 from signbridge.workflow.services import Services
 

@@ -7,11 +7,7 @@ from aws_lambda_powertools import Logger
 
 from signbridge.domain.changes import SignerChange
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    RequestStatus,
-    Signer,
-    SignerStatus,
-)
+from signbridge.domain.models import RequestStatus, Signer, SignerStatus
 from signbridge.domain.oneshot import OtpTooSoonError
 from signbridge.domain.provider_errors import RetryableError, UncertainOutcomeError
 from signbridge.workflow.oneshot.common import current_turn, skip

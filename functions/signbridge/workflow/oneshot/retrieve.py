@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from signbridge.domain import keys
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    DocumentStatus,
-    RequestStatus,
-    SignerStatus,
-    oneshot_stage,
-)
+from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, oneshot_stage
 from signbridge.workflow.oneshot.common import current_turn, document_of, skip, store_pdf
 from signbridge.workflow.services import Services
 

@@ -9,10 +9,7 @@ from typing import Final
 from aws_lambda_powertools import Logger
 
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    RequestStatus,
-    SignerStatus,
-)
+from signbridge.domain.models import RequestStatus, SignerStatus
 from signbridge.domain.oneshot import NotFoundError
 from signbridge.workflow.oneshot.common import cause_of, current_of, skip
 from signbridge.workflow.services import Services

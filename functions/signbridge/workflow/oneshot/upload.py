@@ -10,14 +10,7 @@ from aws_lambda_powertools import Logger
 
 from signbridge.domain.errors import StoredFileNotFoundError
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    Document,
-    DocumentStatus,
-    RequestAggregate,
-    RequestStatus,
-    Signer,
-    SignerStatus,
-)
+from signbridge.domain.models import Document, DocumentStatus, RequestAggregate, RequestStatus, Signer, SignerStatus
 from signbridge.domain.oneshot import FilePart
 from signbridge.domain.provider_errors import RetryableError, UncertainOutcomeError
 from signbridge.workflow.oneshot.common import CannotProceedError, current_turn, document_of, fail, skip

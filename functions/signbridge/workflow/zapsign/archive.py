@@ -13,20 +13,10 @@ from signbridge.domain import keys
 from signbridge.domain.errors import FileTooLargeError, NotAPdfError
 from signbridge.domain.files import FileStream, StoredFile
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    ZAPSIGN_STAGE,
-    Cause,
-    DocumentStatus,
-    IdImageKind,
-    RequestStatus,
-    Workflow,
-)
+from signbridge.domain.models import ZAPSIGN_STAGE, Cause, DocumentStatus, IdImageKind, RequestStatus, Workflow
 from signbridge.domain.provider_errors import PermanentError, RetryableError
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, PNG_MAGIC, id_image_media_type
-from signbridge.domain.zapsign import (
-    PROVIDER,
-    ZapSignSigner,
-)
+from signbridge.domain.zapsign import PROVIDER, ZapSignSigner
 from signbridge.workflow.planner import final_key
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step

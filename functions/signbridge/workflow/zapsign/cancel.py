@@ -8,11 +8,7 @@ from typing import Final
 from aws_lambda_powertools import Logger
 
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    Cause,
-    Language,
-    RequestStatus,
-)
+from signbridge.domain.models import Cause, Language, RequestStatus
 from signbridge.domain.operations import Op
 from signbridge.domain.provider_errors import PermanentError
 from signbridge.workflow.services import Services

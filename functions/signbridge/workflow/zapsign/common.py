@@ -4,17 +4,9 @@ link of a signer, a message's request id and the failure reason of a refusal."""
 from __future__ import annotations
 
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    IdImageKind,
-    RequestAggregate,
-)
+from signbridge.domain.models import IdImageKind, RequestAggregate
 from signbridge.domain.provider_errors import PermanentError
-from signbridge.domain.zapsign import (
-    PROVIDER,
-    ZapSignDocument,
-    ZapSignExtraDocument,
-    ZapSignSigner,
-)
+from signbridge.domain.zapsign import PROVIDER, ZapSignDocument, ZapSignExtraDocument, ZapSignSigner
 from signbridge.workflow.ports import ZapSignClient
 
 

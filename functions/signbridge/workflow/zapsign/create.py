@@ -26,13 +26,7 @@ from signbridge.domain.models import (
 )
 from signbridge.domain.phone import InvalidPhoneError, split_e164
 from signbridge.domain.provider_errors import PermanentError, RetryableError, UncertainOutcomeError
-from signbridge.domain.zapsign import (
-    PROVIDER,
-    MetadataItem,
-    NewDocument,
-    NewSigner,
-    ZapSignDocument,
-)
+from signbridge.domain.zapsign import PROVIDER, MetadataItem, NewDocument, NewSigner, ZapSignDocument
 from signbridge.workflow.ports import ZapSignClient
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step

@@ -12,19 +12,9 @@ from signbridge import telemetry
 from signbridge.domain.changes import SignerChange
 from signbridge.domain.lifecycle import is_terminal, may_transition_signer
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    Cause,
-    IdImageKind,
-    RequestAggregate,
-    RequestStatus,
-    SignerStatus,
-    Workflow,
-)
+from signbridge.domain.models import Cause, IdImageKind, RequestAggregate, RequestStatus, SignerStatus, Workflow
 from signbridge.domain.operations import Op
-from signbridge.domain.zapsign import (
-    ZapSignDocument,
-    ZapSignSigner,
-)
+from signbridge.domain.zapsign import ZapSignDocument, ZapSignSigner
 from signbridge.workflow import progress
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
