@@ -30,7 +30,7 @@ from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import OneShotClient
 from signbridge.workflow import progress, signing
 from signbridge.workflow.errors import OtpRejectedError, OtpResendTooSoonError
-from signbridge.workflow.oneshot_steps import SIGN_SETTLE_SECONDS
+from signbridge.workflow.oneshot.sign import SIGN_SETTLE_SECONDS
 from signbridge.workflow.services import Services
 from simulators.oneshot.simulator import OneShotSimulator
 from tests.simulators.conftest_oneshot import oneshot_credentials

@@ -1,11 +1,12 @@
-"""`progress.advance` applies the planner's moves and enqueues its steps; what it returns is what the store holds."""
+"""`progress.advance` applies the planner's moves and enqueues its steps; what it returns, and what the record store's
+aggregate writes (`move_part`, `update_part`) answer, is what the store holds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signbridge.domain.changes import DocumentChange
+from signbridge.domain.changes import DocumentChange, SignerChange
 from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, SignerStatus, Workflow, oneshot_stage
 from signbridge.workflow import progress
 from signbridge.workflow.services import Services
@@ -49,7 +50,7 @@ def _comparable(aggregate: Any) -> dict[str, Any]:
     return dumped
 
 
-def test_the_aggregate_after_a_part_transition_is_the_one_the_store_holds(oneshot_services: Services) -> None:
+def test_the_aggregate_a_part_move_answers_is_the_one_the_store_holds(oneshot_services: Services) -> None:
     # Given a oneshot request in `signing` whose first of two documents the Optimizer has just returned signed
     stage = oneshot_stage(0)
     stored = place(
@@ -67,20 +68,40 @@ def test_the_aggregate_after_a_part_transition_is_the_one_the_store_holds(onesho
         0, DocumentStatus.ONESHOT_UPLOADED, DocumentStatus.ONESHOT_SIGNED, {"signed_keys": {stage: "signed/x.pdf"}}
     )
 
-    # When the document's move is written and applied to the aggregate that was read
-    moved = oneshot_services.records.transition_document(
-        stored.id,
-        0,
-        DocumentStatus.ONESHOT_SIGNED,
-        workflow=Workflow.ONESHOT,
-        expected_status=DocumentStatus.ONESHOT_UPLOADED,
+    # When the document's move is written through the store, from the aggregate that was read
+    after = oneshot_services.records.move_part(
+        read,
+        change,
         cause=Cause.WORKER,
         correlation_id="corr-part",
         detail="stored",
-        updates=change.updates,
         request_status=RequestStatus.SIGNING,
     )
-    after = progress.after_part(read, change, moved, cause=Cause.WORKER, correlation_id="corr-part", detail="stored")
 
     # Then it equals a fresh read, timeline included
     assert _comparable(after) == _comparable(oneshot_services.records.get_request(stored.id))
+
+
+def test_the_aggregate_a_part_update_answers_is_the_one_the_store_holds(oneshot_services: Services) -> None:
+    # Given a oneshot request in `oneshot_pending` whose signer is about to be created at the Optimizer
+    stored = place(
+        oneshot_services.records,
+        Workflow.ONESHOT,
+        RequestStatus.ONESHOT_PENDING,
+        since=datetime.now(UTC) - timedelta(hours=1),
+        documents=1,
+        request={"current_signer": 0},
+    )
+    read = oneshot_services.records.get_request(stored.id)
+    intent = datetime.now(UTC).isoformat()  # as text: the store writes it as the field's type, a datetime
+
+    # When the signer's intent is written through the store
+    after = oneshot_services.records.update_part(
+        read,
+        SignerChange(0, read.signer(0).status, None, {"oneshot_create_started_at": intent}),
+        request_status=RequestStatus.ONESHOT_PENDING,
+    )
+
+    # Then the answer equals a fresh read
+    assert _comparable(after) == _comparable(oneshot_services.records.get_request(stored.id))
+    assert isinstance(after.signer(0).oneshot_create_started_at, datetime)

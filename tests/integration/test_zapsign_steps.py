@@ -25,7 +25,7 @@ from signbridge.domain.models import (
 from signbridge.domain.operations import Op
 from signbridge.workflow import signature_requests as request_use_cases
 from signbridge.workflow.services import Services
-from signbridge.workflow.zapsign_steps import CREATE_RESOLUTION_WINDOW, zapsign_folder
+from signbridge.workflow.zapsign.create import CREATE_RESOLUTION_WINDOW, zapsign_folder
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.aws import Queues
 from tests.support.receiver import wait_for

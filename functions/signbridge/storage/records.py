@@ -12,36 +12,34 @@ conditional, never a blind overwrite:
   step that learns a provider identifier records it together with the move it causes.
 - `transition_document` / `transition_signer` move one document or signer conditionally on its own status, with its
   provider fields in the same write, and optionally only while the request is in a given status.
+- `move_request`, `move_part`, `update_part` (what the workflow's `Step` uses) are the same writes taken from the
+  aggregate the caller read, and answer the aggregate as written (`storage/written.py`), so nothing is read again.
 
 Lookups for provider identifiers are items (`ZAPSIGN_DOC#{token}`, `ONESHOT_REQUEST#{pk}`), put with
 `attribute_not_exists(pk) OR request_id = :this` so an identifier can never point at two requests and a retry of the
-same step is harmless. Listings by external id and by status + age use the sparse GSIs of `storage/schema.py`.
+same step is harmless. The reads (the aggregate, the request item, lookups, listings by external id and by status +
+age over the sparse GSIs of `storage/schema.py`) are in `storage/record_reads.py`; the transaction plan and the
+UpdateExpression builder in `storage/transactions.py`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Final, cast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from signbridge.config import Settings, get_settings
 from signbridge.domain import lifecycle
-from signbridge.domain.changes import DocumentChange, Lookup, LookupKind, LookupTarget, SignerChange, Transition
+from signbridge.domain.changes import DocumentChange, Lookup, SignerChange, Transition
 from signbridge.domain.errors import (
     ConcurrentUpdateError,
-    DocumentNotFoundError,
-    InvalidUpdateError,
-    LookupConflictError,
     RequestAlreadyExistsError,
     RequestNotFoundError,
-    SignerNotFoundError,
     StoreError,
     TransitionNotAllowedError,
 )
@@ -59,41 +57,39 @@ from signbridge.domain.models import (
     Workflow,
     utc_now,
 )
-from signbridge.domain.pages import Page
 from signbridge.storage import schema
-from signbridge.storage.attributes import Item, format_timestamp, from_item, to_attribute, to_item
 from signbridge.storage.clients import dynamodb_client
-from signbridge.storage.pagination import decode_cursor, encode_cursor
+from signbridge.storage.record_reads import MAX_PAGE_SIZE, RecordReads
+from signbridge.storage.transactions import (
+    DOCUMENTS,
+    MAX_TRANSACTION_ITEMS,
+    PART_PROTECTED,
+    REQUEST_PROTECTED,
+    SIGNERS,
+    Part,
+    Plan,
+    Update,
+    check_new_aggregate,
+    check_unique,
+    unexpected,
+    validated_updates,
+)
+from signbridge.storage.written import after_part_change, after_request_move
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+__all__ = ["MAX_PAGE_SIZE", "MAX_TRANSACTION_ITEMS", "RecordStore"]
+
+ChangeT = TypeVar("ChangeT", bound=DocumentChange | SignerChange)
+
 logger = Logger(child=True)
-
-MAX_TRANSACTION_ITEMS: Final = 100  # DynamoDB's TransactWriteItems limit
-MAX_PAGE_SIZE: Final = 1000
-
-# Fields only the store sets (by creating the item or by a transition); updates may not touch them.
-_REQUEST_PROTECTED: Final = frozenset(
-    {
-        "id",
-        "workflow",
-        "status",
-        "version",
-        "created_at",
-        "updated_at",
-        "status_since",
-        "document_count",
-        "signer_count",
-    }
-)
-_PART_PROTECTED: Final = frozenset({"index", "status", "status_since"})
 
 
 # ------------------------------------------------------------------------------------------------ the store
 
 
-class RecordStore:
+class RecordStore(RecordReads):
     def __init__(
         self,
         *,
@@ -129,7 +125,7 @@ class RecordStore:
         detail: str | None = None,
     ) -> None:
         """Write a new request with its documents, signers and first timeline entry, all or nothing."""
-        _check_new_aggregate(request, documents, signers)
+        check_new_aggregate(request, documents, signers)
         pk = schema.request_pk(request.id)
         request_values = {
             **request.model_dump(),
@@ -144,16 +140,16 @@ class RecordStore:
         def already_exists(_: dict[str, Any] | None) -> StoreError:
             return RequestAlreadyExistsError(request.id)
 
-        plan = _Plan(request.id)
-        plan.add(self._put_new(request_values), already_exists)
+        plan = Plan(self._table, request.id)
+        plan.add(plan.put_new(request_values), already_exists)
         for document in documents:
             sort_key = schema.document_sk(document.index)
             values = {**document.model_dump(), schema.PK: pk, schema.SK: sort_key, schema.ITEM_TYPE: "document"}
-            plan.add(self._put_new(values), already_exists)
+            plan.add(plan.put_new(values), already_exists)
         for signer in signers:
             sort_key = schema.signer_sk(signer.index)
             values = {**signer.model_dump(), schema.PK: pk, schema.SK: sort_key, schema.ITEM_TYPE: "signer"}
-            plan.add(self._put_new(values), already_exists)
+            plan.add(plan.put_new(values), already_exists)
         entry = TimelineEntry(
             id=self._new_id(),
             at=request.created_at,
@@ -163,44 +159,8 @@ class RecordStore:
             correlation_id=correlation_id,
             detail=detail,
         )
-        plan.add(self._put_event(request.id, entry), already_exists)
+        plan.add(plan.put_event(entry), already_exists)
         self._write(plan)
-
-    # ------------------------------------------------------------------------------------------------ read
-
-    def get_request(self, request_id: str) -> RequestAggregate:
-        """The whole request (request, documents, signers, timeline) from one strongly consistent query."""
-        request: SignatureRequest | None = None
-        documents: list[Document] = []
-        signers: list[Signer] = []
-        timeline: list[TimelineEntry] = []
-        for values in self._query_partition(schema.request_pk(request_id)):
-            sort_key = str(values[schema.SK])
-            if sort_key == schema.REQUEST_SK:
-                request = SignatureRequest.model_validate(values)
-            elif sort_key.startswith(schema.DOCUMENT_SK_PREFIX):
-                documents.append(Document.model_validate(values))
-            elif sort_key.startswith(schema.SIGNER_SK_PREFIX):
-                signers.append(Signer.model_validate(values))
-            elif sort_key.startswith(schema.EVENT_SK_PREFIX):
-                timeline.append(TimelineEntry.model_validate(values))
-        if request is None:
-            raise RequestNotFoundError(request_id)
-        return RequestAggregate(
-            request=request,
-            documents=tuple(sorted(documents, key=lambda document: document.index)),
-            signers=tuple(sorted(signers, key=lambda signer: signer.index)),
-            timeline=tuple(timeline),  # sort key order: EVENT#{fixed-width time}#{id}; same-instant ties by id
-        )
-
-    def get_request_item(self, request_id: str) -> SignatureRequest:
-        """Only the request item (one strongly consistent GetItem)."""
-        response = self._client.get_item(
-            TableName=self._table, Key=_key(schema.request_pk(request_id), schema.REQUEST_SK), ConsistentRead=True
-        )
-        if "Item" not in response:
-            raise RequestNotFoundError(request_id)
-        return SignatureRequest.model_validate(from_item(cast("Item", response["Item"])))
 
     # ------------------------------------------------------------------------------------------------ request moves
 
@@ -243,9 +203,9 @@ class RecordStore:
             to_status=to,
             may_move=lifecycle.may_transition,
         )
-        part_changes: list[tuple[_Part, DocumentChange | SignerChange]] = [
-            *((_DOCUMENTS, document_change) for document_change in document_changes),
-            *((_SIGNERS, signer_change) for signer_change in signer_changes),
+        part_changes: list[tuple[Part, DocumentChange | SignerChange]] = [
+            *((DOCUMENTS, document_change) for document_change in document_changes),
+            *((SIGNERS, signer_change) for signer_change in signer_changes),
         ]
         for part, change in part_changes:
             if change.to is not None:
@@ -257,12 +217,12 @@ class RecordStore:
                     to_status=change.to,
                     may_move=part.may_move,
                 )
-        _check_unique([change.index for change in document_changes], "document_changes")
-        _check_unique([change.index for change in signer_changes], "signer_changes")
+        check_unique([change.index for change in document_changes], "document_changes")
+        check_unique([change.index for change in signer_changes], "signer_changes")
 
         now = self._clock()
-        updates = _validated_updates(SignatureRequest, _REQUEST_PROTECTED, extra_updates or {}, "request")
-        update = _Update()
+        updates = validated_updates(SignatureRequest, REQUEST_PROTECTED, extra_updates or {}, "request")
+        update = Update()
         update.set("status", to)
         update.set("version", expected_version + 1)
         update.set("status_since", now)
@@ -282,8 +242,8 @@ class RecordStore:
                 actual=f"{old.get('status')} at version {old.get('version')}",
             )
 
-        plan = _Plan(request_id)
-        plan.add(self._update(schema.request_pk(request_id), schema.REQUEST_SK, update, condition), request_failure)
+        plan = Plan(self._table, request_id)
+        plan.add(plan.update_item(schema.request_pk(request_id), schema.REQUEST_SK, update, condition), request_failure)
         entry = TimelineEntry(
             id=self._new_id(),
             at=now,
@@ -293,12 +253,12 @@ class RecordStore:
             correlation_id=correlation_id,
             detail=detail,
         )
-        plan.add(self._put_event(request_id, entry), _unexpected(request_id))
+        plan.add(plan.put_event(entry), unexpected(request_id))
         for document_change in document_changes:
-            self._add_part_change(plan, _DOCUMENTS, request_id, document_change, now=now)
+            plan.part_change(DOCUMENTS, document_change, now=now)
         for signer_change in signer_changes:
-            self._add_part_change(plan, _SIGNERS, request_id, signer_change, now=now)
-        self._add_lookups(plan, request_id, lookups, now)
+            plan.part_change(SIGNERS, signer_change, now=now)
+        plan.lookups(lookups, now)
         self._write(plan)
         return Transition(
             request_id=request_id,
@@ -332,7 +292,7 @@ class RecordStore:
         """Move document `index` to `to` if it is still in `expected_status` (and, with `request_status`, only while
         the request is in that status), setting `updates` in the same write."""
         return self._transition_part(
-            _DOCUMENTS,
+            DOCUMENTS,
             request_id,
             DocumentChange(index, expected_status, to, updates or {}),
             workflow=workflow,
@@ -362,7 +322,7 @@ class RecordStore:
     ) -> Transition:
         """Move signer `index` to `to` if it is still in `expected_status`; see `transition_document`."""
         return self._transition_part(
-            _SIGNERS,
+            SIGNERS,
             request_id,
             SignerChange(index, expected_status, to, updates or {}),
             workflow=workflow,
@@ -384,7 +344,7 @@ class RecordStore:
         request_status: RequestStatus | None = None,
     ) -> None:
         """Set fields of a document without moving it, if it is still in `expected_status`."""
-        self._update_part(_DOCUMENTS, request_id, DocumentChange(index, expected_status, None, updates), request_status)
+        self._update_part(DOCUMENTS, request_id, DocumentChange(index, expected_status, None, updates), request_status)
 
     def update_signer(
         self,
@@ -396,64 +356,109 @@ class RecordStore:
         request_status: RequestStatus | None = None,
     ) -> None:
         """Set fields of a signer without moving it (e.g. `otp_sent_at` on a resend), if still in `expected_status`."""
-        self._update_part(_SIGNERS, request_id, SignerChange(index, expected_status, None, updates), request_status)
+        self._update_part(SIGNERS, request_id, SignerChange(index, expected_status, None, updates), request_status)
 
-    # ------------------------------------------------------------------------------------------------ lookups
+    # ------------------------------------------------------------------------------------------------ aggregate writes
 
-    def find_by_zapsign_doc_token(self, doc_token: str) -> LookupTarget | None:
-        return self._find(schema.zapsign_doc_pk(doc_token))
-
-    def find_by_oneshot_request(self, request_pk: str | int) -> LookupTarget | None:
-        return self._find(schema.oneshot_request_pk(request_pk))
-
-    def list_by_external_id(
-        self, external_id: str, *, limit: int = 50, cursor: str | None = None, newest_first: bool = True
-    ) -> Page[SignatureRequest]:
-        return self._list_index(
-            schema.EXTERNAL_ID_INDEX,
-            schema.EXTERNAL_ID_INDEX_PK,
-            schema.EXTERNAL_ID_INDEX_SK,
-            external_id,
-            upper_bound=None,
-            limit=limit,
-            cursor=cursor,
-            forward=not newest_first,
-        )
-
-    def list_by_status(
+    def move_request(
         self,
-        status: RequestStatus,
+        aggregate: RequestAggregate,
+        to: RequestStatus,
         *,
-        older_than: timedelta | None = None,
-        newer_than: timedelta | None = None,
-        now: datetime | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> Page[SignatureRequest]:
-        """Requests in `status`, the longest-waiting first; with `older_than`, only those whose status last changed
-        more than that long ago (the reconciler's query); with `newer_than`, only those whose status changed within
-        that long (the housekeeper's look at recently finished requests). Ages are measured from `now` (default: the
-        store's clock), so a scheduled run measures from its event's time."""
-        moment = now or self._clock()
-        upper_bound = None if older_than is None else format_timestamp(moment - older_than)
-        lower_bound = None if newer_than is None else format_timestamp(moment - newer_than)
-        return self._list_index(
-            schema.STATUS_INDEX,
-            schema.STATUS_INDEX_PK,
-            schema.STATUS_INDEX_SK,
-            status.value,
-            upper_bound=upper_bound,
-            lower_bound=lower_bound,
-            limit=limit,
-            cursor=cursor,
-            forward=True,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+        updates: Mapping[str, object] | None = None,
+        lookups: Sequence[Lookup] = (),
+        document_changes: Sequence[DocumentChange] = (),
+        signer_changes: Sequence[SignerChange] = (),
+    ) -> RequestAggregate:
+        """`transition` from the request as `aggregate` holds it (its status and version are the condition), answered
+        with the aggregate as written (`storage/written.py`): no read before or after."""
+        request = aggregate.request
+        written = self.transition(
+            request.id,
+            to,
+            expected_version=request.version,
+            expected_status=request.status,
+            workflow=request.workflow,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            extra_updates=updates,
+            lookups=lookups,
+            document_changes=document_changes,
+            signer_changes=signer_changes,
         )
+        return after_request_move(
+            aggregate,
+            written,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            updates=validated_updates(SignatureRequest, REQUEST_PROTECTED, updates or {}, "request"),
+            document_changes=[_validated_change(DOCUMENTS, change) for change in document_changes],
+            signer_changes=[_validated_change(SIGNERS, change) for change in signer_changes],
+        )
+
+    def move_part(
+        self,
+        aggregate: RequestAggregate,
+        change: DocumentChange | SignerChange,
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+        lookups: Sequence[Lookup] = (),
+        request_status: RequestStatus | None = None,
+        record_event: bool = True,
+    ) -> RequestAggregate:
+        """`transition_document` / `transition_signer` of `change`, answered with the aggregate as written."""
+        if change.to is None:
+            raise ValueError("a transition needs a target status")
+        part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
+        written = self._transition_part(
+            part,
+            aggregate.request.id,
+            change,
+            workflow=aggregate.request.workflow,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            lookups=lookups,
+            request_status=request_status,
+            record_event=record_event,
+        )
+        return after_part_change(
+            aggregate,
+            _validated_change(part, change),
+            written.at,
+            written,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+        )
+
+    def update_part(
+        self,
+        aggregate: RequestAggregate,
+        change: DocumentChange | SignerChange,
+        *,
+        request_status: RequestStatus | None = None,
+    ) -> RequestAggregate:
+        """`update_document` / `update_signer` of `change` (fields only, no move), answered with the aggregate as
+        written."""
+        if change.to is not None:
+            raise ValueError("an update does not move: use move_part")
+        part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
+        self._update_part(part, aggregate.request.id, change, request_status)
+        return after_part_change(aggregate, _validated_change(part, change), self._clock())
 
     # ------------------------------------------------------------------------------------------------ internals
 
     def _transition_part(
         self,
-        part: _Part,
+        part: Part,
         request_id: str,
         change: DocumentChange | SignerChange,
         *,
@@ -476,9 +481,9 @@ class RecordStore:
             may_move=part.may_move,
         )
         now = self._clock()
-        plan = _Plan(request_id)
-        self._add_part_change(plan, part, request_id, change, now=now)
-        self._add_request_guard(plan, request_id, request_status)
+        plan = Plan(self._table, request_id)
+        plan.part_change(part, change, now=now)
+        plan.request_guard(request_status)
         event_id = None
         if record_event:
             entry = TimelineEntry(
@@ -492,9 +497,9 @@ class RecordStore:
                 correlation_id=correlation_id,
                 detail=detail,
             )
-            plan.add(self._put_event(request_id, entry), _unexpected(request_id))
+            plan.add(plan.put_event(entry), unexpected(request_id))
             event_id = entry.id
-        self._add_lookups(plan, request_id, lookups, now)
+        plan.lookups(lookups, now)
         self._write(plan)
         return Transition(
             request_id=request_id,
@@ -507,78 +512,14 @@ class RecordStore:
         )
 
     def _update_part(
-        self, part: _Part, request_id: str, change: DocumentChange | SignerChange, request_status: RequestStatus | None
+        self, part: Part, request_id: str, change: DocumentChange | SignerChange, request_status: RequestStatus | None
     ) -> None:
         if not change.updates:
             return
-        plan = _Plan(request_id)
-        self._add_part_change(plan, part, request_id, change, now=self._clock())
-        self._add_request_guard(plan, request_id, request_status)
+        plan = Plan(self._table, request_id)
+        plan.part_change(part, change, now=self._clock())
+        plan.request_guard(request_status)
         self._write(plan)
-
-    def _add_part_change(
-        self, plan: _Plan, part: _Part, request_id: str, change: DocumentChange | SignerChange, *, now: datetime
-    ) -> None:
-        subject = f"{part.subject} {change.index}"
-        update = _Update()
-        if change.to is not None:
-            update.set("status", change.to)
-            update.set("status_since", now)
-        update.apply(_validated_updates(part.model, _PART_PROTECTED, change.updates, subject))
-        condition = update.equals("status", change.expected_status)
-
-        def failure(old: dict[str, Any] | None) -> StoreError:
-            if old is None:
-                return part.not_found(request_id, change.index)
-            return ConcurrentUpdateError(
-                request_id, subject, expected=str(change.expected_status), actual=old.get("status")
-            )
-
-        plan.add(self._update(schema.request_pk(request_id), part.sort_key(change.index), update, condition), failure)
-
-    def _add_request_guard(self, plan: _Plan, request_id: str, request_status: RequestStatus | None) -> None:
-        if request_status is None:
-            return
-        guard = _Update()
-        condition = guard.equals("status", request_status)
-
-        def failure(old: dict[str, Any] | None) -> StoreError:
-            if old is None:
-                return RequestNotFoundError(request_id)
-            return ConcurrentUpdateError(request_id, "request", expected=str(request_status), actual=old.get("status"))
-
-        check: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": _key(schema.request_pk(request_id), schema.REQUEST_SK),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": guard.names,
-            "ExpressionAttributeValues": guard.values,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        plan.add({"ConditionCheck": check}, failure)
-
-    def _add_lookups(self, plan: _Plan, request_id: str, lookups: Sequence[Lookup], now: datetime) -> None:
-        for lookup in lookups:
-            values = {
-                schema.PK: _lookup_pk(lookup),
-                schema.SK: schema.LOOKUP_SK,
-                schema.ITEM_TYPE: "lookup",
-                "kind": lookup.kind,
-                "request_id": request_id,
-                "document": lookup.document,
-                "signer": lookup.signer,
-                "created_at": now,
-            }
-            put = {
-                "TableName": self._table,
-                "Item": to_item(values),
-                # Unique by construction; the same request may write it again (a retried step).
-                "ConditionExpression": "attribute_not_exists(#pk) OR #request_id = :request_id",
-                "ExpressionAttributeNames": {"#pk": schema.PK, "#request_id": "request_id"},
-                "ExpressionAttributeValues": {":request_id": to_attribute(request_id)},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-            plan.add({"Put": put}, _lookup_conflict(request_id, lookup.kind))
 
     def _check_move(
         self,
@@ -608,124 +549,7 @@ class RecordStore:
             )
             raise
 
-    def _find(self, lookup_pk: str) -> LookupTarget | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=_key(lookup_pk, schema.LOOKUP_SK), ConsistentRead=True
-        )
-        if "Item" not in response:
-            return None
-        values = from_item(cast("Item", response["Item"]))
-        return LookupTarget(
-            request_id=str(values["request_id"]), document=values.get("document"), signer=values.get("signer")
-        )
-
-    def _list_index(
-        self,
-        index_name: str,
-        partition_attribute: str,
-        sort_attribute: str,
-        partition_value: str,
-        *,
-        upper_bound: str | None,
-        limit: int,
-        cursor: str | None,
-        forward: bool,
-        lower_bound: str | None = None,
-    ) -> Page[SignatureRequest]:
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-        names = {"#p": partition_attribute}
-        values: dict[str, Any] = {":p": to_attribute(partition_value)}
-        condition = "#p = :p"
-        if upper_bound is not None or lower_bound is not None:
-            names["#s"] = sort_attribute
-        if upper_bound is not None and lower_bound is not None:
-            # A key condition takes one range operator; BETWEEN is inclusive at both ends, which for timestamps with
-            # microseconds differs from `<` / `>` only at the exact instant.
-            values[":lo"] = to_attribute(lower_bound)
-            values[":hi"] = to_attribute(upper_bound)
-            condition += " AND #s BETWEEN :lo AND :hi"
-        elif upper_bound is not None:
-            values[":s"] = to_attribute(upper_bound)
-            condition += " AND #s < :s"
-        elif lower_bound is not None:
-            values[":s"] = to_attribute(lower_bound)
-            condition += " AND #s > :s"
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": index_name,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-            "ScanIndexForward": forward,
-        }
-        if cursor is not None:
-            query["ExclusiveStartKey"] = decode_cursor(
-                cursor,
-                index_name=index_name,
-                key_attributes=frozenset({schema.PK, schema.SK, partition_attribute, sort_attribute}),
-                partition_attribute=partition_attribute,
-                partition_value=partition_value,
-            )
-        response = self._client.query(**query)
-        items = tuple(
-            SignatureRequest.model_validate(from_item(cast("Item", item))) for item in response.get("Items", [])
-        )
-        return Page(items=items, next_cursor=encode_cursor(index_name, response.get("LastEvaluatedKey")))
-
-    def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": schema.PK},
-            "ExpressionAttributeValues": {":pk": to_attribute(pk)},
-            "ConsistentRead": True,
-        }
-        if self._query_page_size is not None:
-            query["Limit"] = self._query_page_size
-        while True:
-            response = self._client.query(**query)
-            for item in response.get("Items", []):
-                yield from_item(cast("Item", item))
-            if "LastEvaluatedKey" not in response:
-                return
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def _put_new(self, values: Mapping[str, object]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": to_item(values),
-                "ConditionExpression": "attribute_not_exists(#pk)",
-                "ExpressionAttributeNames": {"#pk": schema.PK},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-
-    def _put_event(self, request_id: str, entry: TimelineEntry) -> dict[str, Any]:
-        values = {
-            **entry.model_dump(),
-            schema.PK: schema.request_pk(request_id),
-            schema.SK: schema.event_sk(format_timestamp(entry.at), entry.id),
-            schema.ITEM_TYPE: "event",
-        }
-        return self._put_new(values)
-
-    def _update(self, pk: str, sk: str, update: _Update, condition: str) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": _key(pk, sk),
-                "UpdateExpression": update.expression(),
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": update.names,
-                "ExpressionAttributeValues": update.values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-
-    def _write(self, plan: _Plan) -> None:
+    def _write(self, plan: Plan) -> None:
         if len(plan.items) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"{len(plan.items)} items exceed DynamoDB's {MAX_TRANSACTION_ITEMS}-item transaction")
         try:
@@ -740,155 +564,7 @@ class RecordStore:
             raise plan.interpret(cast("list[dict[str, Any]]", error.response.get("CancellationReasons", []))) from None
 
 
-# ------------------------------------------------------------------------------------------------ helpers
-
-
-@dataclass(frozen=True)
-class _Part:
-    subject: TimelineSubject
-    model: type[BaseModel]
-    sort_key: Callable[[int], str]
-    not_found: Callable[[str, int], StoreError]
-    may_move: Callable[[Workflow, Any, Any], bool]
-
-
-_DOCUMENTS: Final = _Part(
-    TimelineSubject.DOCUMENT, Document, schema.document_sk, DocumentNotFoundError, lifecycle.may_transition_document
-)
-_SIGNERS: Final = _Part(
-    TimelineSubject.SIGNER, Signer, schema.signer_sk, SignerNotFoundError, lifecycle.may_transition_signer
-)
-
-
-class _Plan:
-    """The items of one transaction, each with how to explain its condition failing."""
-
-    def __init__(self, request_id: str) -> None:
-        self.request_id = request_id
-        self.items: list[dict[str, Any]] = []
-        self._failures: list[Callable[[dict[str, Any] | None], StoreError]] = []
-
-    def add(self, item: dict[str, Any], on_condition_failed: Callable[[dict[str, Any] | None], StoreError]) -> None:
-        self.items.append(item)
-        self._failures.append(on_condition_failed)
-
-    def interpret(self, reasons: list[dict[str, Any]]) -> Exception:
-        for position, reason in enumerate(reasons):
-            if reason.get("Code") == "ConditionalCheckFailed" and position < len(self._failures):
-                old = from_item(reason["Item"]) if reason.get("Item") else None
-                return self._failures[position](old)
-        codes = sorted({str(reason.get("Code")) for reason in reasons} - {"None"})
-        if "TransactionConflict" in codes:
-            return ConcurrentUpdateError(self.request_id, "request", expected="no concurrent transaction")
-        return StoreError(f"request {self.request_id}: transaction cancelled ({', '.join(codes) or 'no reason'})")
-
-
-class _Update:
-    """Builds an UpdateExpression with placeholders for every name and value."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
-        self._sets: list[str] = []
-        self._removes: list[str] = []
-
-    def _name(self, attribute: str) -> str:
-        placeholder = f"#a{len(self.names)}"
-        self.names[placeholder] = attribute
-        return placeholder
-
-    def _value(self, value: object) -> str:
-        placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = to_attribute(value)
-        return placeholder
-
-    def set(self, attribute: str, value: object) -> None:
-        self._sets.append(f"{self._name(attribute)} = {self._value(value)}")
-
-    def apply(self, updates: Mapping[str, object]) -> None:
-        for attribute, value in updates.items():
-            if value is None:
-                self._removes.append(self._name(attribute))
-            else:
-                self.set(attribute, value)
-
-    def equals(self, attribute: str, value: object) -> str:
-        return f"{self._name(attribute)} = {self._value(value)}"
-
-    def expression(self) -> str:
-        clauses = []
-        if self._sets:
-            clauses.append("SET " + ", ".join(self._sets))
-        if self._removes:
-            clauses.append("REMOVE " + ", ".join(self._removes))
-        return " ".join(clauses)
-
-
-def _lookup_pk(lookup: Lookup) -> str:
-    if lookup.kind is LookupKind.ZAPSIGN_DOC:
-        return schema.zapsign_doc_pk(lookup.key)
-    return schema.oneshot_request_pk(lookup.key)
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {schema.PK: {"S": pk}, schema.SK: {"S": sk}}
-
-
-def _lookup_conflict(request_id: str, kind: LookupKind) -> Callable[[dict[str, Any] | None], StoreError]:
-    def failure(_: dict[str, Any] | None) -> StoreError:
-        return LookupConflictError(request_id, kind.value)
-
-    return failure
-
-
-def _unexpected(request_id: str) -> Callable[[dict[str, Any] | None], StoreError]:
-    def failure(_: dict[str, Any] | None) -> StoreError:
-        return StoreError(f"request {request_id}: an item that should be new already exists")
-
-    return failure
-
-
-@cache
-def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    info = model.model_fields[name]
-    annotation: Any = info.annotation
-    if info.metadata:
-        annotation = Annotated[(annotation, *info.metadata)]
-    return TypeAdapter(annotation)
-
-
-def _validated_updates(
-    model: type[BaseModel], protected: frozenset[str], updates: Mapping[str, object], subject: str
-) -> dict[str, object]:
-    """Updates checked against the model's own field types, so what is written always reads back."""
-    validated: dict[str, object] = {}
-    for name, value in updates.items():
-        if name in protected or name not in model.model_fields:
-            raise InvalidUpdateError(f"{subject}: {name!r} is not a field an update may set")
-        if value is None:
-            validated[name] = None
-            continue
-        try:
-            validated[name] = _field_adapter(model, name).validate_python(value)
-        except ValidationError as error:
-            # The message only, never the value: it may be personal data.
-            raise InvalidUpdateError(f"{subject}: {name!r}: {error.errors()[0]['msg']}") from None
-    return validated
-
-
-def _check_unique(indexes: Sequence[int], what: str) -> None:
-    if len(set(indexes)) != len(indexes):
-        raise ValueError(f"{what}: each index at most once per transaction")
-
-
-def _check_new_aggregate(request: SignatureRequest, documents: Sequence[Document], signers: Sequence[Signer]) -> None:
-    if request.version != 1:
-        raise ValueError("a new request starts at version 1")
-    if [document.index for document in documents] != list(range(len(documents))):
-        raise ValueError("documents must be indexed 0..n-1 in order")
-    if [signer.index for signer in signers] != list(range(len(signers))):
-        raise ValueError("signers must be indexed 0..n-1 in order")
-    if request.document_count != len(documents) or request.signer_count != len(signers):
-        raise ValueError("document_count and signer_count must match the documents and signers given")
-    if len(documents) + len(signers) + 2 > MAX_TRANSACTION_ITEMS:
-        raise ValueError("too many documents and signers for one transaction")
+def _validated_change(part: Part, change: ChangeT) -> ChangeT:
+    """The change with its fields as the store writes them (validated, so e.g. a timestamp string is a datetime)."""
+    subject = f"{part.subject} {change.index}"
+    return replace(change, updates=validated_updates(part.model, PART_PROTECTED, change.updates, subject))

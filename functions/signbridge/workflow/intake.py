@@ -35,8 +35,8 @@ from signbridge.domain.errors import (
 )
 from signbridge.domain.files import StoredFile
 from signbridge.domain.models import Cause, Document, DocumentStatus, RequestAggregate, RequestStatus
-from signbridge.workflow import progress
 from signbridge.workflow.services import Services
+from signbridge.workflow.step import Step
 
 logger = Logger(child=True)
 
@@ -86,18 +86,15 @@ def accept_upload(services: Services, key: str, *, correlation_id: str) -> Intak
     if refusal is not None:
         return _reject(services, aggregate, document, upload, refusal, correlation_id=correlation_id)
     assert stored is not None
+    step = Step(services, aggregate, cause=Cause.INTAKE, correlation_id=correlation_id)
     try:
-        services.records.transition_document(
-            upload.request_id,
+        step.move_document(
             upload.index,
             DocumentStatus.RECEIVED,
-            workflow=aggregate.request.workflow,
-            expected_status=DocumentStatus.AWAITING_UPLOAD,
-            cause=Cause.INTAKE,
-            correlation_id=correlation_id,
+            expected=DocumentStatus.AWAITING_UPLOAD,
             detail=f"document {upload.index} uploaded and checked ({stored.size} bytes)",
             updates={"original_key": stored.key, "sha256": stored.sha256, "size": stored.size},
-            request_status=RequestStatus.DRAFT,
+            while_request=RequestStatus.DRAFT,
         )
     except ConcurrentUpdateError:
         # A duplicate event got there first (same content, same key), or the request left `draft` meanwhile.
@@ -110,7 +107,10 @@ def accept_upload(services: Services, key: str, *, correlation_id: str) -> Intak
         )
     services.files.delete(upload.key)
     logger.info("document received", extra={"request_id": upload.request_id, "document": upload.index})
-    progress.advance(services, upload.request_id, cause=Cause.INTAKE, correlation_id=correlation_id)
+    # The documents of a request arrive in parallel (one intake per upload) and a document's move leaves the
+    # request's version as it was: only a fresh read shows the uploads that landed meanwhile, so the last one moves
+    # the request on.
+    step.advance(read_again=True)
     return IntakeResult.RECEIVED
 
 
@@ -166,18 +166,15 @@ def _reject(
     correlation_id: str,
 ) -> IntakeResult:
     reason = f"document {upload.index} '{document.name}' rejected: {problem}"
+    step = Step(services, aggregate, cause=Cause.INTAKE, correlation_id=correlation_id)
     try:
-        services.records.transition_document(
-            upload.request_id,
+        step.move_document(
             upload.index,
             DocumentStatus.REJECTED,
-            workflow=aggregate.request.workflow,
-            expected_status=DocumentStatus.AWAITING_UPLOAD,
-            cause=Cause.INTAKE,
-            correlation_id=correlation_id,
+            expected=DocumentStatus.AWAITING_UPLOAD,
             detail=reason,
             updates={"rejection_reason": reason},
-            request_status=RequestStatus.DRAFT,
+            while_request=RequestStatus.DRAFT,
         )
     except ConcurrentUpdateError:
         return _duplicate(
@@ -188,7 +185,7 @@ def _reject(
             correlation_id=correlation_id,
         )
     services.files.delete(upload.key)
-    progress.fail_request(services, upload.request_id, reason, cause=Cause.INTAKE, correlation_id=correlation_id)
+    step.fail(reason)
     logger.warning("upload rejected", extra={"request_id": upload.request_id, "document": upload.index})
     return IntakeResult.REJECTED
 
@@ -203,20 +200,15 @@ def _duplicate(
 ) -> IntakeResult:
     """An event for a document no longer awaiting its upload (or a request that left `draft`). Finishes what a crashed
     earlier run may have left undone, and nothing more."""
+    step = Step(services, aggregate, cause=Cause.INTAKE, correlation_id=correlation_id)
     current = next((item for item in aggregate.documents if item.index == document.index), document)
     if current.status is DocumentStatus.REJECTED:
         services.files.delete(upload.key)
-        progress.fail_request(
-            services,
-            upload.request_id,
-            current.rejection_reason or f"document {current.index} rejected",
-            cause=Cause.INTAKE,
-            correlation_id=correlation_id,
-        )
+        step.fail(current.rejection_reason or f"document {current.index} rejected")
     elif current.original_key is not None and current.status is not DocumentStatus.AWAITING_UPLOAD:
         services.files.delete(upload.key)  # the document holds its checked original: the upload is a stray copy
         if aggregate.request.status is RequestStatus.DRAFT:
-            progress.advance(services, upload.request_id, cause=Cause.INTAKE, correlation_id=correlation_id)
+            step.advance(read_again=True)  # as after a move: uploads of other documents may have landed meanwhile
     logger.info(
         "upload event for a document not awaiting it: nothing to do",
         extra={"request_id": upload.request_id, "document": upload.index, "document_status": current.status.value},

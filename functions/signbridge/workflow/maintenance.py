@@ -2,7 +2,7 @@
 operator's view of both.
 
 **Reconciler** (`reconcile`). A request whose status has not moved for longer than its status's threshold
-(`STALE_AFTER`) is handed to `progress.advance(..., stale=True)`: the planner applies any move it can make and asks
+(`STALE_AFTER`) is handed to `Step.advance(stale=True)`: the planner applies any move it can make and asks
 for what is missing, including the provider re-reads (`sync_zapsign_document`, `confirm_oneshot_signature`) that only
 a stale request gets. Repeats are harmless: SQS FIFO drops a repeated deduplication id within five minutes and every
 operation is a no-op once its work is done. A request's `status_since` does not change while nothing moves, so a
@@ -47,8 +47,9 @@ from signbridge.domain.models import Cause, DocumentStatus, RequestAggregate, Re
 from signbridge.domain.operations import Op
 from signbridge.workflow.planner import plan_next_steps
 from signbridge.workflow.ports import RecordStore
-from signbridge.workflow.progress import advance, enqueue
+from signbridge.workflow.progress import enqueue
 from signbridge.workflow.services import Services
+from signbridge.workflow.step import Step
 
 logger = Logger(child=True)
 
@@ -223,9 +224,7 @@ def _reconcile_one(
             enqueue(services, steps)
             report.cleanup_enqueued.update(step.op for step in steps)
         return
-    after = advance(
-        services, listed.id, cause=Cause.SCHEDULE, correlation_id=correlation_id, stale=True, aggregate=aggregate
-    )
+    after = Step(services, aggregate, cause=Cause.SCHEDULE, correlation_id=correlation_id).advance(stale=True)
     report.reconciled[status] += 1
     if after.request.status is not status:
         report.moved[status] += 1
@@ -484,17 +483,8 @@ def _end_request(
             if not is_terminal_document(document.status)
         )
     try:
-        services.records.transition(
-            request.id,
-            to,
-            expected_version=request.version,
-            expected_status=request.status,
-            workflow=request.workflow,
-            cause=Cause.SCHEDULE,
-            correlation_id=correlation_id,
-            detail=reason,
-            extra_updates={"failure_reason": reason},
-            document_changes=changes,
+        Step(services, aggregate, cause=Cause.SCHEDULE, correlation_id=correlation_id).move_request(
+            to, detail=reason, updates={"failure_reason": reason}, documents=changes
         )
     except (ConcurrentUpdateError, TransitionNotAllowedError):
         logger.info("request moved meanwhile; left as it is", extra={"request_id": request.id})

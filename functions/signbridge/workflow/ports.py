@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange, Transition
+from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange
 from signbridge.domain.credentials import WebhookSecrets
 from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, PresignedPost, StoredFile
 from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
@@ -20,13 +20,10 @@ from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     Cause,
     Document,
-    DocumentStatus,
     RequestAggregate,
     RequestStatus,
     SignatureRequest,
     Signer,
-    SignerStatus,
-    Workflow,
 )
 from signbridge.domain.oneshot import (
     CreatedRequest,
@@ -89,76 +86,50 @@ class RecordStore(Protocol):
 
     def get_request_item(self, request_id: str) -> SignatureRequest: ...
 
-    def transition(
+    def move_request(
         self,
-        request_id: str,
+        aggregate: RequestAggregate,
         to: RequestStatus,
         *,
-        expected_version: int,
         cause: Cause,
         correlation_id: str,
         detail: str | None = None,
-        extra_updates: Mapping[str, object] | None = None,
+        updates: Mapping[str, object] | None = None,
         lookups: Sequence[Lookup] = (),
         document_changes: Sequence[DocumentChange] = (),
         signer_changes: Sequence[SignerChange] = (),
-        expected_status: RequestStatus | None = None,
-        workflow: Workflow | None = None,
-    ) -> Transition: ...
+    ) -> RequestAggregate:
+        """Move the request conditionally on the status and version `aggregate` holds, with the part changes, lookups
+        and timeline entry in the same write; answer the aggregate as written (no read). Raises
+        `ConcurrentUpdateError` after a lost race, `TransitionNotAllowedError` for a move the lifecycle forbids."""
+        ...
 
-    def transition_document(
+    def move_part(
         self,
-        request_id: str,
-        index: int,
-        to: DocumentStatus,
+        aggregate: RequestAggregate,
+        change: DocumentChange | SignerChange,
         *,
-        workflow: Workflow,
-        expected_status: DocumentStatus,
         cause: Cause,
         correlation_id: str,
         detail: str | None = None,
-        updates: Mapping[str, object] | None = None,
         lookups: Sequence[Lookup] = (),
         request_status: RequestStatus | None = None,
         record_event: bool = True,
-    ) -> Transition: ...
+    ) -> RequestAggregate:
+        """Move one document or signer (`change.to`) conditionally on `change.expected_status` (and on the request's
+        status, with `request_status`); answer the aggregate as written."""
+        ...
 
-    def transition_signer(
+    def update_part(
         self,
-        request_id: str,
-        index: int,
-        to: SignerStatus,
+        aggregate: RequestAggregate,
+        change: DocumentChange | SignerChange,
         *,
-        workflow: Workflow,
-        expected_status: SignerStatus,
-        cause: Cause,
-        correlation_id: str,
-        detail: str | None = None,
-        updates: Mapping[str, object] | None = None,
-        lookups: Sequence[Lookup] = (),
         request_status: RequestStatus | None = None,
-        record_event: bool = True,
-    ) -> Transition: ...
-
-    def update_document(
-        self,
-        request_id: str,
-        index: int,
-        *,
-        expected_status: DocumentStatus,
-        updates: Mapping[str, object],
-        request_status: RequestStatus | None = None,
-    ) -> None: ...
-
-    def update_signer(
-        self,
-        request_id: str,
-        index: int,
-        *,
-        expected_status: SignerStatus,
-        updates: Mapping[str, object],
-        request_status: RequestStatus | None = None,
-    ) -> None: ...
+    ) -> RequestAggregate:
+        """Set fields of one document or signer without a move, conditionally like `move_part`; answer the aggregate
+        as written."""
+        ...
 
     def find_by_zapsign_doc_token(self, doc_token: str) -> LookupTarget | None: ...
 

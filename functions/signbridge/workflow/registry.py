@@ -1,14 +1,15 @@
-"""The worker's operations by name: the one table the worker dispatches with."""
+"""The worker's operations by name: the one table the worker dispatches with, pointing at the operation families
+(`workflow/zapsign/`, `workflow/oneshot/`: one module per family)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from signbridge.domain.operations import Op
-from signbridge.workflow import oneshot_steps, zapsign_steps
+from signbridge.workflow import oneshot, zapsign
 from signbridge.workflow.services import Operation
 
-OPERATIONS: dict[Op, Operation] = {**zapsign_steps.OPERATIONS, **oneshot_steps.OPERATIONS}
+OPERATIONS: dict[Op, Operation] = {**zapsign.OPERATIONS, **oneshot.OPERATIONS}
 
 
 @dataclass(frozen=True)

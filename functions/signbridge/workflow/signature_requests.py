@@ -8,7 +8,7 @@ The API handler parses and maps; these functions decide. Creating a request:
    crashed after writing the request is finished by the next attempt instead of creating a second request;
 3. stores the inline documents (`originals/`) and, for `oneshot`, the ID images (`evidence/`), then writes the request,
    its documents and signers and the first timeline entry in one transaction;
-4. asks `progress.advance` for the first step. A failure there is logged and left to the reconciler, which plans
+4. asks a `Step` to `advance` to the first step. A failure there is logged and left to the reconciler, which plans
    every request that has not moved for too long: the request exists, so the client gets its 201;
 5. presigns one S3 POST per declared upload (`incoming/`); the intake function takes it from there.
 """
@@ -54,10 +54,10 @@ from signbridge.domain.models import (
 from signbridge.domain.operations import Op
 from signbridge.domain.pages import Page
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
-from signbridge.workflow import progress
 from signbridge.workflow.bodies import CreateRequestBody
 from signbridge.workflow.errors import PayloadTooLargeError, RequestStateError, WorkflowError
 from signbridge.workflow.services import Services
+from signbridge.workflow.step import Step
 
 logger = Logger(child=True)
 
@@ -230,7 +230,7 @@ def _create(services: Services, body: CreateRequestBody, request_id: str, *, cor
 
 def _first_step(services: Services, request_id: str, *, correlation_id: str) -> RequestAggregate:
     try:
-        return progress.advance(services, request_id, cause=Cause.API, correlation_id=correlation_id)
+        return Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id).advance()
     except Exception as error:
         # The request is stored: the reconciler plans it again once it has waited past its threshold (a crash
         # between the two writes heals the same way), so the client gets its request rather than an error that
@@ -342,22 +342,17 @@ def cancel_request(services: Services, request_id: str, *, reason: str | None, c
     signed, cannot be cancelled (`RequestNotCancellableError`).
     """
     for attempt in range(1, CANCEL_ATTEMPTS + 1):
-        aggregate = services.records.get_request(request_id)
+        step = Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id)
+        aggregate = step.aggregate
         request = aggregate.request
         if request.status is RequestStatus.CANCELLED:
-            progress.enqueue(services, _cancel_steps(aggregate, correlation_id))
+            step.enqueue(_cancel_steps(aggregate, correlation_id))
             return Cancellation(aggregate, cancelled_now=False)
         if not may_transition(request.workflow, request.status, RequestStatus.CANCELLED):
             raise RequestNotCancellableError(request_id, request.status)
         try:
-            services.records.transition(
-                request_id,
+            cancelled = step.move_request(
                 RequestStatus.CANCELLED,
-                expected_version=request.version,
-                expected_status=request.status,
-                workflow=request.workflow,
-                cause=Cause.API,
-                correlation_id=correlation_id,
                 detail=f"cancelled by the client: {reason}" if reason else "cancelled by the client",
             )
         except ConcurrentUpdateError:
@@ -367,8 +362,8 @@ def cancel_request(services: Services, request_id: str, *, reason: str | None, c
             continue
         logger.info("request cancelled", extra={"request_id": request_id, "from_status": request.status.value})
         telemetry.request_finished(RequestStatus.CANCELLED.value)
-        progress.enqueue(services, _cancel_steps(aggregate, correlation_id))
-        return Cancellation(services.records.get_request(request_id), cancelled_now=True)
+        step.enqueue(_cancel_steps(aggregate, correlation_id))
+        return Cancellation(cancelled, cancelled_now=True)
     raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -45,8 +45,8 @@ from signbridge.workflow.errors import (
     RequestStateError,
 )
 from signbridge.workflow.ports import OneShotClient
-from signbridge.workflow.progress import advance, enqueue, fail_request
 from signbridge.workflow.services import Services
+from signbridge.workflow.step import Step
 
 logger = Logger(child=True)
 
@@ -72,7 +72,8 @@ def submit_otp(
     wrong code, `ProviderUnavailableError` (503) when the Optimizer cannot answer now, `RequestStateError` (409) when
     it refused the sign for good (the request has failed); `RequestNotFoundError` / `SignerNotFoundError` (404).
     """
-    aggregate = services.records.get_request(request_id)
+    step = Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id)
+    aggregate = step.aggregate
     signer = _awaiting_signer(aggregate, signer_index)
     request = aggregate.request
     # Everything that can fail without calling the Optimizer happens before the intent is recorded.
@@ -80,45 +81,21 @@ def submit_otp(
     client = _sign_client(services)
     pk = int(signer.oneshot_request_pk or 0)
     try:
-        intent = services.records.transition(
-            request_id,
-            R.SIGNING,
-            expected_version=request.version,
-            expected_status=R.AWAITING_OTP,
-            workflow=request.workflow,
-            cause=Cause.API,
-            correlation_id=correlation_id,
-            detail=f"SMS code submitted for signer {signer_index}",
-        )
+        step.move_request(R.SIGNING, detail=f"SMS code submitted for signer {signer_index}")
     except ConcurrentUpdateError:
         raise NotAwaitingOtpError(
             f"request {request_id} changed meanwhile (another submission of a code, a cancel); read it and try again"
         ) from None
-    version = intent.version or request.version + 1
     try:
         result = client.sign(pk, code, appearance=appearance)
     except InvalidOtpError:
-        _back_to_awaiting(
-            services,
-            request_id,
-            version,
-            request.workflow,
-            correlation_id=correlation_id,
-            detail="the code was not accepted",
-        )
+        _back_to_awaiting(step, detail="the code was not accepted")
         raise OtpRejectedError("the code was not accepted; the signer can try again") from None
     except AlreadySignedError:
         logger.info("the Optimizer had already signed this request", extra={"signer": signer_index})
-        return _record_signed(services, request_id, signer_index, request.workflow, correlation_id)
+        return _record_signed(step, signer_index)
     except RetryableError as error:
-        _back_to_awaiting(
-            services,
-            request_id,
-            version,
-            request.workflow,
-            correlation_id=correlation_id,
-            detail=f"the Optimizer is unavailable ({error.message})",
-        )
+        _back_to_awaiting(step, detail=f"the Optimizer is unavailable ({error.message})")
         retry_after = math.ceil(error.retry_after) if error.retry_after else UNAVAILABLE_RETRY_AFTER_SECONDS
         raise ProviderUnavailableError(
             "the signing service is unavailable; submit the code again shortly", retry_after_seconds=retry_after
@@ -134,7 +111,7 @@ def submit_otp(
         ) from None
     except PermanentError as error:
         reason = f"{error.provider} {error.operation} refused: {error.message}"
-        fail_request(services, request_id, reason, cause=Cause.API, correlation_id=correlation_id)
+        step.fail(reason)
         raise RequestStateError(
             f"the signing service refused to sign ({error.message}); the request has failed"
         ) from None
@@ -142,7 +119,7 @@ def submit_otp(
         # The Optimizer signs in the background and reports it by callback (contracts/oneshot.md §3, N7).
         logger.info("the Optimizer signs in the background", extra={"signer": signer_index})
         return services.records.get_request(request_id)
-    return _record_signed(services, request_id, signer_index, request.workflow, correlation_id)
+    return _record_signed(step, signer_index)
 
 
 def resend_otp(services: Services, request_id: str, signer_index: int, *, correlation_id: str) -> None:
@@ -152,8 +129,8 @@ def resend_otp(services: Services, request_id: str, signer_index: int, *, correl
     (429, with the seconds to wait) within a minute of the last SMS: the Optimizer sends at most one a minute
     (contracts/oneshot.md §6.4).
     """
-    aggregate = services.records.get_request(request_id)
-    signer = _awaiting_signer(aggregate, signer_index)
+    step = Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id)
+    signer = _awaiting_signer(step.aggregate, signer_index)
     if signer.otp_sent_at is not None:
         elapsed = (services.clock() - signer.otp_sent_at).total_seconds()
         if elapsed < OTP_INTERVAL_SECONDS:
@@ -163,18 +140,11 @@ def resend_otp(services: Services, request_id: str, signer_index: int, *, correl
             )
     generation = signer.otp_resends + 1
     try:
-        services.records.update_signer(
-            request_id,
-            signer_index,
-            expected_status=S.OTP_SENT,
-            updates={"otp_resends": generation},
-            request_status=R.AWAITING_OTP,
-        )
+        step.update_signer(signer_index, {"otp_resends": generation}, expected=S.OTP_SENT, while_request=R.AWAITING_OTP)
     except ConcurrentUpdateError:
         raise NotAwaitingOtpError(f"request {request_id} changed meanwhile; read it and try again") from None
     # The generation makes this a new message for SQS (a duplicate of the same resend shares it and is dropped).
-    enqueue(
-        services,
+    step.enqueue(
         [
             OperationMessage(
                 op=Op.SEND_ONESHOT_OTP.value,
@@ -234,48 +204,26 @@ def _sign_client(services: Services) -> OneShotClient:
     )
 
 
-def _back_to_awaiting(
-    services: Services,
-    request_id: str,
-    version: int,
-    workflow: models.Workflow,
-    *,
-    correlation_id: str,
-    detail: str,
-) -> None:
+def _back_to_awaiting(step: Step, *, detail: str) -> None:
     """The sign did not happen: the signer may submit a code again."""
     try:
-        services.records.transition(
-            request_id,
-            R.AWAITING_OTP,
-            expected_version=version,
-            expected_status=R.SIGNING,
-            workflow=workflow,
-            cause=Cause.API,
-            correlation_id=correlation_id,
-            detail=detail,
-        )
+        step.move_request(R.AWAITING_OTP, detail=detail)
     except ConcurrentUpdateError:
-        logger.warning("the request moved while signing; left as it is", extra={"request_id": request_id})
+        logger.warning("the request moved while signing; left as it is", extra={"request_id": step.request.id})
 
 
-def _record_signed(
-    services: Services, request_id: str, signer_index: int, workflow: models.Workflow, correlation_id: str
-) -> RequestAggregate:
+def _record_signed(step: Step, signer_index: int) -> RequestAggregate:
     try:
-        services.records.transition_signer(
-            request_id,
+        step.move_signer(
             signer_index,
             S.SIGNED,
-            workflow=workflow,
-            expected_status=S.OTP_SENT,
-            cause=Cause.API,
-            correlation_id=correlation_id,
+            expected=S.OTP_SENT,
             detail="signed at the Optimizer",
-            updates={"oneshot_signed_at": services.clock()},
-            request_status=R.SIGNING,
+            updates={"oneshot_signed_at": step.services.clock()},
+            while_request=R.SIGNING,
         )
     except ConcurrentUpdateError:
         # The confirm step (a callback) recorded it first, or the request moved: what the store says stands.
         logger.info("signature already recorded meanwhile", extra={"signer": signer_index})
-    return advance(services, request_id, cause=Cause.API, correlation_id=correlation_id)
+        return step.advance(read_again=True)
+    return step.advance()

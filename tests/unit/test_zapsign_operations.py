@@ -1,0 +1,195 @@
+"""The ZapSign operation families (`signbridge.workflow.zapsign`: create, sync, archive, cancel) on in-memory fakes of
+the ports (`tests/support/memory.py`): each test says what was written, what was enqueued and what ZapSign was
+asked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from signbridge.domain.changes import LookupKind
+from signbridge.domain.messages import OperationMessage
+from signbridge.domain.models import (
+    Cause,
+    DocumentStatus,
+    RequestAggregate,
+    RequestStatus,
+    SignerStatus,
+    TimelineEntry,
+    Workflow,
+)
+from signbridge.domain.operations import Op
+from signbridge.domain.zapsign import ZapSignDocument, ZapSignSigner
+from signbridge.workflow.zapsign import OPERATIONS
+from signbridge.workflow.zapsign.archive import archive_zapsign_document
+from signbridge.workflow.zapsign.cancel import cancel_zapsign_document
+from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_signer_external_id
+from signbridge.workflow.zapsign.sync import sync_zapsign_document
+from tests.support.memory import (
+    FakeDownloads,
+    FakeZapSign,
+    MemoryFiles,
+    MemoryQueues,
+    MemoryRecords,
+    memory_services,
+    pdf_stream,
+    with_parts,
+)
+from tests.support.samples import PDF_BYTES, new_request
+
+R = RequestStatus
+D = DocumentStatus
+S = SignerStatus
+THEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SIGNED_PDF = b"%PDF-1.7 signed by ZapSign\n%%EOF\n"
+
+
+def stored(status: RequestStatus, workflow: Workflow = Workflow.ZAPSIGN) -> RequestAggregate:
+    request, documents, signers = new_request(workflow, request_id="req-1", now=THEN)
+    first = TimelineEntry(id="evt-0", at=THEN, to_status=R.SUBMITTED, cause=Cause.API, correlation_id="c0")
+    return RequestAggregate(
+        request=request.model_copy(update={"status": status, "version": 2}),
+        documents=tuple(documents),
+        signers=tuple(signers),
+        timeline=(first,),
+    )
+
+
+def message(op: Op, **fields: object) -> OperationMessage:
+    return OperationMessage.model_validate({"op": op.value, "request_id": "req-1", "correlation_id": "corr", **fields})
+
+
+def waiting_on_zapsign() -> RequestAggregate:
+    return with_parts(
+        stored(R.ZAPSIGN_PENDING),
+        request={"zapsign_doc_token": "doc-1"},
+        document0={"status": D.ZAPSIGN_PENDING, "zapsign_doc_token": "doc-1"},
+        signer0={"zapsign_signer_token": "sig-1"},
+    )
+
+
+def test_the_registry_holds_every_zapsign_family() -> None:
+    assert set(OPERATIONS) == {
+        Op.CREATE_ZAPSIGN_DOCUMENT,
+        Op.SYNC_ZAPSIGN_DOCUMENT,
+        Op.ARCHIVE_ZAPSIGN_DOCUMENT,
+        Op.ARCHIVE_ZAPSIGN_EVIDENCE,
+        Op.CANCEL_ZAPSIGN_DOCUMENT,
+    }
+
+
+def test_create_records_its_intent_then_the_token_then_moves_the_request_with_its_lookup() -> None:
+    # Given a submitted ZapSign request whose original is stored, and ZapSign creating its document
+    aggregate = stored(R.SUBMITTED)
+    records, queues = MemoryRecords(aggregate), MemoryQueues()
+    files = MemoryFiles({aggregate.document(0).original_key or "": PDF_BYTES})
+    created = ZapSignDocument(
+        token="doc-1",
+        signers=[ZapSignSigner(token="sig-1", external_id=zapsign_signer_external_id("req-1", 0), sign_url="u")],
+    )
+    zapsign = FakeZapSign(create_document=created)
+    services = memory_services(records, queues, files=files, zapsign=zapsign)
+
+    # When the create step runs
+    create_zapsign_document(services, message(Op.CREATE_ZAPSIGN_DOCUMENT))
+
+    # Then ZapSign was asked once, for a document in the request's own folder
+    assert zapsign.asked() == ["create_document"]
+    assert zapsign.calls[0][1][0].folder_path == "/signbridge/req-1/"
+    # And the intent, the token, then the move with every change and the lookup were written, in that order
+    assert [(write.kind, write.to, sorted(write.updates)) for write in records.writes] == [
+        ("update_part", None, ["zapsign_create_started_at"]),
+        ("update_part", None, ["zapsign_doc_token", "zapsign_is_extra"]),
+        ("move_request", "zapsign_pending", ["zapsign_doc_token"]),
+    ]
+    assert records.find_by_zapsign_doc_token("doc-1") is not None
+    assert (LookupKind.ZAPSIGN_DOC, "doc-1") in records.lookups
+    after = records.stored["req-1"]
+    assert after.document(0).status is D.ZAPSIGN_PENDING
+    assert (after.signer(0).zapsign_signer_token, after.signer(0).sign_url) == ("sig-1", "u")
+    # And nothing is enqueued: the request now waits on ZapSign's webhooks
+    assert queues.sent == []
+
+
+def test_create_for_a_request_no_longer_submitted_calls_nobody_and_writes_nothing() -> None:
+    records, queues = MemoryRecords(stored(R.CANCELLED)), MemoryQueues()
+    zapsign = FakeZapSign()
+    create_zapsign_document(memory_services(records, queues, zapsign=zapsign), message(Op.CREATE_ZAPSIGN_DOCUMENT))
+    assert (records.writes, queues.sent, zapsign.calls) == ([], [], [])
+
+
+def test_sync_of_a_signed_document_moves_the_request_and_hands_the_links_to_the_archive_steps() -> None:
+    # Given a request waiting on ZapSign, and ZapSign's Detail saying every signer signed
+    records, queues = MemoryRecords(waiting_on_zapsign()), MemoryQueues()
+    detail = ZapSignDocument(
+        token="doc-1",
+        status="signed",
+        signed_file="https://files.example/doc-1.pdf",
+        signers=[ZapSignSigner(token="sig-1", status="signed")],
+    )
+    zapsign = FakeZapSign(get_document=detail)
+
+    # When a doc_signed hint is synced
+    sync_zapsign_document(
+        memory_services(records, queues, zapsign=zapsign),
+        message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "doc_signed"}),
+    )
+
+    # Then ZapSign was read once, and the request moved with its signer in one write
+    assert zapsign.asked() == ["get_document"]
+    assert [(write.kind, write.to) for write in records.writes] == [("move_request", "zapsign_signed")]
+    assert records.stored["req-1"].signer(0).status is S.SIGNED
+    # And the archive step was enqueued with the link just read, planned without reading the request again
+    assert queues.ops() == [(Op.ARCHIVE_ZAPSIGN_DOCUMENT, None, 0)]
+    assert queues.sent[0][1].payload == {"file_url": "https://files.example/doc-1.pdf"}
+    assert records.reads == 1
+
+
+def test_sync_of_an_irrelevant_hint_reads_nothing() -> None:
+    records, queues = MemoryRecords(waiting_on_zapsign()), MemoryQueues()
+    zapsign = FakeZapSign()
+    sync_zapsign_document(
+        memory_services(records, queues, zapsign=zapsign),
+        message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "email_bounced"}),
+    )
+    assert (records.reads, records.writes, queues.sent, zapsign.calls) == (0, [], [], [])
+
+
+def test_archive_stores_the_signed_pdf_moves_the_document_and_completes_the_request() -> None:
+    # Given a ZapSign-signed request and the link the sync step handed over
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.ZAPSIGN_SIGNED}, signer0={"status": S.SIGNED})
+    records, queues, files = MemoryRecords(aggregate), MemoryQueues(), MemoryFiles()
+    downloads = FakeDownloads(open=lambda url: pdf_stream(SIGNED_PDF))
+    services = memory_services(records, queues, files=files, zapsign=FakeZapSign(), downloads=downloads)
+
+    # When the archive step runs
+    archive_zapsign_document(
+        services, message(Op.ARCHIVE_ZAPSIGN_DOCUMENT, document=0, payload={"file_url": "https://files.example/x"})
+    )
+
+    # Then the link was downloaded (ZapSign not asked again) and the PDF stored
+    assert downloads.asked() == ["open"]
+    assert files.objects["signed/req-1/000/zapsign.pdf"] == SIGNED_PDF
+    # And the document moved to archived (while the request is zapsign_signed), then advance moved the request on
+    # twice from the aggregate as written, without reading it
+    assert [(write.kind, write.to, write.guard) for write in records.writes] == [
+        ("move_part", "archived", R.ZAPSIGN_SIGNED),
+        ("move_request", "archiving", None),
+        ("move_request", "completed", None),
+    ]
+    assert records.stored["req-1"].document(0).final_key == "signed/req-1/000/zapsign.pdf"
+    assert records.reads == 1
+    assert queues.sent == []
+
+
+def test_cancel_asks_zapsign_to_refuse_the_document_of_a_cancelled_request() -> None:
+    # Given a request cancelled while ZapSign held its document
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.CANCELLED})
+    records, queues = MemoryRecords(aggregate), MemoryQueues()
+    zapsign = FakeZapSign(cancel_document="cancelled")
+
+    # When the cancel step runs
+    cancel_zapsign_document(memory_services(records, queues, zapsign=zapsign), message(Op.CANCEL_ZAPSIGN_DOCUMENT))
+
+    # Then ZapSign was asked to refuse it, in the document's language, and nothing was written or enqueued
+    assert zapsign.calls == [("cancel_document", ("doc-1", "Cancelado por el remitente"), {})]
+    assert (records.writes, queues.sent) == ([], [])
