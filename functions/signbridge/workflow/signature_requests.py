@@ -71,9 +71,6 @@ CANCEL_ATTEMPTS: Final = 2  # the first attempt, and one more after losing a rac
 class InvalidFieldError(WorkflowError):
     """A field that the input model cannot judge alone, because the limit is the deployment's (a file size)."""
 
-    problem_type = "validation-error"
-    status = 422
-
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
@@ -81,14 +78,11 @@ class InvalidFieldError(WorkflowError):
 
 
 class InvalidQueryError(WorkflowError):
-    problem_type = "invalid-query"
-    status = 400
+    """A list query that does not name exactly one filter."""
 
 
 class RequestNotCancellableError(RequestStateError):
     """The request has finished, or is being signed: there is nothing left to cancel."""
-
-    problem_type = "not-cancellable"
 
     def __init__(self, request_id: str, status: RequestStatus) -> None:
         reason = "it has ended" if is_terminal(status) else "its signature is under way"
