@@ -159,7 +159,8 @@ def _answer(result: WebhookOutcome | Exception) -> dict[str, Any]:
         return result
 
     services: Any = object()
-    return answer_webhook(_event(), FakeLambdaContext(function_name="webhook"), services, provider="p", accept=accept)
+    context: Any = FakeLambdaContext(function_name="webhook")
+    return answer_webhook(_event(), context, services, provider="p", accept=accept)
 
 
 @pytest.mark.parametrize("disposition", list(Disposition))

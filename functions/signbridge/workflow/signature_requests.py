@@ -55,8 +55,8 @@ from signbridge.domain.operations import Op
 from signbridge.domain.pages import Page
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
 from signbridge.workflow import progress
-from signbridge.workflow.bodies import CreateRequestBody
 from signbridge.workflow.errors import PayloadTooLargeError, RequestStateError, WorkflowError
+from signbridge.workflow.inputs import NewRequest
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)
@@ -112,7 +112,7 @@ class Created:
 
 
 def create_request(
-    services: Services, body: CreateRequestBody, *, idempotency_key: str | None, correlation_id: str
+    services: Services, body: NewRequest, *, idempotency_key: str | None, correlation_id: str
 ) -> Created:
     """Create a signature request from a validated body (see the module docstring for the steps)."""
     _check_limits(services, body)
@@ -154,7 +154,7 @@ def upload_links(services: Services, aggregate: RequestAggregate) -> list[tuple[
     ]
 
 
-def _check_limits(services: Services, body: CreateRequestBody) -> None:
+def _check_limits(services: Services, body: NewRequest) -> None:
     settings = services.settings
     inline = body.inline_bytes()
     if inline > settings.max_inline_bytes:
@@ -174,7 +174,7 @@ def _check_limits(services: Services, body: CreateRequestBody) -> None:
             )
 
 
-def _create(services: Services, body: CreateRequestBody, request_id: str, *, correlation_id: str) -> Created:
+def _create(services: Services, body: NewRequest, request_id: str, *, correlation_id: str) -> Created:
     now = services.clock()
     documents = [
         _store_document(services, request_id, position, body, now=now) for position in range(len(body.documents))
@@ -236,9 +236,7 @@ def _first_step(services: Services, request_id: str, *, correlation_id: str) -> 
         return services.records.get_request(request_id)
 
 
-def _store_document(
-    services: Services, request_id: str, position: int, body: CreateRequestBody, *, now: datetime
-) -> Document:
+def _store_document(services: Services, request_id: str, position: int, body: NewRequest, *, now: datetime) -> Document:
     document = body.documents[position]
     content = document.content()
     base = {
@@ -267,7 +265,7 @@ def _store_document(
     return Document.model_validate({**base, "original_key": key, "size": stored.size, "sha256": stored.sha256})
 
 
-def _signer(services: Services, request_id: str, position: int, body: CreateRequestBody, *, now: datetime) -> Signer:
+def _signer(services: Services, request_id: str, position: int, body: NewRequest, *, now: datetime) -> Signer:
     signer = body.signers[position]
     evidence_keys: dict[IdImageKind, str] = {}
     if body.workflow.client_sends_id_images:

@@ -36,6 +36,7 @@ from signbridge.config import get_settings
 from signbridge.domain.errors import StoreError
 from signbridge.domain.models import MAX_SIGNERS, RequestStatus
 from signbridge.domain.validation import MAX_EXTERNAL_ID_CHARS
+from signbridge.handlers.api.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
 from signbridge.handlers.api.views import (
     Accepted,
     CreatedRequestView,
@@ -58,7 +59,6 @@ from signbridge.handlers.problems import (
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.wiring import get_services
 from signbridge.workflow import signature_requests, signing
-from signbridge.workflow.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
 from signbridge.workflow.errors import PayloadTooLargeError, WorkflowError
 from signbridge.workflow.services import Services
 
