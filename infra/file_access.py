@@ -73,8 +73,8 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
         keys.INCOMING_PREFIX: frozenset({R, D}),
         keys.ORIGINALS_PREFIX: frozenset({S, D}),
     },
-    # zapsign_steps: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
-    # MAX_ID_IMAGE_BYTES); oneshot_steps: reads the ID images and the input PDF (original or previous signed file),
+    # workflow/zapsign: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
+    # MAX_ID_IMAGE_BYTES); workflow/oneshot: reads the ID images and the input PDF (original or previous signed file),
     # stores contracts and signed PDFs.
     "worker": {
         keys.ORIGINALS_PREFIX: frozenset({R}),

@@ -19,12 +19,12 @@ from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import IdImageKind, Workflow
 from signbridge.domain.operations import Op
 from signbridge.handlers import api
+from signbridge.handlers.api.bodies import CreateRequestBody
 from signbridge.storage import clients
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.records import RecordStore
 from signbridge.wiring import AwsServices
-from signbridge.workflow.bodies import CreateRequestBody
 from tests.support.api import ApiClient, api_event
 from tests.support.samples import GIF_BYTES, JPEG_BYTES, PDF_BYTES, PNG_BYTES, b64, create_body, document_body
 

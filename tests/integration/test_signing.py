@@ -12,6 +12,7 @@ from signbridge.domain.errors import RequestNotFoundError, SignerNotFoundError
 from signbridge.domain.models import Cause, RequestAggregate, RequestStatus, SignerStatus, Workflow
 from signbridge.domain.operations import Op
 from signbridge.handlers import api
+from signbridge.handlers.problems import problem_for
 from signbridge.providers.http import ProviderHttp
 from signbridge.providers.oneshot import OneShotClient
 from signbridge.workflow import signing
@@ -131,7 +132,9 @@ def test_a_wrong_code_is_rejected_and_the_signer_may_try_again(
     with pytest.raises(OtpRejectedError) as rejected:
         signing.submit_otp(oneshot_services, aggregate.request.id, 0, wrong, correlation_id="wrong")
     # Then the client is told to try again (422), and the request awaits the code
-    assert (rejected.value.status, rejected.value.problem_type) == (422, "otp-rejected")
+    problem = problem_for(rejected.value)
+    assert problem is not None
+    assert (problem.status, problem.slug) == (422, "otp-rejected")
     assert status_of(oneshot_services, aggregate.request.id) is R.AWAITING_OTP
     # and the right code still signs
     signed = signing.submit_otp(oneshot_services, aggregate.request.id, 0, right, correlation_id="right")
@@ -150,7 +153,10 @@ def test_an_unavailable_optimizer_leaves_the_code_to_be_submitted_again(
             oneshot_services, aggregate.request.id, 0, code_of(oneshot_simulator, aggregate), correlation_id="c"
         )
     # Then the client gets 503 with the Optimizer's Retry-After, after one attempt (the API's time budget)
-    assert (unavailable.value.status, unavailable.value.retry_after_seconds) == (503, 7)
+    problem = problem_for(unavailable.value)
+    assert problem is not None
+    assert (problem.status, problem.headers["Retry-After"]) == (503, "7")
+    assert unavailable.value.retry_after_seconds == 7
     assert oneshot_simulator.calls["sign"] == 1
     # and the request awaits the code again; submitted again, it signs
     assert status_of(oneshot_services, aggregate.request.id) is R.AWAITING_OTP
@@ -252,7 +258,10 @@ def test_a_resend_is_refused_within_the_minute_with_the_seconds_left(
     # When another is asked for, Then it is refused with the seconds left, rounded up, and nothing is queued
     with pytest.raises(OtpResendTooSoonError) as too_soon:
         signing.resend_otp(oneshot_services, aggregate.request.id, 0, correlation_id="c")
-    assert (too_soon.value.status, too_soon.value.retry_after_seconds) == (429, 1)
+    problem = problem_for(too_soon.value)
+    assert problem is not None
+    assert (problem.status, problem.headers["Retry-After"]) == (429, "1")
+    assert too_soon.value.retry_after_seconds == 1
     assert list(sqs_messages(sqs_client, oneshot_worker.queue_url)) == []
 
 

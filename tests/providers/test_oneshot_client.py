@@ -28,10 +28,10 @@ from signbridge.domain.oneshot import (
 from signbridge.domain.provider_errors import PermanentError, RateLimitedError, RetryableError, UncertainOutcomeError
 from signbridge.providers.downloads import FileTooLargeError
 from signbridge.providers.http import ProviderHttp
-from signbridge.providers.oneshot import (
-    MultipartBody,
-    OneShotClient,
-    classify_error,
+from signbridge.providers.multipart import MultipartBody
+from signbridge.providers.oneshot import OneShotClient
+from signbridge.providers.oneshot.errors import classify_error
+from signbridge.providers.oneshot.parsers import (
     parse_document_list,
     parse_image_uid,
     parse_request_pk,

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from signbridge.domain.models import Workflow
-from signbridge.workflow.bodies import CancelRequestBody, CreateRequestBody, SignatureAppearance, SubmitOtpBody
+from signbridge.handlers.api.bodies import CancelRequestBody, CreateRequestBody, SignatureAppearance, SubmitOtpBody
 from tests.support.samples import create_body
 
 APPEARANCE = {

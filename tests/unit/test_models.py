@@ -21,7 +21,7 @@ from signbridge.domain.models import (
     Workflow,
     oneshot_stage,
 )
-from signbridge.workflow.bodies import SignerInput
+from signbridge.handlers.api.bodies import SignerInput
 from tests.support.samples import new_request
 
 NOW = datetime(2025, 1, 31, 9, 5, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from signbridge.domain.models import MAX_DOCUMENTS, IdImageKind, Workflow
-from signbridge.workflow.bodies import CreateRequestBody
+from signbridge.handlers.api.bodies import CreateRequestBody
 from tests.support.samples import (
     GIF_BYTES,
     JPEG_BYTES,

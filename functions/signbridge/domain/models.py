@@ -3,7 +3,7 @@
 The stored / read models (`SignatureRequest`, `Document`, `Signer`, `TimelineEntry`) are tolerant: unknown attributes
 are ignored and fields hold what was recorded, so an item written by an older or newer version still loads. The
 strict input models that create a request (`CreateRequestBody` & co.) live beside the use cases, in
-`signbridge.workflow.bodies`.
+`signbridge.handlers.api.bodies`.
 
 Personal data (names, email, phone, ID number, ID images) is kept out of `repr()` (`Field(repr=False)`), so a model
 that ends up in a log line or a traceback does not carry it.

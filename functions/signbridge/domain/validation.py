@@ -18,9 +18,10 @@ import unicodedata
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, BeforeValidator
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from signbridge.domain.countries import ISO_3166_ALPHA2
+from signbridge.domain.models import Workflow
 
 MIB: Final = 1024 * 1024
 MAX_NAME_CHARS: Final = 255  # ZapSign's limit for a document name (contracts/zapsign.md §3.1)
@@ -239,3 +240,11 @@ AppearanceLine = Annotated[str, AfterValidator(check_appearance_line)]
 DateFormat = Annotated[str, AfterValidator(check_date_format)]
 TimeZoneName = Annotated[str, AfterValidator(check_time_zone)]
 ImageUid = Annotated[str, AfterValidator(check_image_uid)]
+
+
+def field_error(
+    loc: tuple[str | int, ...], message: str, workflow: Workflow | None = None, *, kind: str = "workflow_requirement"
+) -> InitErrorDetails:
+    """An error located at `loc`; `kind` becomes the error `type` clients can branch on."""
+    context = {"workflow": workflow.value} if workflow is not None else None
+    return InitErrorDetails(type=PydanticCustomError(kind, message, context), loc=loc, input=None)

@@ -9,7 +9,6 @@ report (counts only).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -18,9 +17,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import observability
+from signbridge.handlers.scheduled import run_scheduled
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.wiring import get_services
-from signbridge.workflow.maintenance import HousekeepingReport, ScheduledEvent, housekeep
+from signbridge.workflow.maintenance import HousekeepingReport, housekeep
 
 logger = Logger()
 tracer = Tracer()
@@ -31,12 +31,7 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    scheduled = ScheduledEvent.model_validate(event)
-    services = get_services()
-    correlation_id = scheduled.id or f"housekeeper-{uuid.uuid4().hex}"
-    report = housekeep(services, now=scheduled.time or services.clock(), correlation_id=correlation_id)
-    emit_metrics(report)
-    return report.as_dict()
+    return run_scheduled(event, get_services(), name="housekeeper", run=housekeep, emit_metrics=emit_metrics)
 
 
 def emit_metrics(report: HousekeepingReport) -> None:

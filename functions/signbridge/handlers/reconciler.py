@@ -8,7 +8,6 @@ event's `id` is the correlation id of everything the run enqueues. Returns the r
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -17,9 +16,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import observability
+from signbridge.handlers.scheduled import run_scheduled
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.wiring import get_services
-from signbridge.workflow.maintenance import ReconcileReport, ScheduledEvent, reconcile
+from signbridge.workflow.maintenance import ReconcileReport, reconcile
 
 logger = Logger()
 tracer = Tracer()
@@ -30,12 +30,7 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    scheduled = ScheduledEvent.model_validate(event)
-    services = get_services()
-    correlation_id = scheduled.id or f"reconciler-{uuid.uuid4().hex}"
-    report = reconcile(services, now=scheduled.time or services.clock(), correlation_id=correlation_id)
-    emit_metrics(report)
-    return report.as_dict()
+    return run_scheduled(event, get_services(), name="reconciler", run=reconcile, emit_metrics=emit_metrics)
 
 
 def emit_metrics(report: ReconcileReport) -> None:

@@ -1,15 +1,12 @@
-"""Errors the workflow raises for a client's mistake or a request's state. The API maps each to one HTTP status and a
-stable problem `type` in one place (`signbridge.handlers.api`); the messages are for people and carry no personal
-data."""
+"""Errors the workflow raises for a client's mistake, a request's state or a caller it does not recognise. They say
+what went wrong in the domain's words and nothing of HTTP: the HTTP edge maps each to a status and a stable problem
+`type` in one table (`signbridge.handlers.problems`). The messages are for people and carry no personal data."""
 
 from __future__ import annotations
 
 
 class WorkflowError(Exception):
-    """Base: `problem_type` is the stable slug clients branch on; `status` the HTTP status the API answers with."""
-
-    problem_type = "workflow-error"
-    status = 400
+    """Base: `detail` says what went wrong, for people."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -17,33 +14,23 @@ class WorkflowError(Exception):
 
 
 class PayloadTooLargeError(WorkflowError):
-    problem_type = "payload-too-large"
-    status = 413
+    """A body or a file is larger than the deployment accepts."""
 
 
 class RequestStateError(WorkflowError):
     """The request is not in a state that allows this (cancel a completed request, submit a code nobody awaits)."""
 
-    problem_type = "conflict"
-    status = 409
-
 
 class NotAwaitingOtpError(RequestStateError):
-    problem_type = "not-awaiting-otp"
+    """No SMS code is awaited from this signer."""
 
 
 class OtpRejectedError(WorkflowError):
     """The Optimizer refused the code. The signer can try again."""
 
-    problem_type = "otp-rejected"
-    status = 422
-
 
 class OtpResendTooSoonError(WorkflowError):
     """The Optimizer sends at most one SMS a minute per request."""
-
-    problem_type = "otp-too-soon"
-    status = 429
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
@@ -53,9 +40,37 @@ class OtpResendTooSoonError(WorkflowError):
 class ProviderUnavailableError(WorkflowError):
     """A synchronous provider call (the OTP sign) could not be made now; the client may try again."""
 
-    problem_type = "provider-unavailable"
-    status = 503
-
     def __init__(self, detail: str, *, retry_after_seconds: int | None = None) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+# ------------------------------------------------------------------------------------------------ webhooks
+
+
+class UnknownCallerError(WorkflowError):
+    """A webhook call that does not prove it comes from the provider: nothing was stored or queued."""
+
+
+class UnknownCallbackAddressError(UnknownCallerError):
+    """One-Shot: the secret in the callback address is not one SignBridge gave the Optimizer."""
+
+
+class WrongWebhookSecretError(UnknownCallerError):
+    """ZapSign: the shared-secret header is missing or wrong."""
+
+
+class MalformedEventError(WorkflowError):
+    """A webhook body that cannot be read. It was stored first (`raw_key`), for whoever investigates."""
+
+    def __init__(self, detail: str, *, raw_key: str) -> None:
+        super().__init__(detail)
+        self.raw_key = raw_key
+
+
+class MalformedCallbackError(MalformedEventError):
+    """One-Shot: the callback body is not JSON."""
+
+
+class MalformedWebhookError(MalformedEventError):
+    """ZapSign: the webhook body is not a JSON object."""

@@ -54,8 +54,8 @@ from signbridge.domain.models import (
 from signbridge.domain.operations import Op
 from signbridge.domain.pages import Page
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
-from signbridge.workflow.bodies import CreateRequestBody
 from signbridge.workflow.errors import PayloadTooLargeError, RequestStateError, WorkflowError
+from signbridge.workflow.inputs import NewRequest
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
 
@@ -71,9 +71,6 @@ CANCEL_ATTEMPTS: Final = 2  # the first attempt, and one more after losing a rac
 class InvalidFieldError(WorkflowError):
     """A field that the input model cannot judge alone, because the limit is the deployment's (a file size)."""
 
-    problem_type = "validation-error"
-    status = 422
-
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
@@ -81,14 +78,11 @@ class InvalidFieldError(WorkflowError):
 
 
 class InvalidQueryError(WorkflowError):
-    problem_type = "invalid-query"
-    status = 400
+    """A list query that does not name exactly one filter."""
 
 
 class RequestNotCancellableError(RequestStateError):
     """The request has finished, or is being signed: there is nothing left to cancel."""
-
-    problem_type = "not-cancellable"
 
     def __init__(self, request_id: str, status: RequestStatus) -> None:
         reason = "it has ended" if is_terminal(status) else "its signature is under way"
@@ -118,7 +112,7 @@ class Created:
 
 
 def create_request(
-    services: Services, body: CreateRequestBody, *, idempotency_key: str | None, correlation_id: str
+    services: Services, body: NewRequest, *, idempotency_key: str | None, correlation_id: str
 ) -> Created:
     """Create a signature request from a validated body (see the module docstring for the steps)."""
     _check_limits(services, body)
@@ -160,7 +154,7 @@ def upload_links(services: Services, aggregate: RequestAggregate) -> list[tuple[
     ]
 
 
-def _check_limits(services: Services, body: CreateRequestBody) -> None:
+def _check_limits(services: Services, body: NewRequest) -> None:
     settings = services.settings
     inline = body.inline_bytes()
     if inline > settings.max_inline_bytes:
@@ -180,7 +174,7 @@ def _check_limits(services: Services, body: CreateRequestBody) -> None:
             )
 
 
-def _create(services: Services, body: CreateRequestBody, request_id: str, *, correlation_id: str) -> Created:
+def _create(services: Services, body: NewRequest, request_id: str, *, correlation_id: str) -> Created:
     now = services.clock()
     documents = [
         _store_document(services, request_id, position, body, now=now) for position in range(len(body.documents))
@@ -242,9 +236,7 @@ def _first_step(services: Services, request_id: str, *, correlation_id: str) -> 
         return services.records.get_request(request_id)
 
 
-def _store_document(
-    services: Services, request_id: str, position: int, body: CreateRequestBody, *, now: datetime
-) -> Document:
+def _store_document(services: Services, request_id: str, position: int, body: NewRequest, *, now: datetime) -> Document:
     document = body.documents[position]
     content = document.content()
     base = {
@@ -273,7 +265,7 @@ def _store_document(
     return Document.model_validate({**base, "original_key": key, "size": stored.size, "sha256": stored.sha256})
 
 
-def _signer(services: Services, request_id: str, position: int, body: CreateRequestBody, *, now: datetime) -> Signer:
+def _signer(services: Services, request_id: str, position: int, body: NewRequest, *, now: datetime) -> Signer:
     signer = body.signers[position]
     evidence_keys: dict[IdImageKind, str] = {}
     if body.workflow.client_sends_id_images:

@@ -24,7 +24,7 @@ from typing import Final
 
 from aws_lambda_powertools import Logger
 
-from signbridge.domain import models
+from signbridge.domain import appearance, models
 from signbridge.domain.errors import ConcurrentUpdateError, SignerNotFoundError
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import Cause, RequestAggregate, RequestStatus, Signer, SignerStatus
@@ -36,7 +36,6 @@ from signbridge.domain.oneshot import (
 )
 from signbridge.domain.operations import Op
 from signbridge.domain.provider_errors import PermanentError, RetryableError, UncertainOutcomeError
-from signbridge.workflow import bodies
 from signbridge.workflow.errors import (
     NotAwaitingOtpError,
     OtpRejectedError,
@@ -182,7 +181,7 @@ def _appearance(request: models.SignatureRequest) -> SignatureAppearance | None:
     """The request's visible signature as the sign call takes it (validated when the request was created)."""
     if not request.signature_appearance:
         return None
-    stored = bodies.SignatureAppearance.model_validate(request.signature_appearance)
+    stored = appearance.SignatureAppearance.model_validate(request.signature_appearance)
     position = stored.position
     return SignatureAppearance(
         text=stored.text,

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Final
 
 from aws_lambda_powertools import Logger
@@ -21,6 +22,13 @@ from signbridge import api_routes
 from signbridge.domain import keys
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.operations import Op, Queue
+from signbridge.workflow.errors import (
+    MalformedCallbackError,
+    MalformedWebhookError,
+    PayloadTooLargeError,
+    UnknownCallbackAddressError,
+    WrongWebhookSecretError,
+)
 from signbridge.workflow.services import Services
 
 logger = Logger(child=True)
@@ -28,15 +36,20 @@ logger = Logger(child=True)
 RAW_EVENT_MAX_BYTES: Final = 1024 * 1024  # provider callbacks are a few hundred bytes; anything near this is not one
 
 
+class Disposition(StrEnum):
+    """What became of an accepted webhook call."""
+
+    QUEUED = "queued"  # stored, and a hint queued for the worker
+    STORED = "stored"  # stored only: an event SignBridge does not act upon (or one naming nothing usable)
+
+
 @dataclass(frozen=True)
 class WebhookOutcome:
-    """What a webhook handler answers: `status`, and for an error the problem `type` and `detail` (for people, no
-    secrets). `raw_key` is where the body was stored (None: not stored), `enqueued` how many hints were queued."""
+    """An accepted webhook call: what became of it, where the body was stored, how many hints were queued. A call
+    that is refused raises instead (`UnknownCallerError`, `PayloadTooLargeError`, `MalformedEventError`)."""
 
-    status: int
-    problem_type: str | None = None
-    detail: str | None = None
-    raw_key: str | None = None
+    disposition: Disposition
+    raw_key: str
     enqueued: int = 0
 
 
@@ -69,26 +82,27 @@ def accept_oneshot_callback(
     """`POST /webhooks/oneshot/{secret}`: the Optimizer's status-change callback (contracts/oneshot.md §6.2).
 
     The Optimizer sends no signature and no auth header, so the secret is the last path segment of the callback URL
-    SignBridge gave it. A wrong secret is 401 and nothing is stored. Otherwise the raw body is stored, then a callback
-    naming a request pk (new shape `request.pk`, legacy `request`) becomes one `confirm_oneshot_signature` hint; any
-    other well-formed callback is only stored. Malformed JSON is 400 (stored, for whoever investigates).
+    SignBridge gave it. A wrong secret raises `UnknownCallbackAddressError` and nothing is stored. Otherwise the raw
+    body is stored, then a callback naming a request pk (new shape `request.pk`, legacy `request`) becomes one
+    `confirm_oneshot_signature` hint; any other well-formed callback is only stored. Malformed JSON raises
+    `MalformedCallbackError` (stored first, for whoever investigates).
     """
     if not _secret_matches(path_secret, services.secrets.webhooks().accepted_oneshot()):
         logger.warning("One-Shot callback with a wrong secret refused")  # never the secret itself
-        return WebhookOutcome(401, "unauthorized", "unknown callback address")
+        raise UnknownCallbackAddressError("unknown callback address")
     if len(body) > RAW_EVENT_MAX_BYTES:
-        return WebhookOutcome(413, "payload-too-large", f"a callback body is at most {RAW_EVENT_MAX_BYTES} bytes")
+        raise PayloadTooLargeError(f"a callback body is at most {RAW_EVENT_MAX_BYTES} bytes")
     raw_key, digest = _store_raw(services, ONESHOT_PROVIDER, body, received_at)
     try:
         payload = json.loads(body)
     except ValueError:
         logger.warning("One-Shot callback is not JSON", extra={"raw_key": raw_key})
-        return WebhookOutcome(400, "malformed-callback", "the body is not JSON", raw_key=raw_key)
+        raise MalformedCallbackError("the body is not JSON", raw_key=raw_key) from None
     pk = oneshot_callback_pk(payload)
     event_type = _oneshot_event_type(payload)
     if pk is None:
         logger.info("One-Shot callback names no request; stored only", extra={"event_type": event_type})
-        return WebhookOutcome(200, raw_key=raw_key)
+        return WebhookOutcome(Disposition.STORED, raw_key)
     hint = OperationMessage(
         op=Op.CONFIRM_ONESHOT_SIGNATURE.value,
         correlation_id=correlation_id,
@@ -98,7 +112,7 @@ def accept_oneshot_callback(
     # body's hash drops a duplicate delivery within SQS's five minutes.
     services.queues.send(Queue.ONESHOT, hint, group_id=f"oneshot-{pk}", deduplication_id=digest)
     logger.info("One-Shot callback queued", extra={"oneshot_pk": pk, "event_type": event_type})
-    return WebhookOutcome(200, raw_key=raw_key, enqueued=1)
+    return WebhookOutcome(Disposition.QUEUED, raw_key, enqueued=1)
 
 
 def oneshot_callback_pk(payload: object) -> int | None:
@@ -161,22 +175,21 @@ def accept_zapsign_webhook(
 
     ZapSign signs nothing; the webhook is registered with a custom header carrying a shared secret
     (`api_routes.ZAPSIGN_WEBHOOK_SECRET_HEADER`), compared in constant time with the accepted secrets (two during a
-    rotation). Missing or wrong: 401, nothing stored or queued. Otherwise the raw body is stored first, then a
-    document event becomes one `sync_zapsign_document` hint (group: the document token, which belongs to one request;
-    deduplication: the body's sha256); anything else is only stored. ZapSign retries whatever is not exactly 200
-    (§4.1), so every event we understand or deliberately ignore is answered 200; malformed JSON is 400 (stored for
-    whoever investigates). Two AWS calls at most: the S3 put and the SQS send (plus the cached secret read).
+    rotation). Missing or wrong: `WrongWebhookSecretError`, nothing stored or queued. Otherwise the raw body is
+    stored first, then a document event becomes one `sync_zapsign_document` hint (group: the document token, which
+    belongs to one request; deduplication: the body's sha256); anything else is only stored. ZapSign retries whatever
+    is not answered exactly 200 (§4.1), so every event we understand or deliberately ignore is an accepted outcome;
+    malformed JSON raises `MalformedWebhookError` (stored first, for whoever investigates). Two AWS calls at most:
+    the S3 put and the SQS send (plus the cached secret read).
     """
     presented = _header(headers, api_routes.ZAPSIGN_WEBHOOK_SECRET_HEADER)
     if presented is None or not _secret_matches(presented, services.secrets.webhooks().accepted_zapsign()):
         logger.warning(
             "ZapSign webhook without a valid secret refused", extra={"header_present": presented is not None}
         )
-        return WebhookOutcome(
-            401, "unauthorized", f"missing or wrong {api_routes.ZAPSIGN_WEBHOOK_SECRET_HEADER} header"
-        )
+        raise WrongWebhookSecretError(f"missing or wrong {api_routes.ZAPSIGN_WEBHOOK_SECRET_HEADER} header")
     if len(body) > RAW_EVENT_MAX_BYTES:
-        return WebhookOutcome(413, "payload-too-large", f"a webhook body is at most {RAW_EVENT_MAX_BYTES} bytes")
+        raise PayloadTooLargeError(f"a webhook body is at most {RAW_EVENT_MAX_BYTES} bytes")
     raw_key, digest = _store_raw(services, ZAPSIGN_PROVIDER, body, received_at)
     try:
         payload = json.loads(body)
@@ -184,16 +197,16 @@ def accept_zapsign_webhook(
         payload = None
     if not isinstance(payload, dict):
         logger.warning("ZapSign webhook is not a JSON object", extra={"raw_key": raw_key})
-        return WebhookOutcome(400, "malformed-webhook", "the body is not a JSON object", raw_key=raw_key)
+        raise MalformedWebhookError("the body is not a JSON object", raw_key=raw_key)
     event_type = payload.get("event_type")
     event_name = event_type[:64] if isinstance(event_type, str) else None
     doc_token = payload.get("token")
     if event_name not in ZAPSIGN_DOCUMENT_EVENTS:
         logger.info("ZapSign event stored only", extra={"event_type": event_name, "raw_key": raw_key})
-        return WebhookOutcome(200, raw_key=raw_key)
+        return WebhookOutcome(Disposition.STORED, raw_key)
     if not isinstance(doc_token, str) or not 0 < len(doc_token) <= MAX_DOC_TOKEN_CHARS:
         logger.warning("ZapSign document event without a usable token", extra={"event_type": event_name})
-        return WebhookOutcome(200, raw_key=raw_key)
+        return WebhookOutcome(Disposition.STORED, raw_key)
     hint = OperationMessage(
         op=Op.SYNC_ZAPSIGN_DOCUMENT.value,
         correlation_id=correlation_id,
@@ -203,7 +216,7 @@ def accept_zapsign_webhook(
     # the worker finds the request. A duplicate delivery within five minutes has the same body: SQS drops it.
     services.queues.send(Queue.ZAPSIGN, hint, group_id=doc_token, deduplication_id=digest)
     logger.info("ZapSign webhook queued", extra={"event_type": event_name, "raw_key": raw_key})
-    return WebhookOutcome(200, raw_key=raw_key, enqueued=1)
+    return WebhookOutcome(Disposition.QUEUED, raw_key, enqueued=1)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -11,8 +11,9 @@ import hashlib
 from typing import Annotated, Final, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
+from signbridge.domain.appearance import SignatureAppearance
 from signbridge.domain.models import (
     MAX_DOCUMENTS,
     MAX_SIGNERS,
@@ -23,27 +24,20 @@ from signbridge.domain.models import (
     utc_now,
 )
 from signbridge.domain.validation import (
-    AppearanceLine,
     Base64IdImage,
     Base64Pdf,
     CountryCode,
-    DateFormat,
     DocumentName,
     Email,
     ExternalId,
     IdNumber,
-    ImageUid,
     Metadata,
     PersonName,
     PhoneE164,
     Sha256Hex,
-    TimeZoneName,
     decode_base64,
 )
-
-MAX_PAGE_POINTS: Final = 14_400  # PDF's largest page side (200 inches); anything beyond is a client mistake
-MAX_APPEARANCE_LINES: Final = 6
-
+from signbridge.domain.validation import field_error as _error
 
 # ------------------------------------------------------------------------------------------------ input models
 
@@ -107,42 +101,6 @@ class DocumentInput(_Input):
 
     def content(self) -> bytes | None:
         return None if self.content_base64 is None else decode_base64(self.content_base64)
-
-
-class SignaturePosition(_Input):
-    """A rectangle in PDF points (1 px = 0.75 pt) from the page's bottom-left corner (contracts/oneshot.md §5.5)."""
-
-    x1: float = Field(ge=0, le=MAX_PAGE_POINTS)
-    y1: float = Field(ge=0, le=MAX_PAGE_POINTS)
-    x2: float = Field(ge=0, le=MAX_PAGE_POINTS)
-    y2: float = Field(ge=0, le=MAX_PAGE_POINTS)
-
-    @model_validator(mode="after")
-    def _check_corners(self) -> Self:
-        errors = []
-        if self.x2 <= self.x1:
-            errors.append(_error(("x2",), "greater than x1 (x1,y1 is the lower-left corner)", kind="position"))
-        if self.y2 <= self.y1:
-            errors.append(_error(("y2",), "greater than y1 (x1,y1 is the lower-left corner)", kind="position"))
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        return self
-
-
-class SignatureAppearance(_Input):
-    """`oneshot` and `zapsign_oneshot`: how the qualified signature shows on the page (the Optimizer's
-    `signature.appearance`, contracts/oneshot.md §5.5). Applied to every document of the request."""
-
-    text: list[AppearanceLine] | None = Field(
-        default=None, min_length=1, max_length=MAX_APPEARANCE_LINES, description="Lines of text in the stamp."
-    )
-    date_format: DateFormat | None = Field(
-        default=None, description="strftime pattern of the signing time in the stamp, e.g. %d/%m/%Y %H:%M:%S."
-    )
-    timezone: TimeZoneName | None = Field(default=None, description="IANA time zone of that time, e.g. Europe/Madrid.")
-    position: SignaturePosition | None = None
-    page: int | None = Field(default=None, ge=0, description="0-based page number.")
-    image_uid: ImageUid | None = Field(default=None, description="uid of a stamp image uploaded to the Optimizer.")
 
 
 # What a One-Shot request needs of each signer (contracts/oneshot.md §5.3).
@@ -272,11 +230,3 @@ class SubmitOtpBody(_Input):
     """`POST /v1/requests/{id}/signers/{n}/otp`: the SMS code the signer received."""
 
     code: str = Field(repr=False, pattern=r"^[0-9]{4,8}$", description="The code from the SMS: 4 to 8 digits.")
-
-
-def _error(
-    loc: tuple[str | int, ...], message: str, workflow: Workflow | None = None, *, kind: str = "workflow_requirement"
-) -> InitErrorDetails:
-    """An error located at `loc`; `kind` becomes the error `type` clients can branch on."""
-    context = {"workflow": workflow.value} if workflow is not None else None
-    return InitErrorDetails(type=PydanticCustomError(kind, message, context), loc=loc, input=None)

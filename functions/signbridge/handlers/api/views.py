@@ -1,5 +1,5 @@
 """What the HTTP API answers: response models (they also describe the bodies in the OpenAPI document) and how a
-request aggregate becomes one.
+request aggregate becomes one. Problems (the error bodies) are `signbridge.handlers.problems`.
 
 Views show what a client needs to act: statuses, the ZapSign signing links to hand to signers, short-lived download
 links for the stored files, the timeline. They leave out what the client already has or must not get back: phone
@@ -137,27 +137,6 @@ class RequestList(_View):
 
 class Accepted(_View):
     status: Literal["accepted"] = "accepted"
-
-
-class ProblemFieldError(_View):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    field: str = Field(description='Where the problem is: "signers.0.phone" in the body, or a parameter name.')
-    message: str
-    location: Literal["body", "query", "path", "header"] = Field(default="body", alias="in")
-    type: str = Field(description="A stable error code, e.g. missing, phone_e164, workflow_requirement.")
-
-
-class Problem(_View):
-    """RFC 9457 problem details (`application/problem+json`)."""
-
-    type: str = Field(description="A stable URI naming the kind of problem; branch on it.")
-    title: str
-    status: int
-    detail: str
-    instance: str | None = Field(default=None, description="The path of the request that failed.")
-    correlation_id: str | None = Field(default=None, description="Quote it when asking for help.")
-    errors: list[ProblemFieldError] | None = Field(default=None, description="Validation problems, by field.")
 
 
 # ------------------------------------------------------------------------------------------------ builders

@@ -2,13 +2,15 @@
 
 Each route parses (Powertools validates the body, path, query and headers against the annotations), calls one use
 case of `signbridge.workflow.signature_requests` / `signbridge.workflow.signing`, and maps the result to a view of
-`signbridge.workflow.views`. The routes are exactly the `api` routes of `signbridge.api_routes.ROUTES` (a test
-checks them against the resolver and the OpenAPI document served at `/v1/openapi.json`).
+`signbridge.handlers.api.views`. The routes are exactly the `api` routes of `signbridge.api_routes.ROUTES` (a test
+checks them against the resolver and the OpenAPI document served at `/v1/openapi.json`). This module is the Lambda
+entry point and holds the routes (they register on its `app`); the response bodies are `views.py` beside it.
 
-Every error is RFC 9457 `application/problem+json`, built by one function, `problem_for`, from the exception: the
-workflow's errors carry their own problem type and status; storage, idempotency and validation errors are mapped
-here; anything else is a 500 with a generic detail and the correlation id (the API Gateway request id), logged
-with a traceback that carries no exception message (messages of foreign exceptions may quote personal data).
+Every error is RFC 9457 `application/problem+json`, built by one function, `api_problem`, from the exception: the
+table of `signbridge.handlers.problems` maps the workflow's, storage's, idempotency and validation errors to their
+status, type and title; anything else is a 500 with a generic detail and the correlation id (the API Gateway request
+id), logged with a traceback that carries no exception message (messages of foreign exceptions may quote personal
+data).
 
 Logs carry the route, the status and the request id, never a body: bodies hold names, emails, phone numbers, ID
 numbers, ID images and SMS codes.
@@ -18,18 +20,12 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -37,45 +33,40 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import __version__, api_routes, observability, telemetry
 from signbridge.config import get_settings
-from signbridge.domain.errors import (
-    IdempotencyConflictError,
-    IdempotencyInProgressError,
-    InvalidCursorError,
-    InvalidIdempotencyKeyError,
-    RequestNotFoundError,
-    SignerNotFoundError,
-    StoreError,
-)
+from signbridge.domain.errors import StoreError
 from signbridge.domain.models import MAX_SIGNERS, RequestStatus
-from signbridge.handlers.http import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
-from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
-from signbridge.wiring import get_services
-from signbridge.workflow import signature_requests, signing
-from signbridge.workflow.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
-from signbridge.workflow.errors import (
-    PayloadTooLargeError,
-    WorkflowError,
-)
-from signbridge.workflow.services import Services
-from signbridge.workflow.views import (
+from signbridge.domain.validation import MAX_EXTERNAL_ID_CHARS
+from signbridge.handlers.api.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
+from signbridge.handlers.api.views import (
     Accepted,
     CreatedRequestView,
     LinkSigner,
-    Problem,
     RequestList,
     RequestView,
     created_request_view,
     request_summary,
     request_view,
 )
+from signbridge.handlers.problems import (
+    IDEMPOTENCY_KEY_HEADER,
+    INTERNAL_ERROR,
+    PROBLEM_CONTENT_TYPE,
+    NoRouteError,
+    Problem,
+    ProblemAnswer,
+    problem_for,
+)
+from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.wiring import get_services
+from signbridge.workflow import signature_requests, signing
+from signbridge.workflow.errors import PayloadTooLargeError, WorkflowError
+from signbridge.workflow.services import Services
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
-IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,128}$"  # visible ASCII, as RFC 9110 field values allow
-IDEMPOTENCY_KEY_RULE: Final = "1 to 128 visible ASCII characters (no spaces), e.g. a UUID"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 # The JSON around the base64 documents (signers, names, metadata) gets this much room above the inline cap.
 JSON_ENVELOPE_ALLOWANCE: Final = 256 * 1024
@@ -103,139 +94,27 @@ def _route(method: str, path: str) -> str:
 # ------------------------------------------------------------------------------------------------ problems
 
 
-@dataclass(frozen=True)
-class ProblemAnswer:
-    status: int
-    slug: str
-    detail: str
-    errors: list[dict[str, str]] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-TITLES: Final = {
-    "validation-error": "The request is not valid",
-    "malformed-json": "The body is not valid JSON",
-    "unsupported-media-type": "The body must be JSON",
-    "invalid-query": "The query is not valid",
-    "invalid-cursor": "The cursor is not valid",
-    "invalid-idempotency-key": "The Idempotency-Key header is not valid",
-    "not-found": "No such resource",
-    "request-not-found": "No such request",
-    "signer-not-found": "No such signer",
-    "method-not-allowed": "Method not allowed",
-    "idempotency-key-reused": "The Idempotency-Key was used with another body",
-    "idempotency-in-progress": "A request with this Idempotency-Key is in progress",
-    "payload-too-large": "The body is too large",
-    "conflict": "The request's state does not allow this",
-    "not-cancellable": "The request can no longer be cancelled",
-    "not-awaiting-otp": "No SMS code is awaited from this signer",
-    "otp-rejected": "The SMS code was not accepted",
-    "otp-too-soon": "Another SMS code cannot be sent yet",
-    "provider-unavailable": "The signing service is unavailable",
-    "internal-error": "Internal error",
-}
-
-
-def problem_for(error: Exception) -> ProblemAnswer:
-    """The one mapping from an exception to an HTTP problem."""
-    if isinstance(error, WorkflowError):
-        return _workflow_problem(error)
-    for kind in type(error).__mro__:
-        mapping = _PROBLEMS.get(kind)
-        if mapping is not None:
-            return mapping(error)
-    _log_unexpected(error)
-    return ProblemAnswer(500, "internal-error", "something went wrong on our side; quote the correlation_id")
-
-
-def _workflow_problem(error: WorkflowError) -> ProblemAnswer:
-    # OtpResendTooSoonError always knows when to retry; ProviderUnavailableError sometimes.
-    retry_after: int | None = getattr(error, "retry_after_seconds", None)
-    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-    errors = None
-    if isinstance(error, signature_requests.InvalidFieldError):
-        errors = [{"field": error.field, "message": error.message, "in": "body", "type": "limit"}]
-    return ProblemAnswer(error.status, error.problem_type, error.detail, errors=errors, headers=headers)
-
-
-def _in_progress(error: IdempotencyInProgressError) -> ProblemAnswer:
-    return ProblemAnswer(
-        409,
-        "idempotency-in-progress",
-        "an earlier attempt with this Idempotency-Key is still running; retry after the Retry-After delay",
-        headers={"Retry-After": str(error.retry_after_seconds)},
-    )
-
-
-def _validation_problem(error: RequestValidationError) -> ProblemAnswer:
-    found = list(error.errors())
-    malformed = next((item for item in found if item.get("type") == "json_invalid"), None)
-    if malformed is not None:
-        context = malformed.get("ctx") or {}
-        position = malformed.get("loc", ("body", None))[-1]
-        return ProblemAnswer(
-            400,
-            "malformed-json",
-            f"the body is not valid JSON: {context.get('error', 'decode error')} (at character {position})",
-        )
-    fields = [_field_error(item) for item in found]
-    summary = "; ".join(f"{item['field']}: {item['message']}" for item in fields[:3])
-    more = f" (and {len(fields) - 3} more)" if len(fields) > 3 else ""
-    return ProblemAnswer(422, "validation-error", f"{summary}{more}", errors=fields)
-
-
-def _field_error(error: dict[str, Any]) -> dict[str, str]:
-    """`{"field": "signers.0.phone", "in": "body", "message": …, "type": …}`; never the input, which may be
-    personal data or a whole document."""
-    location = [str(part) for part in error.get("loc", ())]
-    where = location[0] if location and location[0] in ("body", "query", "path", "header") else "body"
-    path = location[1:] if location and location[0] == where else location
-    message = str(error.get("msg", "not valid"))
-    if where == "header" and path and path[0].lower() == IDEMPOTENCY_KEY_HEADER.lower():
-        path, message = [IDEMPOTENCY_KEY_HEADER], IDEMPOTENCY_KEY_RULE
-    return {"field": ".".join(path) or where, "in": where, "message": message, "type": str(error.get("type", ""))}
-
-
-def _not_found_problem() -> ProblemAnswer:
-    method = app.current_event.http_method.upper()
-    path = app.current_event.path
-    allowed = sorted({m for m, pattern in _ROUTE_PATTERNS if pattern.fullmatch(path)})
-    if allowed and method not in allowed:
-        return ProblemAnswer(
-            405,
-            "method-not-allowed",
-            f"{path} answers {', '.join(allowed)}",
-            headers={"Allow": ", ".join(allowed)},
-        )
-    return ProblemAnswer(404, "not-found", f"no route for {method} {path}")
-
-
 _ROUTE_PATTERNS: Final = tuple(
     (method, re.compile(_PARAMETER.sub(r"[^/]+", path))) for method, path in sorted(_API_ROUTES)
 )
 
-# Exceptions that are not the workflow's, by type (the nearest base class in the table wins).
-_PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
-    RequestNotFoundError: lambda error: ProblemAnswer(
-        404, "request-not-found", f"there is no request {error.request_id}"
-    ),
-    SignerNotFoundError: lambda error: ProblemAnswer(
-        404, "signer-not-found", f"request {error.request_id} has no signer {error.index}"
-    ),
-    IdempotencyConflictError: lambda _: ProblemAnswer(
-        409,
-        "idempotency-key-reused",
-        "this Idempotency-Key was already used with a different body; use a new key for a new request",
-    ),
-    IdempotencyInProgressError: _in_progress,
-    InvalidIdempotencyKeyError: lambda _: ProblemAnswer(400, "invalid-idempotency-key", IDEMPOTENCY_KEY_RULE),
-    InvalidCursorError: lambda error: ProblemAnswer(400, "invalid-cursor", f"{error}; start again without a cursor"),
-    RequestValidationError: _validation_problem,
-    RequestUnsupportedContentType: lambda _: ProblemAnswer(
-        415, "unsupported-media-type", "send the body as application/json"
-    ),
-    NotFoundError: lambda _: _not_found_problem(),
-}
+
+def api_problem(error: Exception) -> ProblemAnswer:
+    """The problem `error` is (`signbridge.handlers.problems`); an exception the table does not know is a 500."""
+    if isinstance(error, NotFoundError):
+        error = _no_route()
+    problem = problem_for(error)
+    if problem is not None:
+        return problem
+    _log_unexpected(error)
+    return INTERNAL_ERROR.answer("something went wrong on our side; quote the correlation_id")
+
+
+def _no_route() -> NoRouteError:
+    method = app.current_event.http_method.upper()
+    path = app.current_event.path
+    allowed = sorted({m for m, pattern in _ROUTE_PATTERNS if pattern.fullmatch(path)})
+    return NoRouteError(method, path, allowed)
 
 
 def _log_unexpected(error: Exception) -> None:
@@ -253,27 +132,14 @@ def _log_unexpected(error: Exception) -> None:
     )
 
 
-def _problem_body(problem: ProblemAnswer, *, instance: str | None, correlation_id: str | None) -> str:
-    body = Problem(
-        type=PROBLEM_TYPE_BASE + problem.slug,
-        title=TITLES.get(problem.slug) or problem.slug.replace("-", " ").capitalize(),
-        status=problem.status,
-        detail=problem.detail,
-        instance=instance,
-        correlation_id=correlation_id,
-        errors=problem.errors,  # validated into ProblemFieldError
-    )
-    return body.model_dump_json(by_alias=True, exclude_none=True)
-
-
 @app.exception_handler(Exception)
 def _handle_error(error: Exception) -> Response[str]:
-    problem = problem_for(error)
+    problem = api_problem(error)
     event = app.current_event
     return Response(
         status_code=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
-        body=_problem_body(problem, instance=event.path, correlation_id=event.request_context.request_id),
+        body=problem.json(instance=event.path, correlation_id=event.request_context.request_id),
         headers=problem.headers,
     )
 
@@ -352,7 +218,9 @@ def create_request(
     responses={**_ok(200, "A page of requests", RequestList), **_problems(400, 422, 500)},
 )
 def list_requests(
-    external_id: Annotated[str | None, Query(min_length=1, max_length=128, description="Your identifier.")] = None,
+    external_id: Annotated[
+        str | None, Query(min_length=1, max_length=MAX_EXTERNAL_ID_CHARS, description="Your identifier.")
+    ] = None,
     status: Annotated[RequestStatus | None, Query(description="Requests in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Page size.")] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048, description="From `next_cursor`.")] = None,
@@ -472,7 +340,7 @@ def _too_large_for_create(event: dict[str, Any]) -> bool:
 
 def _too_large_answer(event: dict[str, Any]) -> dict[str, Any]:
     limit = get_settings().max_inline_bytes
-    problem = problem_for(
+    problem = api_problem(
         PayloadTooLargeError(
             f"the body is larger than {limit} bytes of inline content allow; declare large documents for upload"
         )
@@ -481,7 +349,7 @@ def _too_large_answer(event: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": problem.status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-        "body": _problem_body(problem, instance=event.get("rawPath"), correlation_id=context.get("requestId")),
+        "body": problem.json(instance=event.get("rawPath"), correlation_id=context.get("requestId")),
         "isBase64Encoded": False,
     }
 
