@@ -156,7 +156,7 @@ def _ships_no_aws_sdk_and_only_arm64_binaries(bundle: Path) -> None:
 
 
 def _has_signbridge_and_the_locked_distributions(bundle: Path) -> None:
-    assert (bundle / "signbridge" / "handlers" / "api.py").is_file()
+    assert (bundle / "signbridge" / "handlers" / "api" / "__init__.py").is_file()
     installed = {}
     for path in bundle.glob("*.dist-info"):
         name, version = path.name.removesuffix(".dist-info").rsplit("-", 1)
@@ -168,7 +168,7 @@ def _ships_unchecked_hash_bytecode_for_python_313(bundle: Path) -> None:
     if bundling.find_python313() is None:
         assert not list(bundle.rglob("*.pyc")), "without Python 3.13 the bundle ships sources only (bundling says so)"
         return
-    compiled = bundle / "signbridge" / "handlers" / "__pycache__" / "api.cpython-313.pyc"
+    compiled = bundle / "signbridge" / "handlers" / "api" / "__pycache__" / "__init__.cpython-313.pyc"
     flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
     assert flags == 0b01  # hash-based, not checked against the source: /var/task is read-only
     assert not list(bundle.rglob("*.cpython-311.pyc"))
