@@ -1,6 +1,6 @@
 """Docker-free bundling of the Lambda asset: SignBridge's code plus the runtime dependencies Lambda lacks.
 
-The asset is `functions/` -> `signbridge/` + `requests`, `pydantic` (and their dependencies), installed as
+The asset is `functions/` -> `signbridge/` + `requests`, `pydantic`, `pyhanko` (and their dependencies), installed as
 manylinux aarch64 wheels for CPython 3.13 by the local pip. Not bundled: `boto3` (in the Lambda runtime) and
 `aws-lambda-powertools` (from its public layer). The dependency list is read from pyproject.toml, so the asset and
 the package cannot drift apart.

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.infra
 
 def test_runtime_requirements_leave_out_what_lambda_and_the_layer_provide() -> None:
     names = {spec.split(">")[0].split("=")[0].split("[")[0].lower() for spec in runtime_requirements()}
-    assert names == {"requests", "pydantic"}
+    assert names == {"requests", "pydantic", "pyhanko", "pyhanko-certvalidator"}
 
 
 def test_pip_installs_cpython_313_wheels_for_arm64_only() -> None:
