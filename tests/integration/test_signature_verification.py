@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signbridge.domain.verification import (
     Coverage,
@@ -305,3 +307,27 @@ def test_the_trust_anchors_load_from_a_pem_bundle(pki: TestPki) -> None:
     assert [anchor.subject.native["common_name"] for anchor in anchors] == ["SignBridge Test Root", "Untrusted Root"]
     with pytest.raises(ValueError, match="trust anchor"):
         PdfSignatureVerifier([])
+
+
+def test_the_validation_material_is_embedded_in_a_copy_that_still_verifies(
+    pki: TestPki, ana: Issued, verifier: PdfSignatureVerifier
+) -> None:
+    # Given a file signed by Ana, then by Bruno
+    bruno = pki.signer("Bruno", "Díaz", "87654321X")
+    both = pki.sign(pki.sign(make_pdf(CONTRACT_TEXT), ana), bruno, field_name="Signature2")
+    # When the validation material is embedded (PAdES B-LT)
+    output = io.BytesIO()
+    assert verifier.embed_validation_material(io.BytesIO(both), output) == 2
+    extended = output.getvalue()
+    # Then the copy has a Document Security Store with the chain, added as incremental updates
+    assert extended.startswith(both)
+    reader = PdfFileReader(io.BytesIO(extended))
+    dss_certs = {cert.get_object().data for cert in reader.root["/DSS"]["/Certs"]}
+    assert pki.issuing.certificate.public_bytes(Encoding.DER) in dss_certs
+    assert pki.root.certificate.public_bytes(Encoding.DER) in dss_certs
+    # And both signatures still pass: what came after them is validation material
+    report = verifier.verify(io.BytesIO(extended), expected_signers=[ANA, BRUNO])
+    assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED] * 2
+    assert report.signatures[1].coverage is Coverage.ENTIRE_REVISION
+    assert report.signatures[1].modifications is Modifications.LTA_UPDATES
+    assert decide(report).passed

@@ -21,7 +21,10 @@ cross-reference tables and hashes the byte ranges in chunks. A file from S3 goes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -36,6 +39,7 @@ from pyhanko.sign.ades.report import AdESFailure, AdESStatus, AdESSubIndic
 from pyhanko.sign.diff_analysis import DiffResult
 from pyhanko.sign.general import CMSExtractionError
 from pyhanko.sign.validation import EmbeddedPdfSignature
+from pyhanko.sign.validation.dss import async_add_validation_info
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
@@ -109,6 +113,35 @@ class PdfSignatureVerifier:
             with open(pdf, "rb") as stream:
                 return self._verify_stream(stream, tuple(expected_signers))
         return self._verify_stream(pdf, tuple(expected_signers))
+
+    def embed_validation_material(self, pdf: PdfSource, output: IO[bytes]) -> int:
+        """Write to `output` a copy of `pdf` with the validation material of each signature embedded (PAdES B-LT):
+        a Document Security Store with the certificate chains up to the trust anchors and the revocation information
+        pyhanko-certvalidator had or fetched, as of each signature's timestamp. One incremental update per signature,
+        so every signature stays intact. Returns how many signatures got their material. Intermediate copies go
+        through temporary files, not memory. An archive timestamp (B-LTA) needs a TSA: not done here."""
+        if isinstance(pdf, str | os.PathLike):
+            with open(pdf, "rb") as stream:
+                return self._embed(stream, output)
+        return self._embed(pdf, output)
+
+    def _embed(self, source: IO[bytes], output: IO[bytes]) -> int:
+        current: IO[bytes] = source
+        current.seek(0)
+        count = len(PdfFileReader(current, strict=False).embedded_regular_signatures)
+        with contextlib.ExitStack() as stack:
+            for index in range(count):
+                current.seek(0)
+                embedded = PdfFileReader(current, strict=False).embedded_regular_signatures[index]
+                moment = _claimed_timestamp_time(embedded.signer_info) or datetime.now(UTC)
+                updated = stack.enter_context(tempfile.TemporaryFile())
+                asyncio.run(
+                    async_add_validation_info(embedded, self._context(moment), output=updated, force_write=True)
+                )
+                current = updated
+            current.seek(0)
+            shutil.copyfileobj(current, output)
+        return count
 
     def _verify_stream(self, stream: IO[bytes], expected: tuple[ExpectedSigner, ...]) -> FileReport:
         validated_at = datetime.now(UTC)
