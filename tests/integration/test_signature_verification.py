@@ -284,6 +284,22 @@ def test_a_signature_without_timestamp_is_validated_now_and_fails_a_policy_requi
     )
 
 
+def test_a_timestamp_from_an_untrusted_tsa_is_reported_invalid_and_the_signature_indeterminate(
+    pki: TestPki, ana: Issued, verify: Verify
+) -> None:
+    # Given a file signed by Ana, timestamped by a TSA that no trust anchor vouches for
+    report = verify(pki.sign(make_pdf(CONTRACT_TEXT), ana, untrusted_tsa=True), ANA)
+    # Then the timestamp is present but not valid, so nothing proves the signing time: INDETERMINATE/NO_POE
+    (signature,) = report.signatures
+    assert signature.timestamp is not None
+    assert not signature.timestamp.valid
+    assert signature.timestamp.tsa is not None
+    assert "Untrusted TSA" in signature.timestamp.tsa
+    assert signature.signing_time == signature.claimed_signing_time
+    assert (signature.indication, signature.sub_indication) == (Indication.INDETERMINATE, SubIndication.NO_POE)
+    assert not decide(report).passed
+
+
 def test_an_unsigned_pdf_has_no_signatures_and_fails_the_policy(verify: Verify) -> None:
     report = verify(make_pdf(CONTRACT_TEXT), ANA)
     assert report.signatures == ()

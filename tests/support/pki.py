@@ -186,14 +186,26 @@ class TestPki:
             return [self.untrusted_ca, self.untrusted_root]
         return [self.issuing, self.root]
 
-    def timestamper(self) -> DummyTimeStamper:
+    def timestamper(self, *, untrusted: bool = False) -> DummyTimeStamper:
+        """The test TSA; `untrusted`: a TSA under the untrusted root instead."""
+        if untrusted:
+            tsa = _issue(_ca_name("Untrusted TSA"), self.untrusted_ca, timestamping=True)
+            chain = [self.untrusted_ca.asn1, self.untrusted_root.asn1]
+        else:
+            tsa, chain = self.tsa, [self.issuing.asn1, self.root.asn1]
         return DummyTimeStamper(
-            tsa_cert=self.tsa.asn1,
-            tsa_key=self.tsa.asn1_key,
-            certs_to_embed=SimpleCertificateStore.from_certs([self.issuing.asn1, self.root.asn1]),
+            tsa_cert=tsa.asn1, tsa_key=tsa.asn1_key, certs_to_embed=SimpleCertificateStore.from_certs(chain)
         )
 
-    def sign(self, pdf: bytes, signer: Issued, *, field_name: str = "Signature1", timestamp: bool = True) -> bytes:
+    def sign(
+        self,
+        pdf: bytes,
+        signer: Issued,
+        *,
+        field_name: str = "Signature1",
+        timestamp: bool = True,
+        untrusted_tsa: bool = False,
+    ) -> bytes:
         """`pdf` signed by `signer` (PAdES, an incremental update), with an RFC 3161 timestamp unless told not to."""
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         metadata = signers.PdfSignatureMetadata(field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES)
@@ -204,6 +216,10 @@ class TestPki:
         )
         output = io.BytesIO()
         signers.sign_pdf(
-            writer, metadata, signer=simple, timestamper=self.timestamper() if timestamp else None, output=output
+            writer,
+            metadata,
+            signer=simple,
+            timestamper=self.timestamper(untrusted=untrusted_tsa) if timestamp else None,
+            output=output,
         )
         return output.getvalue()

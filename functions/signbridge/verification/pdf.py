@@ -303,15 +303,18 @@ def _indication(sub: AdESSubIndic) -> tuple[Indication, SubIndication | None]:
 
 def _claimed_timestamp_time(signer_info: cms.SignerInfo) -> datetime | None:
     """The time in the signature's first RFC 3161 timestamp token, as claimed (pyHanko validates the token)."""
-    unsigned = signer_info["unsigned_attrs"]
-    if unsigned.native is None:
+    try:
+        unsigned = signer_info["unsigned_attrs"]
+        if unsigned.native is None:
+            return None
+        for attribute in unsigned:
+            if attribute["type"].native == "signature_time_stamp_token":
+                for token in attribute["values"]:
+                    tst_info = token["content"]["encap_content_info"]["content"].parsed
+                    gen_time: datetime = tst_info["gen_time"].native
+                    return gen_time
+    except (ValueError, KeyError, TypeError, AttributeError):  # a malformed token: pyHanko reports it as invalid
         return None
-    for attribute in unsigned:
-        if attribute["type"].native == "signature_time_stamp_token":
-            for token in attribute["values"]:
-                tst_info = token["content"]["encap_content_info"]["content"].parsed
-                gen_time: datetime = tst_info["gen_time"].native
-                return gen_time
     return None
 
 
