@@ -31,7 +31,7 @@ EM_AARCH64 = 183
 
 def test_runtime_requirements_leave_out_what_lambda_and_the_layer_provide() -> None:
     names = {Requirement(spec).name.lower() for spec in runtime_requirements()}
-    assert names == {"requests", "pydantic"}
+    assert names == {"requests", "pydantic", "pyhanko", "pyhanko-certvalidator"}
 
 
 def test_the_lock_satisfies_pyproject_and_pins_nothing_the_runtime_provides() -> None:

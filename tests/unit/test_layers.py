@@ -21,7 +21,7 @@ PACKAGE = "signbridge"
 SHARED = frozenset({"config", "env_names", "observability", "telemetry", "api_routes"})
 """Leaf modules used across layers; they import no layer (only each other)."""
 
-LAYERS = ("domain", "workflow", "storage", "providers", "handlers", "wiring", "shared")
+LAYERS = ("domain", "workflow", "storage", "providers", "verification", "handlers", "wiring", "shared")
 
 # layer -> the SignBridge layers it may import (besides itself)
 MAY_IMPORT: dict[str, frozenset[str]] = {
@@ -29,14 +29,19 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "workflow": frozenset({"domain", "shared"}),
     "storage": frozenset({"domain", "shared"}),
     "providers": frozenset({"domain", "shared"}),
-    "wiring": frozenset({"domain", "workflow", "storage", "providers", "shared"}),
-    "handlers": frozenset({"domain", "workflow", "storage", "providers", "wiring", "shared"}),
+    "verification": frozenset({"domain"}),
+    "wiring": frozenset({"domain", "workflow", "storage", "providers", "verification", "shared"}),
+    "handlers": frozenset({"domain", "workflow", "storage", "providers", "verification", "wiring", "shared"}),
     "shared": frozenset(),
 }
 
 # layer -> third-party top-level packages it may not import
 FORBIDDEN_LIBRARIES: dict[str, frozenset[str]] = {
-    "domain": frozenset({"boto3", "botocore", "requests", "aws_lambda_powertools", "mypy_boto3_dynamodb"}),
+    "domain": frozenset(
+        {"boto3", "botocore", "requests", "aws_lambda_powertools", "mypy_boto3_dynamodb", "pyhanko", "asn1crypto"}
+    ),
+    # the verification edge reads PDFs and certificates; it talks to no AWS service and no provider
+    "verification": frozenset({"boto3", "botocore", "requests", "aws_lambda_powertools"}),
 }
 
 
@@ -83,7 +88,7 @@ def violations(module: str, source: str, *, is_package: bool = False) -> list[st
     for line, target in imported_modules(module, source, is_package=is_package):
         top = target.split(".")[0]
         if top in FORBIDDEN_LIBRARIES.get(own, frozenset()):
-            found.append(f"{module}:{line} imports {target}: the {own} layer imports no AWS/HTTP library")
+            found.append(f"{module}:{line} imports {target}: the {own} layer may not import {top}")
             continue
         target_layer = layer_of(target) if top == PACKAGE else None
         if target_layer is None or target_layer == own:
@@ -127,7 +132,12 @@ def test_the_domain_is_not_empty_and_every_layer_is_found() -> None:
     [
         ("signbridge.domain.models", "from signbridge.storage.records import RecordStore", "the domain layer"),
         ("signbridge.domain.models", "from signbridge import config", "signbridge.config"),
-        ("signbridge.domain.models", "import botocore.exceptions", "no AWS/HTTP library"),
+        ("signbridge.domain.models", "import botocore.exceptions", "may not import botocore"),
+        ("signbridge.domain.verification", "from pyhanko.sign import validation", "may not import pyhanko"),
+        ("signbridge.verification.pdf", "from signbridge.workflow.ports import X", "the verification layer"),
+        ("signbridge.verification.pdf", "from signbridge import config", "signbridge.config"),
+        ("signbridge.verification.pdf", "import boto3", "may not import boto3"),
+        ("signbridge.workflow.ports", "from signbridge.verification.pdf import X", "the workflow layer"),
         ("signbridge.workflow.planner", "from signbridge.storage import records", "signbridge.storage.records"),
         ("signbridge.workflow.progress", "from signbridge.wiring import get_services", "the workflow layer"),
         ("signbridge.storage.secrets", "from signbridge.providers.oneshot import X", "the storage layer"),
@@ -152,6 +162,8 @@ def test_a_broken_rule_is_reported_with_the_module_and_the_import(module: str, s
         ("signbridge.storage.records", "from signbridge.domain import lifecycle\nfrom signbridge.config import X"),
         ("signbridge.handlers.api", "from signbridge.wiring import get_services\nfrom signbridge.storage import x"),
         ("signbridge.domain.changes", "from signbridge.domain.models import Document\nimport pydantic"),
+        ("signbridge.verification.pdf", "from signbridge.domain.verification import FileReport\nimport pyhanko"),
+        ("signbridge.wiring", "from signbridge.verification.pdf import PdfSignatureVerifier"),
     ],
 )
 def test_imports_the_layers_allow_pass(module: str, source: str) -> None:

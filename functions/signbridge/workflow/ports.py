@@ -7,10 +7,11 @@ types that cross a port (entities, changes, errors, provider data) are the domai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange
 from signbridge.domain.credentials import WebhookSecrets
@@ -38,6 +39,7 @@ from signbridge.domain.oneshot import (
 )
 from signbridge.domain.operations import Queue
 from signbridge.domain.pages import Page
+from signbridge.domain.verification import ExpectedSigner, FileReport
 from signbridge.domain.zapsign import (
     CancelOutcome,
     NewDocument,
@@ -313,3 +315,15 @@ class FileDownloads(Protocol):
         provider: str = "download",
         operation: str = "download",
     ) -> AbstractContextManager[FileStream]: ...
+
+
+class SignatureVerifier(Protocol):
+    """Validates every signature of a signed PDF (`signbridge.verification.PdfSignatureVerifier`, pyHanko).
+
+    `pdf` is a seekable binary stream (a temporary file the S3 object was streamed into) or a file path, read without
+    a second whole copy in memory. The report says, per signature, the ETSI EN 319 102-1 indication and how the
+    certificate's identity meets `expected_signers`; `signbridge.domain.verification.decide` judges it."""
+
+    def verify(
+        self, pdf: str | os.PathLike[str] | IO[bytes], *, expected_signers: Sequence[ExpectedSigner] = ()
+    ) -> FileReport: ...

@@ -1,0 +1,85 @@
+"""`python -m bench.verification`: what verifying one signed PDF costs (docs/evidence.md, "Cost").
+
+Builds the test PKI of `tests.support.pki`, signs PDFs of a few sizes (one signer; two signers in turn), writes
+each to a temporary file and verifies it from there, as the archive step would after streaming the S3 object:
+wall time (median of `--repeat` runs, without tracing) and the peak of Python allocations during one verification
+(`tracemalloc`, a separate run: tracing slows the code down).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from signbridge.domain.verification import ExpectedSigner, decide
+from signbridge.verification.pdf import PdfSignatureVerifier, load_trust_anchors
+from simulators.pdf import make_pdf
+from tests.support.pki import TestPki
+
+
+def padded_pdf(size: int) -> bytes:
+    """A one-page PDF carrying an extra stream of `size` bytes (an attachment-like payload), before signing."""
+    base = make_pdf("Service contract")
+    if size <= 0:
+        return base
+    writer = IncrementalPdfFileWriter(io.BytesIO(base))
+    payload = writer.add_object(generic.StreamObject(stream_data=bytes(range(256)) * (size // 256)))
+    writer.root["/SignBridgePayload"] = payload
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def measure(
+    verifier: PdfSignatureVerifier, path: Path, expected: list[ExpectedSigner], repeat: int
+) -> dict[str, float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        report = verifier.verify(path, expected_signers=expected)
+        times.append(time.perf_counter() - started)
+        if not decide(report).passed:
+            raise SystemExit(f"{path.name}: the policy failed a good file: {decide(report).reasons}")
+    tracemalloc.start()
+    verifier.verify(path, expected_signers=expected)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"median_ms": statistics.median(times) * 1000, "peak_mib": peak / 2**20}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    pki = TestPki()
+    verifier = PdfSignatureVerifier(load_trust_anchors(pki.trust_anchors_pem))
+    ana_cert, bruno_cert = pki.signer("Ana", "García López", "12345678Z"), pki.signer("Bruno", "Díaz", "87654321X")
+    ana, bruno = ExpectedSigner(name="Ana García López", id_number="12345678Z"), ExpectedSigner(name="Bruno Díaz")
+    print("| file | size | signatures | median time | peak traced memory |")
+    print("|---|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        for payload in (0, 1 << 20, 10 << 20):
+            one = pki.sign(padded_pdf(payload), ana_cert)
+            two = pki.sign(one, bruno_cert, field_name="Signature2")
+            for signed, expected in ((one, [ana]), (two, [ana, bruno])):
+                path = Path(folder) / "signed.pdf"
+                path.write_bytes(signed)
+                figures = measure(verifier, path, expected, args.repeat)
+                print(
+                    f"| {payload >> 20} MiB payload | {len(signed) / 2**20:.2f} MiB | {len(expected)} | "
+                    f"{figures['median_ms']:.0f} ms | {figures['peak_mib']:.2f} MiB |"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
