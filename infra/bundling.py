@@ -2,9 +2,9 @@
 
 The asset is `functions/` -> `signbridge/` + the packages pinned in `functions/requirements.lock` (`requests`,
 `pydantic`, `pyhanko` and their dependencies, each with its sha256 hashes), installed by the local pip with
-`--require-hashes` as CPython 3.13 wheels for every manylinux tag the python3.13 arm64 runtime accepts (Amazon Linux 2023, glibc 2.34:
-`manylinux2014` ... `manylinux_2_34`). Not bundled: `boto3` (in the Lambda runtime) and `aws-lambda-powertools`
-(from its public layer, pinned in `infra.constructs.functions`).
+`--require-hashes` as CPython 3.13 wheels for every manylinux tag the python3.13 arm64 runtime accepts (Amazon
+Linux 2023, glibc 2.34: `manylinux2014` ... `manylinux_2_34`). Not bundled: `boto3` (in the Lambda runtime) and
+`aws-lambda-powertools` (from its public layer, pinned in `infra.constructs.functions`).
 
 The lock is made from pyproject.toml's `[project].dependencies` by `make lock` (`python -m infra.bundling lock`,
 `uv pip compile --generate-hashes` for python3.13 on aarch64); a test fails when the two disagree.
