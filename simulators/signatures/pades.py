@@ -23,6 +23,10 @@ from simulators.signatures.pki import Credential
 
 TAMPERED_OFFSET = 7  # "%PDF-1.7": the minor version digit
 
+# Room for the CMS signature: the certificates (three EC, two in the timestamp with the RSA TSA) and the token take
+# about 5 KB. Giving it saves pyHanko a dry-run signature (and a dummy timestamp) to estimate the size.
+BYTES_RESERVED = 16 * 1024
+
 
 def sign_pdf(
     pdf: bytes,
@@ -46,7 +50,9 @@ def sign_pdf(
         reason=reason,
         location=location,
     )
-    output = signers.sign_pdf(writer, metadata, signer=credential.signer(), timestamper=timestamper)
+    output = signers.sign_pdf(
+        writer, metadata, signer=credential.signer(), timestamper=timestamper, bytes_reserved=BYTES_RESERVED
+    )
     return bytes(output.getvalue())
 
 
