@@ -23,10 +23,10 @@ from simulators.signatures.pki import Credential
 
 TAMPERED_OFFSET = 7  # "%PDF-1.7": the minor version digit
 
-# Room for the CMS signature (written as hex, so twice this in the file): the certificates (the signer's and its
-# chain, the TSA's) and the timestamp token make about 5 KB. Giving it saves pyHanko a dry-run signature (and a
-# dummy timestamp) to estimate the size.
-BYTES_RESERVED = 8 * 1024
+# Room for the CMS signature in the file, in hex digits (two per DER byte): the certificates (the signer's and its
+# chain, the TSA's) and the timestamp token make about 5 KB of DER, 10 000 digits. Giving it saves pyHanko a dry-run
+# signature (and a dummy timestamp) to estimate the size.
+BYTES_RESERVED = 16 * 1024
 
 
 def sign_pdf(
