@@ -17,6 +17,11 @@ What a companion contributes:
 - `secret_values()`: what the provider's Secrets Manager entry holds — the development values of `local.dev_values`
   for a simulator, the operator's credentials for a real provider.
 
+With a simulator in the stack, a third companion, `TrustAnchorsCompanion`, writes the simulators' test roots (their
+`GET /_sim/trust-anchors`, one PEM bundle) to a temporary file while the stack runs and passes its path to every
+function as `SIGNBRIDGE_TRUST_ANCHORS_FILE`; `python -m local` prints the path. Real providers add none: their
+signatures chain to the anchors the operator configures.
+
 `Providers.connect(stack)` runs once the gateway is up: it reads the ZapSign API token and the current webhook secret
 from the stack's own Secrets Manager (what the functions read) and registers `{api_url}/webhooks/zapsign` with the
 secret header through the real `ZapSignClient.create_webhook` — the code path an operator uses against ZapSign. A
@@ -31,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import hashes
 from werkzeug.wrappers import Request, Response
 
 from local import dev_values
@@ -47,6 +54,7 @@ from signbridge.domain.credentials import OneShotCredentials, WebhookSecrets, Za
 from signbridge.providers.zapsign import ZapSignClient
 from simulators.base import Simulator, View
 from simulators.oneshot.simulator import OneShotSimulator
+from simulators.signatures.pki import pem_bundle
 from simulators.zapsign.simulator import ZapSignSimulator
 
 if TYPE_CHECKING:
@@ -224,6 +232,40 @@ class OneShotSandboxCompanion:
         return f"OneShotSandboxCompanion(base_url={self.api_base_url!r}, credentials=***)"
 
 
+class TrustAnchorsCompanion:
+    """The trust anchors of the simulators in the stack, in one PEM file the functions are pointed at."""
+
+    def __init__(self, simulators: list[Simulator]) -> None:
+        self.simulators = simulators
+        self.path: Path | None = None
+
+    def pem(self) -> str:
+        roots = {}
+        for simulator in self.simulators:
+            for root in simulator.signatures.pki.trust_anchors():
+                roots[root.fingerprint(hashes.SHA256())] = root
+        return pem_bundle(list(roots.values()))
+
+    def start(self) -> TrustAnchorsCompanion:
+        if self.path is None:
+            handle, name = tempfile.mkstemp(prefix="signbridge-trust-anchors-", suffix=".pem")
+            with os.fdopen(handle, "w", encoding="ascii") as file:
+                file.write(self.pem())
+            self.path = Path(name)
+        return self
+
+    def stop(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
+
+    def environment(self) -> dict[str, str]:
+        return {env_names.TRUST_ANCHORS_FILE: str(self.path)} if self.path is not None else {}
+
+    def describe(self) -> str:
+        return f"Trust anchors      {self.path}  ({env_names.TRUST_ANCHORS_FILE}: the simulators' test root)"
+
+
 ZapSignCompanion = ZapSignSimulatorCompanion | ZapSignSandboxCompanion
 OneShotCompanion = OneShotSimulatorCompanion | OneShotSandboxCompanion
 
@@ -245,6 +287,13 @@ class Providers:
     oneshot: OneShotCompanion
     public_url: str | None = None  # where a real ZapSign can reach the local gateway (a tunnel), if anywhere
     webhook: WebhookRegistration | None = field(default=None, init=False)
+    trust_anchors: TrustAnchorsCompanion | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        simulators: list[Simulator] = [
+            simulator for simulator in (self.zapsign_simulator, self.oneshot_simulator) if simulator is not None
+        ]
+        self.trust_anchors = TrustAnchorsCompanion(simulators) if simulators else None
 
     @classmethod
     def simulated(
@@ -256,7 +305,12 @@ class Providers:
         )
 
     def companions(self) -> tuple[Companion, ...]:
-        return (self.zapsign, self.oneshot)
+        """The providers, then (with a simulator) the trust anchors file, written once the simulators are up."""
+        return (
+            (self.zapsign, self.oneshot)
+            if self.trust_anchors is None
+            else (self.zapsign, self.oneshot, self.trust_anchors)
+        )
 
     def secret_values(self) -> dict[str, Mapping[str, Any]]:
         """Every secret of the stack: the development values, with each provider's own over them."""
@@ -275,7 +329,8 @@ class Providers:
         return self.zapsign_simulator is not None and self.oneshot_simulator is not None
 
     def describe(self) -> list[str]:
-        return [self.zapsign.describe(), self.oneshot.describe()]
+        extra = [self.trust_anchors.describe()] if self.trust_anchors is not None else []
+        return [self.zapsign.describe(), self.oneshot.describe(), *extra]
 
     def connect(self, stack: LocalStack) -> WebhookRegistration | None:
         """Register the ZapSign webhook for the running stack, once (None when ZapSign cannot reach it)."""

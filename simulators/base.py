@@ -11,6 +11,9 @@ Every simulator also answers these control routes:
 | `GET  /_sim/faults`        | the fault plan in force                                                       |
 | `GET  /_sim/deliveries`    | webhook deliveries: url, event, attempts, statuses                            |
 | `POST /_sim/reset`         | forget all state, counters, faults and pending deliveries                     |
+| `GET  /_sim/trust-anchors` | the test PKI's root certificates (PEM) a verifier of the signed files trusts  |
+| `GET, POST /_sim/signing-faults` | the signing faults (`simulators.signatures.SigningFaults`); `{}` clears |
+| `POST /_sim/tsa`           | the test TSA: an RFC 3161 `application/timestamp-query` → `timestamp-reply`   |
 
 Fault plan (JSON): `{"seed": 7, "endpoints": {"<endpoint or *>": {"error_rate": 0.2, "error_status": 503,
 "rate_limit_burst": 3, "retry_after": 1, "latency_ms": 50, "timeout_seconds": 5}}, "webhooks": {"drop_rate": 0.1,
@@ -31,11 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from asn1crypto import tsp
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local.background import BackgroundServer
+from simulators.signatures import Signatures, SigningFaults
 
 logger = logging.getLogger("signbridge.simulators")
 
@@ -228,10 +233,14 @@ class Simulator:
         self.webhooks = WebhookDispatcher()
         self.lock = threading.RLock()  # guards the subclass's state
         self._server: BackgroundServer | None = None
+        self.signatures = Signatures()  # the process's test PKI (made once) and the signing faults
         self.route("/_sim/calls", "sim_calls", ["GET"], self._view_calls)
         self.route("/_sim/faults", "sim_faults", ["GET", "POST"], self._view_faults)
         self.route("/_sim/deliveries", "sim_deliveries", ["GET"], self._view_deliveries)
         self.route("/_sim/reset", "sim_reset", ["POST"], self._view_reset)
+        self.route("/_sim/trust-anchors", "sim_trust_anchors", ["GET"], self._view_trust_anchors)
+        self.route("/_sim/signing-faults", "sim_signing_faults", ["GET", "POST"], self._view_signing_faults)
+        self.route("/_sim/tsa", "sim_tsa", ["POST"], self._view_tsa)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -274,6 +283,7 @@ class Simulator:
             self.reset_state()
             self.calls.clear()
             self.faults = FaultPlan()
+            self.signatures.faults = SigningFaults()
             self.rng = random.Random(0)
             self.webhooks.reset()
 
@@ -349,3 +359,25 @@ class Simulator:
     def _view_reset(self, request: Request) -> Response:
         self.reset()
         return json_response({"reset": True})
+
+    def _view_trust_anchors(self, request: Request) -> Response:
+        return Response(self.signatures.pki.trust_anchors_pem(), status=200, mimetype="application/x-pem-file")
+
+    def _view_signing_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                faults = SigningFaults.from_json(request.get_json(force=True, silent=True) or {})
+            except ValueError as error:
+                return json_response({"detail": f"bad signing faults: {error}"}, 400)
+            with self.lock:
+                self.signatures.faults = faults
+        return json_response(self.signatures.faults.to_json())
+
+    def _view_tsa(self, request: Request) -> Response:
+        try:
+            query = tsp.TimeStampReq.load(request.get_data())
+            query.native  # noqa: B018 - parses the whole request, so a malformed one fails here
+        except ValueError:
+            return json_response({"detail": "not an RFC 3161 TimeStampReq (DER)"}, 400)
+        reply = self.signatures.pki.timestamper().request_tsa_response(query)
+        return Response(reply.dump(), status=200, mimetype="application/timestamp-reply")

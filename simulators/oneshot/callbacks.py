@@ -20,13 +20,16 @@ class Callbacks(Tokens):
         now = self.now()
         certificates: list[dict[str, Any]] = []
         if status == "ISSUED" and found.certificate_serial and found.issued_at is not None:
+            # The certificate the documents were signed with (simulators/signatures/pki.py; GUESS, contracts/
+            # oneshot.md §6.2: its lifetime is undocumented, the test PKI gives it a day).
+            valid_from = found.certificate_valid_from or found.issued_at
+            valid_to = found.certificate_valid_to or found.issued_at + timedelta(days=1).total_seconds()
             certificates.append(
                 {
                     "status": "VALID",
                     "serial_number": found.certificate_serial,
-                    "valid_from": certificate_time(found.issued_at),
-                    # GUESS (contracts/oneshot.md §6.2): the one-shot certificate's lifetime is undocumented.
-                    "valid_to": certificate_time(found.issued_at + timedelta(days=1).total_seconds()),
+                    "valid_from": certificate_time(valid_from),
+                    "valid_to": certificate_time(valid_to),
                 }
             )
         registration_authority: int | str = (

@@ -100,7 +100,9 @@ class SimRequest:
     otp: SimOtp | None = None
     contract: bytes | None = None
     signing: bool = False  # an async sign is under way
-    certificate_serial: str | None = None
+    certificate_serial: str | None = None  # the single-use certificate's serial (hex) and validity (epoch seconds)
+    certificate_valid_from: float | None = None
+    certificate_valid_to: float | None = None
     issued_at: float | None = None
 
     @property

@@ -13,7 +13,7 @@ from simulators.base import json_response
 from simulators.oneshot.documents import Documents
 from simulators.oneshot.model import OTP_INTERVAL_SECONDS, POSITION_PATTERN, SimOtp, SimRequest
 from simulators.oneshot.responses import bad_request, fastapi_422, forbidden, not_found, precondition_failed
-from simulators.pdf import stamp_pdf
+from simulators.signatures import NaturalPerson
 
 
 class Signing(Documents):
@@ -105,10 +105,19 @@ class Signing(Documents):
             self._sign_documents(found)
 
     def _sign_documents(self, found: SimRequest) -> None:
-        """Issue the one-shot certificate and sign every document (caller holds the lock)."""
-        label = f"One-Shot qualified signature: {found.signer_name}"
-        for document in found.documents.values():
-            document.signed = stamp_pdf(document.original, label)
-        found.certificate_serial = secrets.token_hex(8).upper()
+        """Issue the single-use qualified certificate and sign every document with it, each as uploaded (a PDF
+        another signer signed keeps its signatures: this one is an incremental update), with a PAdES signature
+        and a timestamp from the test TSA; the signing faults in force apply (caller holds the lock)."""
+        documents = list(found.documents.values())
+        signed, credential = self.signatures.sign_as_person(
+            NaturalPerson.from_oneshot_fields(found.fields),
+            [document.original for document in documents],
+            label=f"One-Shot qualified signature: {found.signer_name}",
+        )
+        for document, data in zip(documents, signed, strict=True):
+            document.signed = data
+        found.certificate_serial = credential.serial_hex
+        found.certificate_valid_from = credential.certificate.not_valid_before_utc.timestamp()
+        found.certificate_valid_to = credential.certificate.not_valid_after_utc.timestamp()
         found.issued_at = self.now()
         self._change_status(found, "REQUEST_ENROLLED", "ISSUED")

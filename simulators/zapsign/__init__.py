@@ -22,7 +22,8 @@ What it implements (under `/api/v1/`, with or without the trailing slash):
 Choices where the contract is silent (each is a GUESS; change the constructor flags to test the other reading):
 
 - `signed_file` stays null until the document is `signed` (§5 item 10); `partial_signed_file=True` instead stamps a
-  new PDF after every signature. The signed PDF is the original plus a page naming the signers (`stamp_pdf`).
+  new PDF after every signature. The signed PDF is the original plus a page naming the signers (`stamp_pdf`), then
+  one PAdES signature by ZapSign's own test certificate (`simulators.signatures`, docs/simulators.md).
 - Document status after a refusal is `refused_status` (default `"recusado"`, as in the `doc_refused` example and
   the cancel text, §3.6/§4.4; `"refused"` is the list filter's spelling).
 - A company cancel (`POST refuse/`) fires `doc_refused`; with `refuse_fires_doc_signed=True` it also regenerates the

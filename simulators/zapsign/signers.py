@@ -154,8 +154,14 @@ class SignerActions(WebhookEmitter):
         self._emit("doc_refused", document)
 
     def _regenerate_signed_files(self, document: SimDocument, label: str | None = None) -> None:
+        """The signed files, made anew from the originals: a page naming the signers, then one PAdES signature by
+        ZapSign's own (test) certificate, as ZapSign's signed files carry (the signing faults in force apply)."""
         names = ", ".join(signer.fields["name"] for signer in document.signers if signer.status == "signed")
         stamp = label or f"Assinado via ZapSign (simulador) por: {names}"
-        document.signed_file = self._store(stamp_pdf(self.files[document.original_file].data, stamp), "pdf")
+
+        def signed(original: str) -> str:
+            return self._store(self.signatures.sign_as_platform(stamp_pdf(self.files[original].data, stamp)), "pdf")
+
+        document.signed_file = signed(document.original_file)
         for extra in document.extra_docs:
-            extra.signed_file = self._store(stamp_pdf(self.files[extra.original_file].data, stamp), "pdf")
+            extra.signed_file = signed(extra.original_file)
