@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
+from infra import file_access
 from infra.common import acknowledge
 from infra.config import StageConfig, load_cdk_json_context
 from infra.constructs import secrets, storage
@@ -33,11 +34,6 @@ from signbridge import api_routes, env_names
 from signbridge.domain import keys
 
 ZAPSIGN_WEBHOOK_PATH = "webhooks/zapsign"
-
-# S3 object actions, named one by one (no `s3:*Object*` wildcards) and scoped to the prefixes a function works in.
-READ = ("s3:GetObject",)
-WRITE = ("s3:PutObject",)
-DELETE = ("s3:DeleteObject",)
 
 
 class SignBridgeStack(Stack):
@@ -134,41 +130,28 @@ class SignBridgeStack(Stack):
         oneshot_queue = self.queues.oneshot.queue
         fn = self.functions
 
-        # api: records requests, lists them (indexes), hands out presigned uploads to incoming/ and presigned
-        # downloads of stored files, stores inline documents, enqueues steps, signs at One-Shot on OTP submit.
+        # S3: exactly what infra.file_access declares for each function (object actions per prefix, listings).
+        for name in fn.functions:
+            self._files(fn[name], name)
+
+        # api: records requests, lists them (indexes), enqueues steps, signs at One-Shot on OTP submit.
         self._table(fn["api"])
-        self._objects(fn["api"], WRITE, (keys.INCOMING_PREFIX,))
-        self._objects(
-            fn["api"],
-            READ,
-            (keys.ORIGINALS_PREFIX, keys.SIGNED_PREFIX, keys.CONTRACTS_PREFIX, keys.EVIDENCE_PREFIX),
-        )
         self._send(fn["api"], zapsign_queue, oneshot_queue)
         self.secrets.oneshot.grant_read(fn["api"])
 
         # Webhooks: store the raw body, enqueue. The two AWS calls of the acknowledgement path, plus the secret.
-        self._objects(fn["zapsign_webhook"], WRITE, (f"{keys.RAW_PREFIX}zapsign/",))
         self._send(fn["zapsign_webhook"], zapsign_queue)
         self.secrets.webhook.grant_read(fn["zapsign_webhook"])
-        self._objects(fn["oneshot_webhook"], WRITE, (f"{keys.RAW_PREFIX}oneshot/",))
         self._send(fn["oneshot_webhook"], oneshot_queue)
         self.secrets.webhook.grant_read(fn["oneshot_webhook"])
 
         # intake: validates an upload in incoming/, moves it to originals/, submits the request (first step).
         self._table(fn["intake"])
-        self._objects(fn["intake"], READ + DELETE, (keys.INCOMING_PREFIX,))
-        self._objects(fn["intake"], WRITE, (keys.ORIGINALS_PREFIX,))
         self._send(fn["intake"], zapsign_queue, oneshot_queue)
 
-        # worker: every provider call. Reads originals and evidence to upload them, stores signed files, evidence,
-        # contracts; enqueues the next step (a zapsign_oneshot request moves from one queue to the other).
-        # Consuming both queues is granted by the event source mappings.
+        # worker: every provider call; enqueues the next step (a zapsign_oneshot request moves from one queue to the
+        # other). Consuming both queues is granted by the event source mappings.
         self._table(fn["worker"])
-        self._objects(
-            fn["worker"],
-            READ + WRITE,
-            (keys.ORIGINALS_PREFIX, keys.SIGNED_PREFIX, keys.EVIDENCE_PREFIX, keys.CONTRACTS_PREFIX),
-        )
         self._send(fn["worker"], zapsign_queue, oneshot_queue)
         self.secrets.zapsign.grant_read(fn["worker"])
         self.secrets.oneshot.grant_read(fn["worker"])
@@ -179,8 +162,6 @@ class SignBridgeStack(Stack):
 
         # housekeeper: expires requests, enqueues Optimizer clean-up and cancellations, removes abandoned uploads.
         self._table(fn["housekeeper"])
-        self._objects(fn["housekeeper"], DELETE, (keys.INCOMING_PREFIX,))
-        self._list(fn["housekeeper"], keys.INCOMING_PREFIX)
         self._send(fn["housekeeper"], zapsign_queue, oneshot_queue)
 
     def _trigger(self) -> None:
@@ -229,6 +210,16 @@ class SignBridgeStack(Stack):
             "own indexes of this one table.",
         )
 
+    def _files(self, function: lambda_.Function, name: str) -> None:
+        """One statement per set of object actions (over the prefixes that need that set), plus the listings."""
+        by_actions: dict[frozenset[str], list[str]] = {}
+        for prefix, actions in sorted(file_access.object_grants(name).items()):
+            by_actions.setdefault(actions, []).append(prefix)
+        for actions, prefixes in by_actions.items():
+            self._objects(function, sorted(actions), prefixes)
+        for prefix in sorted(file_access.listed_prefixes(name)):
+            self._list(function, prefix)
+
     def _objects(self, function: lambda_.Function, actions: Iterable[str], prefixes: Iterable[str]) -> None:
         bucket = self.storage.bucket
         prefixes = tuple(prefixes)
@@ -249,7 +240,7 @@ class SignBridgeStack(Stack):
     def _list(self, function: lambda_.Function, prefix: str) -> None:
         _role(function).add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:ListBucket"],
+                actions=[file_access.LIST_ACTION],
                 resources=[self.storage.bucket.bucket_arn],
                 conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
             )
