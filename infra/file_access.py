@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Final
 
 from signbridge import api_routes
-from signbridge.storage import keys
+from signbridge.domain import keys
 
 
 class FileOp(StrEnum):
