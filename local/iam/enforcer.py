@@ -47,6 +47,7 @@ logger = logging.getLogger("signbridge.local.iam")
 
 _CONTEXT_KEY = "signbridge_local_iam_denial"
 _POST_BUCKET_KEY = "signbridge_local_iam_post_bucket"
+_MAX_CACHED_DECISIONS = 100_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class IamEnforcer:
         self.checked: Counter[str] = Counter()  # function -> calls checked
         self.denials: list[Denial] = []
         self.presign_denials: list[Denial] = []
+        # The roles do not change while the stack runs: a decision is cached per function and request.
+        self._decisions: dict[tuple[str, str, str, tuple[tuple[str, tuple[str, ...]], ...]], Decision] = {}
 
     # -- evaluation -----------------------------------------------------------------------------------------------
 
@@ -95,7 +98,12 @@ class IamEnforcer:
         role = self.permissions.get(function)
         statements = role.statements if role is not None else ()
         for request in authorizations(service, operation, params, self.arns):
-            decision = evaluate(statements, request)
+            key = (function, request.action, request.resource, tuple(sorted(request.context.items())))
+            decision = self._decisions.get(key)
+            if decision is None:
+                decision = evaluate(statements, request)
+                if len(self._decisions) < _MAX_CACHED_DECISIONS:
+                    self._decisions[key] = decision
             if not decision.allowed:
                 return Denial(function, service, operation, request.action, request.resource, decision)
         return None

@@ -26,7 +26,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 
@@ -76,16 +76,20 @@ class Statement:
             sid=str(raw.get("Sid", "")),
         )
 
+    @cached_property
+    def _action_pattern(self) -> re.Pattern[str]:
+        patterns = self.actions if self.not_actions is None else self.not_actions
+        return _any_of([_wildcard_regex(p) for p in patterns], ignore_case=True)
+
+    @cached_property
+    def _resource_pattern(self) -> re.Pattern[str]:
+        patterns = self.resources if self.not_resources is None else self.not_resources
+        return _any_of([_resource_regex(p) for p in patterns], ignore_case=False)
+
     def applies_to(self, request: AuthRequest) -> bool:
-        if self.not_actions is not None:
-            if any(action_matches(pattern, request.action) for pattern in self.not_actions):
-                return False
-        elif not any(action_matches(pattern, request.action) for pattern in self.actions):
+        if (self._action_pattern.match(request.action) is None) is (self.not_actions is None):
             return False
-        if self.not_resources is not None:
-            if any(resource_matches(pattern, request.resource) for pattern in self.not_resources):
-                return False
-        elif not any(resource_matches(pattern, request.resource) for pattern in self.resources):
+        if (self._resource_pattern.match(request.resource) is None) is (self.not_resources is None):
             return False
         return all(
             condition_holds(operator, key, values, request.context)
@@ -115,10 +119,28 @@ def evaluate(statements: Iterable[Statement], request: AuthRequest) -> Decision:
 # -- matching -------------------------------------------------------------------------------------------------------
 
 
+def _wildcard_regex(pattern: str, *, any_char: str = ".") -> str:
+    return "".join(f"{any_char}*" if c == "*" else any_char if c == "?" else re.escape(c) for c in pattern)
+
+
+def _resource_regex(pattern: str) -> str:
+    """An ARN pattern as a regular expression: a wildcard in one of the first five segments stays in its segment."""
+    if pattern == "*":
+        return ".*"
+    segments = pattern.split(":", 5)
+    if len(segments) != 6:  # not an ARN: a plain wildcard pattern
+        return _wildcard_regex(pattern)
+    return ":".join([*(_wildcard_regex(s, any_char="[^:]") for s in segments[:5]), _wildcard_regex(segments[5])])
+
+
+def _any_of(regexes: list[str], *, ignore_case: bool) -> re.Pattern[str]:
+    body = "|".join(f"(?:{r})" for r in regexes) or "(?!)"  # no pattern: matches nothing
+    return re.compile(f"\\A(?:{body})\\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
 @lru_cache(maxsize=4096)
 def _wildcard(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"\\A{body}\\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return _any_of([_wildcard_regex(pattern)], ignore_case=ignore_case)
 
 
 def wildcard_matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
@@ -129,14 +151,14 @@ def action_matches(pattern: str, action: str) -> bool:
     return wildcard_matches(pattern, action, ignore_case=True)
 
 
+@lru_cache(maxsize=4096)
+def _resource(pattern: str) -> re.Pattern[str]:
+    return _any_of([_resource_regex(pattern)], ignore_case=False)
+
+
 def resource_matches(pattern: str, resource: str) -> bool:
     """IAM's ARN matching: `*` is everything; otherwise each of the six ARN segments matches its own pattern."""
-    if pattern == "*":
-        return True
-    wanted, actual = pattern.split(":", 5), resource.split(":", 5)
-    if len(wanted) != 6 or len(actual) != 6:  # an ARN has six segments
-        return wildcard_matches(pattern, resource)
-    return all(wildcard_matches(p, a) for p, a in zip(wanted, actual, strict=True))
+    return _resource(pattern).match(resource) is not None
 
 
 # -- conditions -----------------------------------------------------------------------------------------------------
