@@ -213,7 +213,7 @@ def _headers(values: Mapping[str, str]) -> HTTPHeaders:
 # -- the process-wide registration ------------------------------------------------------------------------------------
 #
 # botocore registers `BUILTIN_HANDLERS` on every session it creates (moto's own mock registers itself the same way),
-# so every client made after the first `install()` carries the two hooks below; they do nothing while no enforcer is
+# so every client made after this module is imported carries the hooks below; they do nothing while no enforcer is
 # active. The registration stays for the process (a client keeps the handlers of its session).
 
 _active: IamEnforcer | None = None
@@ -221,14 +221,20 @@ _active_lock = threading.Lock()
 _registered = False
 
 
-def _set_active(enforcer: IamEnforcer | None, *, only_if: IamEnforcer | None = None) -> None:
-    global _active, _registered  # noqa: PLW0603 - one registration per process, by design
+def _register() -> None:
+    global _registered  # noqa: PLW0603 - one registration per process, by design
     with _active_lock:
         if not _registered:
             botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _before_parameter_build))
             botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _before_call))
             botocore.handlers.BUILTIN_HANDLERS.append(("before-sign.s3.PutObject", _before_sign))
             _registered = True
+
+
+def _set_active(enforcer: IamEnforcer | None, *, only_if: IamEnforcer | None = None) -> None:
+    global _active  # noqa: PLW0603 - one active enforcer per process (one LocalStack per process)
+    _register()
+    with _active_lock:
         if only_if is None or _active is only_if:
             _active = enforcer
 
@@ -254,6 +260,11 @@ def _before_sign(request: Any, **_: Any) -> None:
 
 def active_enforcer() -> IamEnforcer | None:
     return _active
+
+
+# Registered when the local stack is imported, so that sessions made from then on (and their clients, which a
+# warm function keeps) carry the hooks even if they were made before the first stack started.
+_register()
 
 
 __all__ = ["AuthRequest", "Denial", "IamEnforcer", "active_enforcer", "denial_response", "iam_prefix"]
