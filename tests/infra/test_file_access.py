@@ -15,8 +15,8 @@ from infra.constructs import storage
 from infra.file_access import FileOp
 from signbridge import api_routes
 from signbridge.domain import keys
-from signbridge.storage.files import MIN_PART_SIZE
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES
+from signbridge.storage.files import MIN_PART_SIZE
 from signbridge.workflow.webhooks import RAW_EVENT_MAX_BYTES
 
 from .conftest import Synth, function_logical_id, ref
