@@ -161,6 +161,13 @@ def _run(options: argparse.Namespace, providers: Providers, say: Callable[[str],
                 if providers.simulated_both:
                     results = _run_demos(stack, providers, options, stopped, say)
                     code = EXIT_OK if results and all(result.ok for result in results) else EXIT_DEMO_FAILED
+                    if stack.iam is not None and (stack.iam.denials or stack.iam.presign_denials):
+                        refused = [*stack.iam.denials, *stack.iam.presign_denials]
+                        say(
+                            f"IAM refused {len(refused)} call(s) or link(s): "
+                            + ", ".join(sorted({f"{d.function} {d.action}" for d in refused}))
+                        )
+                        code = EXIT_DEMO_FAILED
                 else:
                     say("(No demo with real providers: it acts as the signers through the simulators.)")
             if options.demo:
@@ -199,6 +206,8 @@ def _print_addresses(say: Callable[[str], None], stack: LocalStack, providers: P
     for line in providers.describe():
         say(f"  {line}")
     say(f"  {webhook_note}")
+    if stack.iam is not None:
+        say("  IAM              every AWS call of a function checked against its role in the template")
     for warning in stack.warnings:
         say(f"  warning: {warning}")
 

@@ -239,3 +239,8 @@ def lambda_environment(
     environment.update(template_environment)
     environment.update(overrides or {})
     return environment
+
+
+def current_function() -> str | None:
+    """The function invoked on this thread (its SignBridge name), or None outside an invocation."""
+    return _ACTIVE_FUNCTION.get()

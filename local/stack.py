@@ -37,8 +37,9 @@ from typing import Any, Protocol
 
 from local import synth
 from local.aws import AwsEmulator, point_boto3_at
-from local.environ import lambda_environment
+from local.environ import current_function, lambda_environment
 from local.gateway import DEFAULT_PORT, ApiGateway, GatewayRoute
+from local.iam import IamEnforcer, IamError, enforcer_for, event_source_mapping_errors
 from local.notifications import DEFAULT_RETRY_DELAYS, NotificationConfig, S3NotificationRelay
 from local.pollers import DEFAULT_MAX_CONCURRENCY, MappingConfig, SqsPoller
 from local.provision import Provisioned, provision
@@ -88,6 +89,7 @@ class LocalStackConfig:
     notifications: bool = True
     schedules: bool = True  # fire rules on their schedule (trigger_schedule works either way)
     async_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS  # S3 and schedule invocations
+    iam: bool = True  # check every AWS call of a function against its role in the template (`local.iam`)
 
 
 _process_lock = threading.Lock()
@@ -108,6 +110,7 @@ class LocalStack:
         self.pollers: list[SqsPoller] = []
         self.relay: S3NotificationRelay | None = None
         self.scheduler: Scheduler | None = None
+        self.iam: IamEnforcer | None = None
         self._restore_boto3: Callable[[], None] | None = None
         self._started_companions: list[Companion] = []
         self._started = False
@@ -208,6 +211,8 @@ class LocalStack:
                 )
             )
         self.warnings.extend(w for w in resolver.warnings if w not in self.warnings)
+        if config.iam:
+            self._enforce_iam(model, names)
         self.runtime.open()
 
         sqs = self.aws.client("sqs")
@@ -298,6 +303,8 @@ class LocalStack:
             steps.append(("notifications", self.relay.stop))
         steps += [(f"poller {p.config.name}", p.stop) for p in self.pollers]
         steps.append(("runtime", self.runtime.close))
+        if self.iam is not None:
+            steps.append(("iam", self.iam.uninstall))
         steps += [(f"companion {type(c).__name__}", c.stop) for c in reversed(self._started_companions)]
         if self._restore_boto3 is not None:
             steps.append(("boto3 environment", self._restore_boto3))
@@ -310,6 +317,7 @@ class LocalStack:
         self.gateway = None
         self.scheduler = None
         self.relay = None
+        self.iam = None
         self.pollers = []
         self._started_companions = []
         self._restore_boto3 = None
@@ -393,6 +401,17 @@ class LocalStack:
         return True
 
     # -- internals ------------------------------------------------------------------------------------------------
+
+    def _enforce_iam(self, model: TemplateModel, names: LocalNames) -> None:
+        """Check every call a function makes against its role from now on; refuse what AWS refuses at deployment."""
+        functions = {name: function.function_name for name, function in self.runtime.functions.items()}
+        enforcer, warnings = enforcer_for(model, names, current_function=current_function, function_names=functions)
+        self.warnings.extend(w for w in warnings if w not in self.warnings)
+        errors = event_source_mapping_errors(model, names, enforcer.permissions)
+        if errors:
+            raise IamError("; ".join(errors))
+        enforcer.install()
+        self.iam = enforcer
 
     @staticmethod
     def _routes(model: TemplateModel) -> list[GatewayRoute]:

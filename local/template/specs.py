@@ -27,7 +27,8 @@ EMULATED_TYPES = frozenset(
 )
 
 
-# Resource types that exist in AWS but have no local counterpart: permissions (nothing is enforced locally),
+# Resource types that exist in AWS but have no local counterpart: permissions (roles and policies are read by
+# `local.iam`, which checks every call of a function against its role, but nothing is created),
 # observability, and CDK bookkeeping. Recognised so that an unexpected type still stands out.
 RECOGNISED_NOT_EMULATED_TYPES = frozenset(
     {

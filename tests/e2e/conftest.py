@@ -265,6 +265,18 @@ def e2e() -> Iterator[E2E]:
 
 
 @pytest.fixture(autouse=True)
+def _no_iam_denials(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The synthesized roles let every workflow complete: no call of any function was refused (`local.iam`)."""
+    yield
+    if "e2e" not in request.fixturenames:
+        return
+    enforcer = request.getfixturevalue("e2e").stack.iam
+    assert enforcer is not None, "IAM is checked on every local run"
+    assert enforcer.denials == []
+    assert enforcer.presign_denials == []
+
+
+@pytest.fixture(autouse=True)
 def _clean_fault_plans(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "e2e" not in request.fixturenames:
