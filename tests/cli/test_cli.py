@@ -1,4 +1,4 @@
-"""The `signbridge` command line against moto (and the ZapSign simulator for `register-webhook`): each command runs
+"""The `signbridge` command line against moto (and the ZapSign simulator for `webhooks register|rotate`): each command runs
 through `main(argv)` as an operator would run it, configured by the `SIGNBRIDGE_*` variables of the `settings`
 fixture or by the outputs of a CloudFormation stack."""
 
@@ -73,7 +73,7 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
         extra_updates={"zapsign_doc_token": "doc-token-secretish"},
     )
     # When an operator shows it
-    code, output = run("show", request.id)
+    code, output = run("requests", "show", request.id)
     # Then the status, the documents and signers by index and status, and the timeline are printed
     assert code == 0
     assert f"request {request.id}  (zapsign)" in output
@@ -87,7 +87,7 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
     for secret in (*PERSONAL, "secret-link", "doc-token-secretish", "sales"):
         assert secret not in output
     # And the same as JSON
-    code, output = run("show", request.id, "--json")
+    code, output = run("requests", "show", request.id, "--json")
     summary = json.loads(output)
     assert summary["status"] == "zapsign_pending"
     assert [signer["status"] for signer in summary["signers"]] == ["pending"]
@@ -97,7 +97,7 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
 
 
 def test_show_an_unknown_request_says_so(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _ = run("show", "no-such-request")
+    code, _ = run("requests", "show", "no-such-request")
     assert code == cli.EXIT_FAILED
     assert "no request no-such-request" in capsys.readouterr().err
 
@@ -113,7 +113,7 @@ def test_resource_names_come_from_the_stack_outputs_with_a_stage(
     for name in env_names.ALL:
         monkeypatch.delenv(name, raising=False)
     # When shown with --stage
-    code, output = run("show", request.id, "--stage", cloudformation_stack)
+    code, output = run("requests", "show", request.id, "--stage", cloudformation_stack)
     # Then the stack's table was read
     assert code == 0
     assert request.id in output
@@ -124,10 +124,12 @@ def test_without_a_stage_or_variables_the_cli_says_what_is_missing(
 ) -> None:
     for name in env_names.ALL:
         monkeypatch.delenv(name, raising=False)
-    code, _ = run("show", "any")
+    monkeypatch.setenv("SIGNBRIDGE_LOCAL_STATE", "/nonexistent/signbridge-local.json")
+    code, _ = run("requests", "show", "any")
     assert code == cli.EXIT_USAGE
     error = capsys.readouterr().err
-    assert "give --stage, or set" in error
+    assert "give --stage STAGE" in error
+    assert "start the local stack" in error
     assert env_names.TABLE_NAME in error
 
 
@@ -182,9 +184,9 @@ def test_redrive_moves_dead_letters_back_with_their_groups_and_new_deduplication
     hint = json.dumps({"op": "sync_zapsign_document", "correlation_id": "c", "payload": {"doc_token": "t"}})
     send(sqs_client, queues.zapsign.dead_letter_url, hint, "doc-token-1", "raw-digest")
     # When an operator redrives the ZapSign queue
-    code, output = run("redrive", "zapsign")
-    # Then every message is back on the queue, in order within its group, with its group id kept and a new
-    # deduplication id (the first would otherwise have been dropped by SQS)
+    code, output = run("dlq", "redrive", "zapsign")
+    # Then SQS's message-move task put every message back on the queue, in order within its group, with its group
+    # id kept and a deduplication id of its own (the first would otherwise have been dropped by SQS as a repeat)
     assert code == 0
     moved = drain(sqs_client, queues.zapsign.url)
     assert [(item.group_id, item.op) for item in moved if item.group_id == "req-a"] == [
@@ -192,16 +194,21 @@ def test_redrive_moves_dead_letters_back_with_their_groups_and_new_deduplication
         ("req-a", "archive_zapsign_document"),
     ]
     assert {item.group_id for item in moved} == {"req-a", "doc-token-1"}
-    assert all(":redrive-" in item.deduplication_id for item in moved)
-    assert {item.deduplication_id.split(":redrive-")[0] for item in moved} == {
+    assert len({item.deduplication_id for item in moved}) == 3
+    assert not {item.deduplication_id for item in moved} & {
         "req-a:create_zapsign_document:-:-:0",
         "req-a:archive_zapsign_document:-:-:1",
         "raw-digest",
     }
-    # And the DLQ is empty, the counts printed
+    # And the DLQ is empty, the counts printed, and the task is what `dlq show` reports as the last redrive
     assert drain(sqs_client, queues.zapsign.dead_letter_url) == []
-    assert "moved 3 message(s)" in output
-    assert "create_zapsign_document 1" in output
+    assert "redrive COMPLETED: moved 3 of 3 message(s)" in output
+    code, shown = run("dlq", "show", "zapsign", "--json")
+    assert code == 0
+    (queue,) = json.loads(shown)["queues"]
+    assert (queue["queue"], queue["waiting"]) == ("zapsign", 0)
+    assert queue["last_move_task"]["status"] == "COMPLETED"
+    assert queue["last_move_task"]["moved"] == 3
 
 
 def test_a_dry_run_redrive_only_counts(settings: Settings, queues: Queues, sqs_client: Any) -> None:
@@ -210,7 +217,7 @@ def test_a_dry_run_redrive_only_counts(settings: Settings, queues: Queues, sqs_c
         body = operation("send_oneshot_otp", "req-b", generation)
         send(sqs_client, queues.oneshot.dead_letter_url, body, "req-b", f"req-b:send_oneshot_otp:0:-:{generation}")
     # When redriven with --dry-run
-    code, output = run("redrive", "oneshot", "--dry-run")
+    code, output = run("dlq", "redrive", "oneshot", "--dry-run")
     # Then the counts are printed and nothing moved
     assert code == 0
     assert "2 message(s) waiting" in output
@@ -244,8 +251,8 @@ def test_replaying_a_stored_zapsign_webhook_reenqueues_its_hint_for_the_request(
     )
     raw_key = put_raw(s3_client, bucket, "zapsign", load_event("zapsign/doc_signed.json", token="doc-token-7"))
     # When an operator replays it, twice
-    first_code, output = run("replay", raw_key)
-    second_code, _ = run("replay", raw_key)
+    first_code, output = run("webhooks", "replay", raw_key)
+    second_code, _ = run("webhooks", "replay", raw_key)
     # Then the sync hint is on the ZapSign queue for that request each time (a replay is never deduplicated away)
     assert (first_code, second_code) == (0, 0)
     replayed = drain(sqs_client, queues.zapsign.url)
@@ -278,7 +285,7 @@ def test_replaying_a_stored_oneshot_callback_asks_to_confirm_the_signers_signatu
     )
     raw_key = put_raw(s3_client, bucket, "oneshot", load_event("oneshot/request_enrolled.json"))
     # When replayed
-    code, _ = run("replay", raw_key)
+    code, _ = run("webhooks", "replay", raw_key)
     # Then the Optimizer is to be asked about signer 0's signature
     assert code == 0
     (replayed,) = drain(sqs_client, queues.oneshot.url)
@@ -300,12 +307,12 @@ def test_replaying_a_webhook_of_no_request_of_ours_enqueues_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     raw_key = put_raw(s3_client, bucket, "zapsign", load_event("zapsign/doc_signed.json", token="someone-elses"))
-    code, _ = run("replay", raw_key)
+    code, _ = run("webhooks", "replay", raw_key)
     assert code == cli.EXIT_FAILED
     assert "nothing to replay" in capsys.readouterr().err
     assert drain(sqs_client, queues.zapsign.url) == []
     # And a key outside raw/ is refused as a usage error
-    assert run("replay", "originals/x/000.pdf")[0] == cli.EXIT_USAGE
+    assert run("webhooks", "replay", "originals/x/000.pdf")[0] == cli.EXIT_USAGE
 
 
 # ------------------------------------------------------------------------------------------------ register-webhook
@@ -327,7 +334,7 @@ def test_register_webhook_registers_the_url_with_the_current_secret_header_and_n
     parameters.clear_caches()
     monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
     # When an operator registers the webhook
-    code, output = run("register-webhook", "--url", "https://api.example.test/webhooks/zapsign")
+    code, output = run("webhooks", "register", "--url", "https://api.example.test/webhooks/zapsign")
     # Then ZapSign holds one registration for the URL with the current webhook secret in SignBridge's header
     assert code == 0
     (registration,) = zapsign_simulator.registrations.values()
@@ -355,7 +362,7 @@ def test_register_webhook_defaults_to_the_stacks_webhook_url(
     )
     parameters.clear_caches()
     monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
-    code, _ = run("register-webhook", "--stage", cloudformation_stack)
+    code, _ = run("webhooks", "register", "--stage", cloudformation_stack)
     assert code == 0
     (registration,) = zapsign_simulator.registrations.values()
     assert registration.url == "https://api.example.test/webhooks/zapsign"
@@ -370,7 +377,7 @@ def test_trigger_runs_the_reconciler_once_and_prints_its_report(
     # Given a request submitted an hour ago whose first step was lost
     request = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=utc_now() - timedelta(hours=1))
     # When an operator triggers the reconciler
-    code, output = run("trigger", "reconciler")
+    code, output = run("schedule", "run", "reconciler", "--json")
     # Then its report is printed and the step is enqueued again, correlated with the operator's run
     assert code == 0
     report = json.loads(output)
@@ -388,7 +395,7 @@ def test_trigger_runs_the_housekeeper_at_a_given_time(
     s3_client.put_object(Bucket=bucket, Key="incoming/gone/000.pdf", Body=PDF_BYTES)
     # When the housekeeper is triggered as if three hours from now
     at = (utc_now() + timedelta(hours=3)).isoformat()
-    code, output = run("trigger", "housekeeper", "--at", at)
+    code, output = run("schedule", "run", "housekeeper", "--at", at, "--json")
     # Then the abandoned upload is removed and the report says so
     assert code == 0
     assert json.loads(output)["incoming_deleted"] == 1
@@ -417,7 +424,7 @@ def test_the_cli_runs_as_a_module() -> None:
         env=environment,
     )
     assert result.returncode == 0
-    for command in ("run", "show", "replay", "redrive", "register-webhook", "trigger"):
+    for command in ("run", "requests", "webhooks", "dlq", "schedule", "doctor"):
         assert command in result.stdout
 
 
@@ -426,7 +433,7 @@ def test_the_aws_facing_commands_need_neither_werkzeug_nor_moto() -> None:
     root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "functions")])}
     probe = (
-        "import sys, signbridge_cli.main; "
+        "import sys, signbridge_cli.main, signbridge_cli.app; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'werkzeug', 'moto', 'local', 'simulators', 'demo'}))"
     )
     result = subprocess.run(
