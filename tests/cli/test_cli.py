@@ -1,6 +1,6 @@
-"""The `signbridge` command line against moto (and the ZapSign simulator for `webhooks register|rotate`): each command runs
-through `main(argv)` as an operator would run it, configured by the `SIGNBRIDGE_*` variables of the `settings`
-fixture or by the outputs of a CloudFormation stack."""
+"""The `signbridge` command line against moto (and the ZapSign simulator for `webhooks register|rotate`): each
+command runs through `main(argv)` as an operator would run it, configured by the `SIGNBRIDGE_*` variables of the
+`settings` fixture or by the outputs of a CloudFormation stack."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from tests.simulators.conftest_zapsign import (  # noqa: F401 - fixtures
     _zapsign_simulator_process,
     zapsign_simulator,
 )
-from tests.support.aws import Queues
+from tests.support.aws import SAMPLE_WEBHOOK_SECRET, Queues
 from tests.support.events import load_event
 from tests.support.samples import PDF_BYTES
 from tests.support.stored import drain, place
@@ -366,6 +366,89 @@ def test_register_webhook_defaults_to_the_stacks_webhook_url(
     assert code == 0
     (registration,) = zapsign_simulator.registrations.values()
     assert registration.url == "https://api.example.test/webhooks/zapsign"
+
+
+def test_rotate_registers_the_new_secret_deletes_the_old_webhook_and_retires_the_old_secret(
+    *,
+    settings: Settings,
+    secrets: SecretNames,
+    secretsmanager_client: Any,
+    zapsign_simulator: ZapSignSimulator,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given SignBridge's webhook registered at ZapSign with the current secret
+    secretsmanager_client.put_secret_value(
+        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
+    )
+    parameters.clear_caches()
+    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
+    url = "https://api.example.test/webhooks/zapsign"
+    code, output = run("webhooks", "register", "--url", url, "--json")
+    assert code == 0
+    old_id = json.loads(output)["webhook_id"]
+    # When an operator rotates the secret in one command
+    code, output = run("webhooks", "rotate", "--old-webhook-id", old_id, "--url", url, "--wait", "0", "--json")
+    # Then ZapSign holds one registration, a new one, whose header carries a new secret
+    assert code == 0
+    result = json.loads(output)
+    (registration,) = zapsign_simulator.registrations.values()
+    assert str(registration.id) == result["webhook_id"] != old_id
+    ((header,),) = [registration.headers]
+    assert header["name"] == "X-Webhook-Token"
+    assert header["value"] != "zapsign-hook-current"
+    # And the webhook secret accepts the new value only (the old one is retired), the One-Shot part untouched
+    stored = json.loads(secretsmanager_client.get_secret_value(SecretId=secrets.webhook)["SecretString"])
+    assert stored["zapsign"] == [header["value"]]
+    assert stored["oneshot"] == list(SAMPLE_WEBHOOK_SECRET["oneshot"])
+    # And the new secret is never printed
+    assert header["value"] not in output + capsys.readouterr().err
+
+
+def test_a_rotation_that_cannot_delete_the_old_webhook_leaves_both_secrets_accepted(
+    *,
+    settings: Settings,
+    secrets: SecretNames,
+    secretsmanager_client: Any,
+    zapsign_simulator: ZapSignSimulator,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secretsmanager_client.put_secret_value(
+        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
+    )
+    parameters.clear_caches()
+    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
+    # When the old webhook id is wrong
+    code, _ = run("webhooks", "rotate", "--old-webhook-id", "999", "--url", "https://api.example.test/w", "--wait", "0")
+    # Then the command fails saying so, and both the new and the current secret are accepted: nothing is refused
+    assert code == cli.EXIT_FAILED
+    assert "both secrets accepted" in capsys.readouterr().err
+    stored = json.loads(secretsmanager_client.get_secret_value(SecretId=secrets.webhook)["SecretString"])
+    assert len(stored["zapsign"]) == 2
+    assert stored["zapsign"][1] == "zapsign-hook-current"
+
+
+# ------------------------------------------------------------------------------------------------ requests list
+
+
+def test_requests_list_shows_unfinished_requests_and_filters_by_status_or_external_id(
+    settings: Settings, record_store: RecordStore
+) -> None:
+    waiting = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=utc_now(), request={"external_id": "order-7"})
+    done = place(record_store, Workflow.ONESHOT, R.COMPLETED, since=utc_now())
+    code, output = run("requests", "list", "--json")
+    assert code == 0
+    listed = {row["id"]: row for row in json.loads(output)["requests"]}
+    assert waiting.id in listed
+    assert done.id not in listed
+    assert listed[waiting.id]["status"] == "submitted"
+    code, output = run("requests", "list", "--status", "completed", "--json")
+    assert [row["id"] for row in json.loads(output)["requests"]] == [done.id]
+    code, output = run("requests", "list", "--external-id", "order-7")
+    assert code == 0
+    assert waiting.id in output
+    assert "1 request(s)" in output
 
 
 # ------------------------------------------------------------------------------------------------ trigger and run
