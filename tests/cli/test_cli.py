@@ -523,3 +523,14 @@ def test_the_aws_facing_commands_need_neither_werkzeug_nor_moto() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, cwd=root, env=environment
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_run_says_what_to_install_when_the_local_stack_cannot_be_imported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As after `pip install .` without the development dependencies (werkzeug, moto)
+    monkeypatch.setitem(sys.modules, "local.__main__", None)
+    assert cli.main(["run", "--no-demo"]) == cli.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert "pip install -e '.[dev]'" in error
+    assert "Traceback" not in error
