@@ -355,12 +355,12 @@ def dlq_redrive(
     letters = dead_letter_queues.dead_letters(queue, url)
     if dry_run or letters.waiting == 0:
         data = {**letters.as_dict(), "dry_run": dry_run, "moved": 0}
-        verb = "would move" if dry_run else "nothing to move:"
+        outcome = f"would move {letters.waiting} message(s)" if dry_run else "nothing to move"
         out.result(
             data,
             lambda console: console.print(
                 f"{letters.as_dict()['dlq_name']}: {letters.waiting} message(s) waiting, {letters.in_flight} in "
-                f"flight; {verb} {letters.waiting} message(s)",
+                f"flight; {outcome}",
                 markup=False,
             ),
         )
