@@ -34,7 +34,7 @@ Where it works: --stage STAGE (the CloudFormation outputs of SignBridge-STAGE, w
 Every command prints tables for people and one JSON document with --json. Personal data, secrets and provider tokens are never printed. Exit codes: 0 done, 1 could not do it, 2 usage or configuration.
 """  # noqa: E501 - rich re-wraps help text; one line per paragraph
 
-app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False)
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="markdown", add_completion=False)
 requests_app = typer.Typer(help="Signature requests: where one stands, which are waiting.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhooks: replay a stored one; register or rotate ZapSign's.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter queues: what waits there, and moving it back.", no_args_is_help=True)
@@ -71,10 +71,10 @@ def _target(stage: str | None) -> Target:
 def requests_show(ctx: typer.Context, request_id: str, stage: StageOption = None, json: JsonOption = False) -> None:
     """Where a request stands: status, documents and signers (by index and status only), timeline.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge requests show 9f2c4e0b6a0d4d4fa8a3c1e0c2a1b7de
-      signbridge requests show 9f2c4e0b6a0d4d4fa8a3c1e0c2a1b7de --stage prod --json
+        signbridge requests show 9f2c4e0b6a0d4d4fa8a3c1e0c2a1b7de
+        signbridge requests show 9f2c4e0b6a0d4d4fa8a3c1e0c2a1b7de --stage prod --json
     """
     out = _output(ctx, json)
     services = _target(stage).services()
@@ -103,11 +103,11 @@ def requests_list(
 ) -> None:
     """Requests by status (longest waiting first) or by external id (newest first).
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge requests list                              # every unfinished request
-      signbridge requests list --status awaiting_otp --status zapsign_pending
-      signbridge requests list --external-id order-42 --stage prod --json
+        signbridge requests list                              # every unfinished request
+        signbridge requests list --status awaiting_otp --status zapsign_pending
+        signbridge requests list --external-id order-42 --stage prod --json
     """
     out = _output(ctx, json)
     services = _target(stage).services()
@@ -155,10 +155,10 @@ def webhooks_replay(ctx: typer.Context, raw_key: str, stage: StageOption = None,
     The worker then re-reads the provider, as for the original delivery: the body itself is never trusted. A body of
     a document that is not SignBridge's enqueues nothing (exit 1).
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge webhooks replay raw/zapsign/2026-11-22/3b1f…e9.json --stage prod
-      signbridge webhooks replay raw/oneshot/2026-11-22/77aa…01.json --json
+        signbridge webhooks replay raw/zapsign/2026-11-22/3b1f…e9.json --stage prod
+        signbridge webhooks replay raw/oneshot/2026-11-22/77aa…01.json --json
     """
     out = _output(ctx, json)
     services = _target(stage).services()
@@ -208,11 +208,11 @@ def webhooks_register(
     Prints the webhook id (keep it: `webhooks rotate` needs it), never the secret. ZapSign's create is not
     idempotent: each run registers one more webhook, and an uncertain answer (timeout, 5xx) may have registered it.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge webhooks register --stage prod
-      signbridge webhooks register --stage prod --type email_bounce
-      signbridge webhooks register --url https://api.example.com/webhooks/zapsign
+        signbridge webhooks register --stage prod
+        signbridge webhooks register --stage prod --type email_bounce
+        signbridge webhooks register --url https://api.example.com/webhooks/zapsign
     """
     out = _output(ctx, json)
     target = _target(stage)
@@ -252,10 +252,10 @@ def webhooks_rotate(
     Nothing is refused at any point: the new secret is accepted before ZapSign sends it, and the old one until its
     registration is gone. If a step fails, both stay accepted and the error says what is left.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge webhooks rotate --old-webhook-id 4521 --stage prod
-      signbridge webhooks rotate --old-webhook-id 7 --wait 0          # the local stack
+        signbridge webhooks rotate --old-webhook-id 4521 --stage prod
+        signbridge webhooks rotate --old-webhook-id 7 --wait 0          # the local stack
     """
     out = _output(ctx, json)
     target = _target(stage)
@@ -305,10 +305,10 @@ def dlq_show(
 ) -> None:
     """How many steps wait in the dead-letter queues, and the last redrive of each.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge dlq show
-      signbridge dlq show zapsign --stage prod --json
+        signbridge dlq show
+        signbridge dlq show zapsign --stage prod --json
     """
     out = _output(ctx, json)
     target = _target(stage)
@@ -343,11 +343,11 @@ def dlq_redrive(
     SQS moves them oldest first, keeps each message's group (a request's steps stay in order) and gives each a
     deduplication id of its own. The operations are no-ops where their work is done: redriving is safe.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge dlq redrive zapsign --dry-run
-      signbridge dlq redrive zapsign --stage prod
-      signbridge dlq redrive oneshot --stage prod --rate 5
+        signbridge dlq redrive zapsign --dry-run
+        signbridge dlq redrive zapsign --stage prod
+        signbridge dlq redrive oneshot --stage prod --rate 5
     """
     out = _output(ctx, json)
     target = _target(stage)
@@ -406,10 +406,10 @@ def schedule_run(
 
     Safe next to the scheduled runs. What it writes carries the correlation id operator-….
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge schedule run reconciler --stage prod
-      signbridge schedule run housekeeper --at 2026-11-23T03:15:00Z --json
+        signbridge schedule run reconciler --stage prod
+        signbridge schedule run housekeeper --at 2026-11-23T03:15:00Z --json
     """
     if schedule not in ("reconciler", "housekeeper"):
         raise CommandError("the schedules are reconciler and housekeeper", EXIT_USAGE)
@@ -445,10 +445,10 @@ def doctor(ctx: typer.Context, stage: StageOption = None, json: JsonOption = Fal
     """Check a SignBridge: AWS resources, secrets filled, the ZapSign token and plan, the webhook secret, the
     One-Shot Optimizer and its environment, the HTTP API. Exit 1 when a check fails.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge doctor                  # the local stack
-      signbridge doctor --stage prod --json
+        signbridge doctor                  # the local stack
+        signbridge doctor --stage prod --json
     """
     out = _output(ctx, json)
     target = _target(stage)
@@ -487,10 +487,10 @@ def run(ctx: typer.Context) -> None:
 
     Needs the development install (moto, werkzeug): pip install -e '.[dev]' or `make install`.
 
-    [bold]Examples[/bold]
+    **Examples**
 
-      signbridge run                       # simulators, API on 127.0.0.1:8000, one demo request
-      signbridge run --no-demo --port 0    # any option of python -m local (docs/local.md)
+        signbridge run                       # simulators, API on 127.0.0.1:8000, one demo request
+        signbridge run --no-demo --port 0    # any option of python -m local (docs/local.md)
     """
     raise typer.Exit(run_local(list(ctx.args)))
 

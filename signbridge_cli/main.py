@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from signbridge_cli.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:  # noqa: PLR0911 - one exit per kind of failure
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     errors = err or sys.stderr
     try:
-        import click  # noqa: PLC0415
-        import typer  # noqa: PLC0415
+        import typer  # noqa: PLC0415 - typer vendors click since 0.26: no separate click import
 
         from signbridge_cli.app import app  # noqa: PLC0415
     except ModuleNotFoundError as error:
@@ -29,23 +28,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     command = typer.main.get_command(app)
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        result: Any = command.main(
-            args=arguments, prog_name="signbridge", standalone_mode=False, obj={"out": out or sys.stdout, "err": err}
+        # Standalone mode: typer prints usage errors and `--help` and exits with click's codes (2 for usage);
+        # what a command raises comes through to be explained below.
+        command.main(
+            args=arguments, prog_name="signbridge", standalone_mode=True, obj={"out": out or sys.stdout, "err": err}
         )
-    except click.exceptions.Exit as exit_:
-        return int(exit_.exit_code)
-    except click.exceptions.Abort:
-        print("aborted", file=errors)
-        return EXIT_FAILED
-    except click.exceptions.ClickException as error:
-        error.show(file=errors)
-        return EXIT_USAGE
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_FAILED)
     except CommandError as error:
         print(f"error: {error}", file=errors)
         return error.code
     except Exception as error:
         return _explain(error, errors)
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 def _explain(error: Exception, errors: TextIO) -> int:
