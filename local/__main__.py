@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -32,7 +33,8 @@ from demo.runner import DEFAULT_TIMEOUT_SECONDS, WORKFLOWS, run_demo
 from local import synth
 from local.companions import PROVIDER_MODES, ProviderConfigError, Providers, providers_from_settings
 from local.stack import LocalStack, LocalStackConfig
-from signbridge import env_names
+from signbridge import api_routes, env_names
+from signbridge_cli import local_state
 
 READY_LINE = "SignBridge is ready"
 DEFAULT_FUNCTION_LOG = synth.DEFAULT_OUTDIR / "signbridge-local.log"
@@ -154,32 +156,52 @@ def _run(options: argparse.Namespace, providers: Providers, say: Callable[[str],
                 return EXIT_OK
             webhook_note = _connect(providers, stack)
             _print_addresses(say, stack, providers, webhook_note)
-            say(f"{READY_LINE} ({time.monotonic() - started:.1f} s). Ctrl-C stops it.")
-            code = EXIT_OK
-            ran_demo = options.demo or not options.no_demo
-            if ran_demo:
-                if providers.simulated_both:
-                    results = _run_demos(stack, providers, options, stopped, say)
-                    code = EXIT_OK if results and all(result.ok for result in results) else EXIT_DEMO_FAILED
-                    if stack.iam is not None and (stack.iam.denials or stack.iam.presign_denials):
-                        refused = [*stack.iam.denials, *stack.iam.presign_denials]
-                        say(
-                            f"IAM refused {len(refused)} call(s) or link(s): "
-                            + ", ".join(sorted({f"{d.function} {d.action}" for d in refused}))
-                        )
-                        code = EXIT_DEMO_FAILED
-                else:
-                    say("(No demo with real providers: it acts as the signers through the simulators.)")
-            if options.demo:
-                return code
-            if ran_demo and not stopped.is_set():
-                say(f"Still up at {stack.api_url} — Ctrl-C stops it.")
-            stopped.wait()
-            say("Stopping…")
-            return EXIT_OK
+            with local_state.published(_state_of(stack)) as state_file:
+                say(f"  state file       {state_file}  (signbridge finds this stack through it; removed on exit)")
+                say(f"{READY_LINE} ({time.monotonic() - started:.1f} s). Ctrl-C stops it.")
+                code = EXIT_OK
+                ran_demo = options.demo or not options.no_demo
+                if ran_demo:
+                    if providers.simulated_both:
+                        results = _run_demos(stack, providers, options, stopped, say)
+                        code = EXIT_OK if results and all(result.ok for result in results) else EXIT_DEMO_FAILED
+                        if stack.iam is not None and (stack.iam.denials or stack.iam.presign_denials):
+                            refused = [*stack.iam.denials, *stack.iam.presign_denials]
+                            say(
+                                f"IAM refused {len(refused)} call(s) or link(s): "
+                                + ", ".join(sorted({f"{d.function} {d.action}" for d in refused}))
+                            )
+                            code = EXIT_DEMO_FAILED
+                    else:
+                        say("(No demo with real providers: it acts as the signers through the simulators.)")
+                if options.demo:
+                    return code
+                if ran_demo and not stopped.is_set():
+                    say(f"Still up at {stack.api_url} — Ctrl-C stops it.")
+                stopped.wait()
+                say("Stopping…")
+                return EXIT_OK
         finally:
             stack.stop()
             say("Stopped.")
+
+
+def _state_of(stack: LocalStack) -> local_state.LocalState:
+    """What `signbridge` needs to find this stack: addresses and the names the functions use (no secret values)."""
+    environment = stack.function_environment("api")
+    return local_state.LocalState(
+        pid=os.getpid(),
+        stage=stack.config.stage,
+        api_url=stack.api_url,
+        aws_endpoint_url=stack.aws_endpoint_url,
+        region=stack.identity.region,
+        zapsign_webhook_url=stack.api_url + _path_of(api_routes.ZAPSIGN_WEBHOOK),
+        environment={name: value for name, value in environment.items() if name in env_names.ALL},
+    )
+
+
+def _path_of(function: str) -> str:
+    return next(route.path for route in api_routes.ROUTES if route.function == function)
 
 
 def _connect(providers: Providers, stack: LocalStack) -> str:

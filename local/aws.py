@@ -21,6 +21,7 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 from local.background import BackgroundServer
+from local.message_moves import apply_message_move_tasks
 from local.template.names import AwsIdentity
 
 logger = logging.getLogger("signbridge.local.aws")
@@ -70,7 +71,8 @@ def apply_moto_fixes() -> None:
     FIFO redelivery order: when in-flight messages of a group become visible again (a failed batch), moto's receive
     skips the group's first message while later ones of the batch are still marked in flight, and so delivers them
     out of order; SQS delivers the group in order. Releasing the messages that are visible again before moto looks
-    at the group restores SQS's order (tests/local/test_pollers.py proves it). DynamoDB's atomicity is the server's
+    at the group restores SQS's order (tests/local/test_pollers.py proves it). The dead-letter redrive API moto lacks
+    (`StartMessageMoveTask` and its two companions) is `local.message_moves`. DynamoDB's atomicity is the server's
     middleware, `OneDynamoDBRequestAtATime`.
     """
     global _moto_fixes_applied  # noqa: PLW0603 - a process-wide patch of a process-wide library
@@ -90,6 +92,7 @@ def apply_moto_fixes() -> None:
             return original(self, queue_name, *args, **kwargs)
 
         SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+        apply_message_move_tasks()
         _moto_fixes_applied = True
 
 

@@ -1,103 +1,67 @@
-"""The `signbridge` entry point: the argument parser and the mapping of failures to messages and exit codes."""
+"""The `signbridge` entry point: runs the typer app and maps failures to messages and exit codes.
+
+typer and rich are the `cli` extra (`pip install 'signbridge[cli]'`; `.[dev]` includes it): without them the entry
+point says what to install instead of failing on an import.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from signbridge.domain.errors import StoreError
-from signbridge.providers.http import ProviderError, UncertainOutcomeError
-from signbridge.storage.queues import Queue
-from signbridge_cli.commands import _redrive, _register_webhook, _replay, _run, _run_local, _show, _timestamp, _trigger
-from signbridge_cli.errors import EXIT_FAILED, CommandError
+from signbridge_cli.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="signbridge",
-        description="Operate SignBridge: run it locally, inspect requests, replay webhooks, redrive queues.",
-    )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--stage",
-        help="read resource names from the outputs of the CloudFormation stack SignBridge-STAGE "
-        "(default: the SIGNBRIDGE_* environment variables)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser(
-        "run",
-        help="start the local stack (python -m local)",
-        description="Start the local stack; options as python -m local.",
-    )
-    run.add_argument("local_arguments", nargs=argparse.REMAINDER, help="options for python -m local (see --help there)")
-    run.set_defaults(handler=_run)
-
-    show = commands.add_parser("show", parents=[common], help="where a request stands (personal data masked)")
-    show.add_argument("request_id")
-    show.add_argument("--json", action="store_true", help="print JSON instead of text")
-    show.set_defaults(handler=_show)
-
-    replay = commands.add_parser(
-        "replay", parents=[common], help="re-enqueue the hint of a stored webhook body (raw/zapsign/…, raw/oneshot/…)"
-    )
-    replay.add_argument("raw_key", help="S3 key of the stored body, e.g. raw/zapsign/2026-11-22/<sha256>.json")
-    replay.set_defaults(handler=_replay)
-
-    redrive_command = commands.add_parser(
-        "redrive", parents=[common], help="move a queue's dead-letter messages back onto it"
-    )
-    redrive_command.add_argument("queue", choices=[queue.value for queue in Queue])
-    redrive_command.add_argument("--dry-run", action="store_true", help="only count what would move")
-    redrive_command.add_argument("--max", type=int, help="move at most this many messages")
-    redrive_command.set_defaults(handler=_redrive)
-
-    register = commands.add_parser(
-        "register-webhook", parents=[common], help="register SignBridge's webhook at ZapSign with its secret header"
-    )
-    register.add_argument("--url", help="the webhook URL (default with --stage: the ZapSignWebhookUrl output)")
-    register.add_argument(
-        "--type", default="", help="a single ZapSign event type; default: ZapSign's default set (all document events)"
-    )
-    register.set_defaults(handler=_register_webhook)
-
-    trigger = commands.add_parser("trigger", parents=[common], help="run a schedule's work once, print its report")
-    trigger.add_argument("schedule", choices=["reconciler", "housekeeper"])
-    trigger.add_argument("--at", type=_timestamp, help="the time the run measures from (default: now)")
-    trigger.set_defaults(handler=_trigger)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:
-        # Everything after `run` belongs to the local stack's own parser (argparse cannot pass options like
-        # `--port` through a sub-command untouched).
-        return _run_local(argv[1:])
-    arguments = build_parser().parse_args(argv)
-    stream = out or sys.stdout
-    handler: Callable[[argparse.Namespace, TextIO], int] = arguments.handler
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    errors = err or sys.stderr
     try:
-        return handler(arguments, stream)
+        import typer  # noqa: PLC0415 - typer vendors click since 0.26: no separate click import
+
+        from signbridge_cli.app import app  # noqa: PLC0415
+    except ModuleNotFoundError as error:
+        print(
+            f"error: signbridge needs {error.name}: pip install 'signbridge[cli]' (or -e '.[cli]' in a clone)",
+            file=errors,
+        )
+        return EXIT_USAGE
+    command = typer.main.get_command(app)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        # Standalone mode: typer prints usage errors and `--help` and exits with click's codes (2 for usage);
+        # what a command raises comes through to be explained below.
+        command.main(
+            args=arguments, prog_name="signbridge", standalone_mode=True, obj={"out": out or sys.stdout, "err": err}
+        )
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_FAILED)
     except CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=errors)
         return error.code
-    except UncertainOutcomeError as error:
+    except Exception as error:
+        return _explain(error, errors)
+    return 0
+
+
+def _explain(error: Exception, errors: TextIO) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from signbridge.domain.errors import StoreError  # noqa: PLC0415
+    from signbridge.providers.http import ProviderError, UncertainOutcomeError  # noqa: PLC0415
+
+    if isinstance(error, UncertainOutcomeError):
         # Not idempotent upstream (a webhook registration): it may have happened. Look before trying again.
         print(
             f"error: {error.provider} {error.operation}: {error.message}; it may or may not have happened: check at "
             "the provider (ZapSign: Settings > Integrations > Webhooks) before trying again",
-            file=sys.stderr,
+            file=errors,
         )
         return EXIT_FAILED
-    except ProviderError as error:
+    if isinstance(error, ProviderError):
         # Typed provider errors carry the provider's answer, never the token or the secret header.
-        print(f"error: {error.provider} {error.operation}: {error.message}", file=sys.stderr)
+        print(f"error: {error.provider} {error.operation}: {error.message}", file=errors)
         return EXIT_FAILED
-    except (StoreError, ClientError, BotoCoreError) as error:
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+    if isinstance(error, StoreError | ClientError | BotoCoreError):
+        print(f"error: {type(error).__name__}: {error}", file=errors)
         return EXIT_FAILED
+    raise error

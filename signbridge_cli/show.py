@@ -1,4 +1,5 @@
-"""`signbridge show`: where a request stands, without personal data (signers and documents by index and status)."""
+"""`signbridge requests show`: where a request stands, without personal data (signers and documents by index and
+status)."""
 
 from __future__ import annotations
 

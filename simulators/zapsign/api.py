@@ -324,6 +324,13 @@ class RestApi(SignerActions):
             del self.registrations[registration.id]
         return json_response({"message": "Webhook deletado com sucesso"})
 
+    def _info_plan(self, request: Request) -> Response:
+        # GUESS (contracts/zapsign.md §3: `GET info-plan/` is documented, its answer's fields are not): the plan's
+        # name and the API credits left, the two facts an operator asks for.
+        with self.lock:
+            used = len(self.documents)
+        return json_response({"plan": "simulator", "api_credits": max(0, 10_000 - used), "documents_created": used})
+
     def _registration(self, webhook_id: object) -> WebhookRegistration:
         # §4.2: the id is a string in the docs and a number in ZapSign's own code; accept both.
         if webhook_id is None or webhook_id == "":

@@ -25,6 +25,7 @@ class ZapSignSimulator(SigningPage):
             ("/user/company/webhook/", "create_webhook", ["POST"], self._create_webhook),
             ("/user/company/webhook/header/", "add_webhook_headers", ["POST"], self._add_webhook_headers),
             ("/user/company/webhook/delete/", "delete_webhook", ["DELETE"], self._delete_webhook),
+            ("/info-plan/", "info_plan", ["GET"], self._info_plan),
         ]
         for rule, endpoint, methods, view in api:
             self.route(API_PREFIX + rule, endpoint, methods, self._api(view))

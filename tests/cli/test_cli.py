@@ -1,6 +1,6 @@
-"""The `signbridge` command line against moto (and the ZapSign simulator for `register-webhook`): each command runs
-through `main(argv)` as an operator would run it, configured by the `SIGNBRIDGE_*` variables of the `settings`
-fixture or by the outputs of a CloudFormation stack."""
+"""The `signbridge` command line against moto (and the ZapSign simulator for `webhooks register|rotate`): each
+command runs through `main(argv)` as an operator would run it, configured by the `SIGNBRIDGE_*` variables of the
+`settings` fixture or by the outputs of a CloudFormation stack."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from tests.simulators.conftest_zapsign import (  # noqa: F401 - fixtures
     _zapsign_simulator_process,
     zapsign_simulator,
 )
-from tests.support.aws import Queues
+from tests.support.aws import SAMPLE_WEBHOOK_SECRET, Queues
 from tests.support.events import load_event
 from tests.support.samples import PDF_BYTES
 from tests.support.stored import drain, place
@@ -73,7 +73,7 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
         extra_updates={"zapsign_doc_token": "doc-token-secretish"},
     )
     # When an operator shows it
-    code, output = run("show", request.id)
+    code, output = run("requests", "show", request.id)
     # Then the status, the documents and signers by index and status, and the timeline are printed
     assert code == 0
     assert f"request {request.id}  (zapsign)" in output
@@ -87,7 +87,7 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
     for secret in (*PERSONAL, "secret-link", "doc-token-secretish", "sales"):
         assert secret not in output
     # And the same as JSON
-    code, output = run("show", request.id, "--json")
+    code, output = run("requests", "show", request.id, "--json")
     summary = json.loads(output)
     assert summary["status"] == "zapsign_pending"
     assert [signer["status"] for signer in summary["signers"]] == ["pending"]
@@ -97,7 +97,7 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
 
 
 def test_show_an_unknown_request_says_so(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _ = run("show", "no-such-request")
+    code, _ = run("requests", "show", "no-such-request")
     assert code == cli.EXIT_FAILED
     assert "no request no-such-request" in capsys.readouterr().err
 
@@ -113,7 +113,7 @@ def test_resource_names_come_from_the_stack_outputs_with_a_stage(
     for name in env_names.ALL:
         monkeypatch.delenv(name, raising=False)
     # When shown with --stage
-    code, output = run("show", request.id, "--stage", cloudformation_stack)
+    code, output = run("requests", "show", request.id, "--stage", cloudformation_stack)
     # Then the stack's table was read
     assert code == 0
     assert request.id in output
@@ -124,10 +124,12 @@ def test_without_a_stage_or_variables_the_cli_says_what_is_missing(
 ) -> None:
     for name in env_names.ALL:
         monkeypatch.delenv(name, raising=False)
-    code, _ = run("show", "any")
+    monkeypatch.setenv("SIGNBRIDGE_LOCAL_STATE", "/nonexistent/signbridge-local.json")
+    code, _ = run("requests", "show", "any")
     assert code == cli.EXIT_USAGE
     error = capsys.readouterr().err
-    assert "give --stage, or set" in error
+    assert "give --stage STAGE" in error
+    assert "start the local stack" in error
     assert env_names.TABLE_NAME in error
 
 
@@ -182,9 +184,9 @@ def test_redrive_moves_dead_letters_back_with_their_groups_and_new_deduplication
     hint = json.dumps({"op": "sync_zapsign_document", "correlation_id": "c", "payload": {"doc_token": "t"}})
     send(sqs_client, queues.zapsign.dead_letter_url, hint, "doc-token-1", "raw-digest")
     # When an operator redrives the ZapSign queue
-    code, output = run("redrive", "zapsign")
-    # Then every message is back on the queue, in order within its group, with its group id kept and a new
-    # deduplication id (the first would otherwise have been dropped by SQS)
+    code, output = run("dlq", "redrive", "zapsign")
+    # Then SQS's message-move task put every message back on the queue, in order within its group, with its group
+    # id kept and a deduplication id of its own (the first would otherwise have been dropped by SQS as a repeat)
     assert code == 0
     moved = drain(sqs_client, queues.zapsign.url)
     assert [(item.group_id, item.op) for item in moved if item.group_id == "req-a"] == [
@@ -192,16 +194,21 @@ def test_redrive_moves_dead_letters_back_with_their_groups_and_new_deduplication
         ("req-a", "archive_zapsign_document"),
     ]
     assert {item.group_id for item in moved} == {"req-a", "doc-token-1"}
-    assert all(":redrive-" in item.deduplication_id for item in moved)
-    assert {item.deduplication_id.split(":redrive-")[0] for item in moved} == {
+    assert len({item.deduplication_id for item in moved}) == 3
+    assert not {item.deduplication_id for item in moved} & {
         "req-a:create_zapsign_document:-:-:0",
         "req-a:archive_zapsign_document:-:-:1",
         "raw-digest",
     }
-    # And the DLQ is empty, the counts printed
+    # And the DLQ is empty, the counts printed, and the task is what `dlq show` reports as the last redrive
     assert drain(sqs_client, queues.zapsign.dead_letter_url) == []
-    assert "moved 3 message(s)" in output
-    assert "create_zapsign_document 1" in output
+    assert "redrive COMPLETED: moved 3 of 3 message(s)" in output
+    code, shown = run("dlq", "show", "zapsign", "--json")
+    assert code == 0
+    (queue,) = json.loads(shown)["queues"]
+    assert (queue["queue"], queue["waiting"]) == ("zapsign", 0)
+    assert queue["last_move_task"]["status"] == "COMPLETED"
+    assert queue["last_move_task"]["moved"] == 3
 
 
 def test_a_dry_run_redrive_only_counts(settings: Settings, queues: Queues, sqs_client: Any) -> None:
@@ -210,7 +217,7 @@ def test_a_dry_run_redrive_only_counts(settings: Settings, queues: Queues, sqs_c
         body = operation("send_oneshot_otp", "req-b", generation)
         send(sqs_client, queues.oneshot.dead_letter_url, body, "req-b", f"req-b:send_oneshot_otp:0:-:{generation}")
     # When redriven with --dry-run
-    code, output = run("redrive", "oneshot", "--dry-run")
+    code, output = run("dlq", "redrive", "oneshot", "--dry-run")
     # Then the counts are printed and nothing moved
     assert code == 0
     assert "2 message(s) waiting" in output
@@ -244,8 +251,8 @@ def test_replaying_a_stored_zapsign_webhook_reenqueues_its_hint_for_the_request(
     )
     raw_key = put_raw(s3_client, bucket, "zapsign", load_event("zapsign/doc_signed.json", token="doc-token-7"))
     # When an operator replays it, twice
-    first_code, output = run("replay", raw_key)
-    second_code, _ = run("replay", raw_key)
+    first_code, output = run("webhooks", "replay", raw_key)
+    second_code, _ = run("webhooks", "replay", raw_key)
     # Then the sync hint is on the ZapSign queue for that request each time (a replay is never deduplicated away)
     assert (first_code, second_code) == (0, 0)
     replayed = drain(sqs_client, queues.zapsign.url)
@@ -278,7 +285,7 @@ def test_replaying_a_stored_oneshot_callback_asks_to_confirm_the_signers_signatu
     )
     raw_key = put_raw(s3_client, bucket, "oneshot", load_event("oneshot/request_enrolled.json"))
     # When replayed
-    code, _ = run("replay", raw_key)
+    code, _ = run("webhooks", "replay", raw_key)
     # Then the Optimizer is to be asked about signer 0's signature
     assert code == 0
     (replayed,) = drain(sqs_client, queues.oneshot.url)
@@ -300,12 +307,12 @@ def test_replaying_a_webhook_of_no_request_of_ours_enqueues_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     raw_key = put_raw(s3_client, bucket, "zapsign", load_event("zapsign/doc_signed.json", token="someone-elses"))
-    code, _ = run("replay", raw_key)
+    code, _ = run("webhooks", "replay", raw_key)
     assert code == cli.EXIT_FAILED
     assert "nothing to replay" in capsys.readouterr().err
     assert drain(sqs_client, queues.zapsign.url) == []
     # And a key outside raw/ is refused as a usage error
-    assert run("replay", "originals/x/000.pdf")[0] == cli.EXIT_USAGE
+    assert run("webhooks", "replay", "originals/x/000.pdf")[0] == cli.EXIT_USAGE
 
 
 # ------------------------------------------------------------------------------------------------ register-webhook
@@ -327,7 +334,7 @@ def test_register_webhook_registers_the_url_with_the_current_secret_header_and_n
     parameters.clear_caches()
     monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
     # When an operator registers the webhook
-    code, output = run("register-webhook", "--url", "https://api.example.test/webhooks/zapsign")
+    code, output = run("webhooks", "register", "--url", "https://api.example.test/webhooks/zapsign")
     # Then ZapSign holds one registration for the URL with the current webhook secret in SignBridge's header
     assert code == 0
     (registration,) = zapsign_simulator.registrations.values()
@@ -355,10 +362,93 @@ def test_register_webhook_defaults_to_the_stacks_webhook_url(
     )
     parameters.clear_caches()
     monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
-    code, _ = run("register-webhook", "--stage", cloudformation_stack)
+    code, _ = run("webhooks", "register", "--stage", cloudformation_stack)
     assert code == 0
     (registration,) = zapsign_simulator.registrations.values()
     assert registration.url == "https://api.example.test/webhooks/zapsign"
+
+
+def test_rotate_registers_the_new_secret_deletes_the_old_webhook_and_retires_the_old_secret(
+    *,
+    settings: Settings,
+    secrets: SecretNames,
+    secretsmanager_client: Any,
+    zapsign_simulator: ZapSignSimulator,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given SignBridge's webhook registered at ZapSign with the current secret
+    secretsmanager_client.put_secret_value(
+        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
+    )
+    parameters.clear_caches()
+    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
+    url = "https://api.example.test/webhooks/zapsign"
+    code, output = run("webhooks", "register", "--url", url, "--json")
+    assert code == 0
+    old_id = json.loads(output)["webhook_id"]
+    # When an operator rotates the secret in one command
+    code, output = run("webhooks", "rotate", "--old-webhook-id", old_id, "--url", url, "--wait", "0", "--json")
+    # Then ZapSign holds one registration, a new one, whose header carries a new secret
+    assert code == 0
+    result = json.loads(output)
+    (registration,) = zapsign_simulator.registrations.values()
+    assert str(registration.id) == result["webhook_id"] != old_id
+    ((header,),) = [registration.headers]
+    assert header["name"] == "X-Webhook-Token"
+    assert header["value"] != "zapsign-hook-current"
+    # And the webhook secret accepts the new value only (the old one is retired), the One-Shot part untouched
+    stored = json.loads(secretsmanager_client.get_secret_value(SecretId=secrets.webhook)["SecretString"])
+    assert stored["zapsign"] == [header["value"]]
+    assert stored["oneshot"] == list(SAMPLE_WEBHOOK_SECRET["oneshot"])
+    # And the new secret is never printed
+    assert header["value"] not in output + capsys.readouterr().err
+
+
+def test_a_rotation_that_cannot_delete_the_old_webhook_leaves_both_secrets_accepted(
+    *,
+    settings: Settings,
+    secrets: SecretNames,
+    secretsmanager_client: Any,
+    zapsign_simulator: ZapSignSimulator,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secretsmanager_client.put_secret_value(
+        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
+    )
+    parameters.clear_caches()
+    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
+    # When the old webhook id is wrong
+    code, _ = run("webhooks", "rotate", "--old-webhook-id", "999", "--url", "https://api.example.test/w", "--wait", "0")
+    # Then the command fails saying so, and both the new and the current secret are accepted: nothing is refused
+    assert code == cli.EXIT_FAILED
+    assert "both secrets accepted" in capsys.readouterr().err
+    stored = json.loads(secretsmanager_client.get_secret_value(SecretId=secrets.webhook)["SecretString"])
+    assert len(stored["zapsign"]) == 2
+    assert stored["zapsign"][1] == "zapsign-hook-current"
+
+
+# ------------------------------------------------------------------------------------------------ requests list
+
+
+def test_requests_list_shows_unfinished_requests_and_filters_by_status_or_external_id(
+    settings: Settings, record_store: RecordStore
+) -> None:
+    waiting = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=utc_now(), request={"external_id": "order-7"})
+    done = place(record_store, Workflow.ONESHOT, R.COMPLETED, since=utc_now())
+    code, output = run("requests", "list", "--json")
+    assert code == 0
+    listed = {row["id"]: row for row in json.loads(output)["requests"]}
+    assert waiting.id in listed
+    assert done.id not in listed
+    assert listed[waiting.id]["status"] == "submitted"
+    code, output = run("requests", "list", "--status", "completed", "--json")
+    assert [row["id"] for row in json.loads(output)["requests"]] == [done.id]
+    code, output = run("requests", "list", "--external-id", "order-7")
+    assert code == 0
+    assert waiting.id in output
+    assert "1 request(s)" in output
 
 
 # ------------------------------------------------------------------------------------------------ trigger and run
@@ -370,7 +460,7 @@ def test_trigger_runs_the_reconciler_once_and_prints_its_report(
     # Given a request submitted an hour ago whose first step was lost
     request = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=utc_now() - timedelta(hours=1))
     # When an operator triggers the reconciler
-    code, output = run("trigger", "reconciler")
+    code, output = run("schedule", "run", "reconciler", "--json")
     # Then its report is printed and the step is enqueued again, correlated with the operator's run
     assert code == 0
     report = json.loads(output)
@@ -388,7 +478,7 @@ def test_trigger_runs_the_housekeeper_at_a_given_time(
     s3_client.put_object(Bucket=bucket, Key="incoming/gone/000.pdf", Body=PDF_BYTES)
     # When the housekeeper is triggered as if three hours from now
     at = (utc_now() + timedelta(hours=3)).isoformat()
-    code, output = run("trigger", "housekeeper", "--at", at)
+    code, output = run("schedule", "run", "housekeeper", "--at", at, "--json")
     # Then the abandoned upload is removed and the report says so
     assert code == 0
     assert json.loads(output)["incoming_deleted"] == 1
@@ -417,7 +507,7 @@ def test_the_cli_runs_as_a_module() -> None:
         env=environment,
     )
     assert result.returncode == 0
-    for command in ("run", "show", "replay", "redrive", "register-webhook", "trigger"):
+    for command in ("run", "requests", "webhooks", "dlq", "schedule", "doctor"):
         assert command in result.stdout
 
 
@@ -426,10 +516,21 @@ def test_the_aws_facing_commands_need_neither_werkzeug_nor_moto() -> None:
     root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "functions")])}
     probe = (
-        "import sys, signbridge_cli.main; "
+        "import sys, signbridge_cli.main, signbridge_cli.app; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'werkzeug', 'moto', 'local', 'simulators', 'demo'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, cwd=root, env=environment
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_run_says_what_to_install_when_the_local_stack_cannot_be_imported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As after `pip install .` without the development dependencies (werkzeug, moto)
+    monkeypatch.setitem(sys.modules, "local.__main__", None)
+    assert cli.main(["run", "--no-demo"]) == cli.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert "pip install -e '.[dev]'" in error
+    assert "Traceback" not in error

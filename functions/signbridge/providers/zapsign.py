@@ -202,6 +202,15 @@ class ZapSignClient:
         body = {"id": str(webhook_id)}  # the docs type it as a string
         self._call("DELETE", "user/company/webhook/delete/", "delete_webhook", idempotent=True, json=body)
 
+    # account
+
+    def info_plan(self) -> dict[str, Any]:
+        """`GET info-plan/` (§3): the account's plan and credits, as ZapSign answers them. The fields are not
+        documented (GUESS), so the answer is returned as it is; a cheap authenticated read, used to check a token."""
+        response = self._call("GET", "info-plan/", "info_plan", idempotent=True)
+        payload = self._json(response, "info_plan", idempotent=True)
+        return payload if isinstance(payload, dict) else {"answer": payload}
+
     # plumbing
 
     def _call(self, method: str, path: str, operation: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
