@@ -21,9 +21,7 @@ def test_importing_a_handler_does_not_import_the_xray_sdk(handler: str) -> None:
         "print(sorted(name for name in sys.modules if name.split('.')[0] == 'aws_xray_sdk'))"
     )
     # When the handler module is imported
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     # Then nothing of the X-Ray SDK was
     assert result.stdout.strip() == "[]"
 
