@@ -124,6 +124,7 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "The run",
         "Start to ready",
         "Cold start: handler import time as shipped",
+        "Cost per request and archive time: not in this benchmark yet",
         "Demo request end to end",
         "Provider calls per completed request, against the budget",
         "Provider rate limit: completed requests per ZapSign token",
