@@ -40,6 +40,7 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
     sections = {
         "the_run": _the_run(report),
         "start_to_ready": _start_to_ready(report),
+        "cold_start": _cold_start(report),
         "end_to_end": _end_to_end(report),
         "provider_calls": _provider_calls(report),
         "rate_limit": _rate_limit(report),
@@ -117,7 +118,26 @@ def command_line(options: Mapping[str, Any] | None) -> str:
         parts.append("--no-boot")
     if options.get("memory") is False:
         parts.append("--no-memory")
+    if options.get("cold_start") is False:
+        parts.append("--no-cold-start")
     return " ".join(parts)
+
+
+def _cold_start(report: Mapping[str, Any]) -> str:
+    figures = report.get("cold_start")
+    if not figures:
+        return "Not measured in this run (`--no-cold-start`, or a result recorded before this figure existed)."
+    if not figures.get("measured"):
+        return f"Not measured in this run: {figures.get('reason', 'unknown reason')}."
+    goal = figures.get("goal_ratio", 1.5)
+    rows = [("`import boto3` alone", f"{figures['boto3_ms']:.0f} ms", "1.00", "")]
+    for handler, ratio in figures["ratio_to_boto3"].items():
+        met = "yes" if ratio <= goal else "**no**"
+        rows.append(
+            (f"`signbridge.handlers.{handler}`", f"{figures['handler_ms'][handler]:.0f} ms", f"{ratio:.2f}", met)
+        )
+    table = _table(("module", f"import, median of {figures.get('repeat', '?')}", "÷ boto3", f"≤ {goal}"), rows)
+    return f"{table}\nInterpreter: `{figures.get('python', '?')}`."
 
 
 def _start_to_ready(report: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ Figures (docs/benchmarks.md says what each means):
 
 1. start to ready: `python -m local --no-demo` as a new process, from its start to the "SignBridge is ready" line (the
    template in cdk.out current), then SIGINT to its exit (and its exit code); plus the in-process `LocalStack.start()`;
+1b. cold start: each handler's import time as shipped, as a ratio to `import boto3` alone (`bench.cold_start`);
 2. the demo request end to end, per workflow (`demo.run_demo`), with the time each status was first seen;
 3. provider calls per completed request, per workflow, from the simulators' `/_sim/calls` counters, beside the
    design's budget (`bench.budget`);
@@ -42,8 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import cold_start, stored
 from bench import report as bench_report
-from bench import stored
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
 from demo.report import DemoResult
@@ -70,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="demo requests per workflow (default: %(default)s)")
     parser.add_argument("--no-boot", action="store_true", help="skip the new-process start-to-ready measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the handlers' import-time measurement")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where to record (default: bench/results)")
     parser.add_argument(
         "--doc", type=Path, default=bench_report.DOC_PATH, help="the page to write (default: docs/benchmarks.md)"
@@ -84,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeat": options.repeat,
         "boot": not options.no_boot,
         "memory": not options.no_memory,
+        "cold_start": not options.no_cold_start,
     }
     say = _printer()
     dirty = " (uncommitted changes)" if report["git_dirty"] else ""
@@ -96,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not options.no_boot:
         report["boot"] = measure_boot(say)
+    if not options.no_cold_start:
+        report["cold_start"] = cold_start.measure(say)
     report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
 
     if not options.no_record:

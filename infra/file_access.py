@@ -9,10 +9,9 @@ A `FileStore` operation becomes these S3 calls, and so needs these IAM actions:
 - READ (`head`, `open_stream`, `presigned_get`): HeadObject, GetObject or a link to it -> `s3:GetObject`.
 - PUT (`store_bytes`/`store_stream` of a source capped below `MIN_PART_SIZE`, so never multipart): one PutObject
   -> `s3:PutObject`.
-- STORE (`store_stream`/`store_bytes` of a large file): PutObject, or Create/UploadPart/CompleteMultipartUpload, then
-  a CopyObject of the completed version onto itself (it records the sha256) and a DeleteObject of that version; on
-  failure AbortMultipartUpload -> `s3:PutObject`, `s3:AbortMultipartUpload`, `s3:GetObjectVersion`,
-  `s3:DeleteObjectVersion`.
+- STORE (`store_stream`/`store_bytes` of a large file): PutObject, or Create/UploadPart/CompleteMultipartUpload (the
+  sha256 goes to DynamoDB, so nothing is copied afterwards); on failure AbortMultipartUpload -> `s3:PutObject`,
+  `s3:AbortMultipartUpload`.
 - UPLOAD (`presigned_post`): the client's POST is signed with the function's role -> `s3:PutObject`.
 - DELETE (`delete`): DeleteObject (a delete marker, the bucket is versioned) -> `s3:DeleteObject`.
 - LIST (`list_objects`): ListObjectsV2 under the prefix -> `s3:ListBucket` with an `s3:prefix` condition.
@@ -41,7 +40,7 @@ class FileOp(StrEnum):
 OBJECT_ACTIONS: Final[Mapping[FileOp, tuple[str, ...]]] = {
     FileOp.READ: ("s3:GetObject",),
     FileOp.PUT: ("s3:PutObject",),
-    FileOp.STORE: ("s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObjectVersion", "s3:DeleteObjectVersion"),
+    FileOp.STORE: ("s3:PutObject", "s3:AbortMultipartUpload"),
     FileOp.UPLOAD: ("s3:PutObject",),
     FileOp.DELETE: ("s3:DeleteObject",),
     FileOp.LIST: (),

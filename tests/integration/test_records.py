@@ -321,6 +321,38 @@ def test_a_step_records_its_move_parts_and_lookup_atomically(store: RecordStore,
     assert store.find_by_zapsign_doc_token("unknown") is None
 
 
+def test_every_part_move_written_with_a_request_move_is_on_the_timeline(store: RecordStore, clock: FakeClock) -> None:
+    # Given a zapsign request at ZapSign with two signers
+    request = create(store, clock, signers=2)
+    move(store, request, R.ZAPSIGN_PENDING)
+    aggregate = store.get_request(request.id)
+    clock.advance(timedelta(seconds=1))
+    # When both signers sign, written together with the request's move
+    answered = store.move_request(
+        aggregate, R.ZAPSIGN_SIGNED, cause=Cause.WEBHOOK, correlation_id="corr-signed",
+        signer_changes=[SignerChange(index, SignerStatus.PENDING, SignerStatus.SIGNED) for index in range(2)],
+    )  # fmt: skip
+    # Then the timeline has the request's move and one entry per signer, in that order, with the move's cause
+    timeline = store.get_request(request.id).timeline
+    signed = [entry for entry in timeline if entry.correlation_id == "corr-signed"]
+    assert [(entry.subject, entry.subject_index, entry.from_status, entry.to_status) for entry in signed] == [
+        (TimelineSubject.REQUEST, None, R.ZAPSIGN_PENDING, R.ZAPSIGN_SIGNED),
+        (TimelineSubject.SIGNER, 0, SignerStatus.PENDING, SignerStatus.SIGNED),
+        (TimelineSubject.SIGNER, 1, SignerStatus.PENDING, SignerStatus.SIGNED),
+    ]
+    assert {entry.cause for entry in signed} == {Cause.WEBHOOK}
+    assert len({entry.id for entry in timeline}) == len(timeline)
+    # and the aggregate the write answered says the same
+    assert answered.timeline == timeline
+    # And the transaction wrote them compactly: one timeline item per transaction
+    events = store._client.query(
+        TableName=store._table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :event)",
+        ExpressionAttributeValues={":pk": {"S": f"REQUEST#{request.id}"}, ":event": {"S": "EVENT#"}},
+    )["Items"]
+    assert len(events) == 3  # created, zapsign_pending, zapsign_signed with its two signers
+
+
 def test_a_failed_part_condition_cancels_the_whole_step(store: RecordStore, clock: FakeClock) -> None:
     # Given a request whose document 0 is not where the step believes
     request = create(store, clock)

@@ -123,6 +123,8 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "What each figure means",
         "The run",
         "Start to ready",
+        "Cold start: handler import time as shipped",
+        "Cost per request and archive time: not in this benchmark yet",
         "Demo request end to end",
         "Provider calls per completed request, against the budget",
         "Provider rate limit: completed requests per ZapSign token",
@@ -199,6 +201,25 @@ def test_an_endpoint_over_its_budget_is_flagged() -> None:
     assert "`refuse` 1/— **OVER BUDGET**" in calls
     assert report.budget_verdict(1, 1) == "ok"
     assert report.budget_verdict(0, None) == "ok"
+
+
+def test_cold_start_ratios_are_tabled_against_the_goal() -> None:
+    # Given a run that measured the handlers' import times
+    result = copy.deepcopy(small_result())
+    result["cold_start"] = {
+        "measured": True, "python": "python3.13", "repeat": 7, "boto3_ms": 200.0, "goal_ratio": 1.5,
+        "handler_ms": {"worker": 280.0, "api": 420.0}, "ratio_to_boto3": {"worker": 1.4, "api": 2.1},
+    }  # fmt: skip
+    # When rendered
+    text = section(report.render(result), "Cold start: handler import time as shipped")
+    # Then each handler's ratio is there, and the one over the goal is marked
+    assert "| `import boto3` alone | 200 ms | 1.00 |  |" in text
+    assert "| `signbridge.handlers.worker` | 280 ms | 1.40 | yes |" in text
+    assert "| `signbridge.handlers.api` | 420 ms | 2.10 | **no** |" in text
+    # And a run without it says so
+    assert "Not measured in this run" in section(
+        report.render(small_result()), "Cold start: handler import time as shipped"
+    )
 
 
 def test_a_failed_run_and_missing_measurements_are_said_plainly() -> None:

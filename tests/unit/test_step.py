@@ -72,12 +72,20 @@ def test_a_request_move_is_written_conditionally_and_answered_as_written() -> No
         "doc-1",
     )
     assert after.document(0).status is D.ZAPSIGN_PENDING
-    last = after.timeline[-1]
-    assert (last.subject, last.from_status, last.to_status, last.detail, last.at) == (
+    moved, carried = after.timeline[-2:]
+    assert (moved.subject, moved.from_status, moved.to_status, moved.detail, moved.at) == (
         TimelineSubject.REQUEST,
         "submitted",
         "zapsign_pending",
         "created",
+        NOW,
+    )
+    # and the document's move it carried has its own entry, at the same instant
+    assert (carried.subject, carried.subject_index, carried.from_status, carried.to_status, carried.at) == (
+        TimelineSubject.DOCUMENT,
+        0,
+        "received",
+        "zapsign_pending",
         NOW,
     )
     assert records.reads == 1  # Step.read; the write answered without another

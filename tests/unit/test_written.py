@@ -17,7 +17,14 @@ from signbridge.domain.models import (
     TimelineSubject,
     Workflow,
 )
-from signbridge.storage.written import after_part_change, after_request_move
+from signbridge.storage.written import (
+    CARRIED,
+    after_part_change,
+    after_request_move,
+    carried_entries,
+    carried_values,
+    stored_entries,
+)
 from signbridge.workflow.planner import Move
 from tests.support.samples import new_request
 
@@ -73,9 +80,9 @@ def test_a_request_move_applies_the_request_transition_and_its_part_changes() ->
     assert after.document(1).status_since == NOW
     assert after.document(0) == current.document(0)
     assert after.signers == current.signers
-    # And the timeline ends with the request's entry
-    assert after.timeline[:-1] == current.timeline
-    last = after.timeline[-1]
+    # And the timeline ends with the request's entry, then the entry of the document move it carried
+    assert after.timeline[:-2] == current.timeline
+    last, carried = after.timeline[-2:]
     assert (last.id, last.at, last.subject, last.subject_index) == ("evt-1", NOW, TimelineSubject.REQUEST, None)
     assert (last.from_status, last.to_status, last.cause, last.correlation_id) == (
         "archiving",
@@ -84,6 +91,39 @@ def test_a_request_move_applies_the_request_transition_and_its_part_changes() ->
         "corr-1",
     )
     assert last.detail == "every signed document stored"
+    assert (carried.id, carried.at, carried.subject, carried.subject_index) == (
+        "evt-1-document-1",
+        NOW,
+        TimelineSubject.DOCUMENT,
+        1,
+    )
+    assert (carried.from_status, carried.to_status, carried.cause, carried.correlation_id) == (
+        "received",
+        "archived",
+        Cause.WORKER,
+        "corr-1",
+    )
+
+
+def test_a_timeline_item_reads_back_as_its_entry_and_the_entries_it_carries() -> None:
+    # Given the entries of a request move that carried two signer moves and a signer field update
+    entry = TimelineEntry(
+        id="evt-9", at=NOW, from_status="zapsign_pending", to_status="zapsign_signed", cause=Cause.WEBHOOK,
+        correlation_id="corr-9",
+    )  # fmt: skip
+    signers = [
+        SignerChange(1, S.PENDING, S.SIGNED),
+        SignerChange(0, S.LINK_OPENED, S.SIGNED),
+        SignerChange(2, S.PENDING, None, {"sign_url": "https://z/2"}),
+    ]
+    carried = carried_entries(entry, (), signers)
+    # When they are stored as one item and read back
+    stored = {**entry.model_dump(), CARRIED: carried_values(carried)}
+    # Then the item gives the same entries: the request's, then one per signer move by index (the update has none)
+    assert tuple(stored_entries(stored)) == (entry, *carried)
+    assert [(e.subject_index, e.from_status) for e in carried] == [(0, "link_opened"), (1, "pending")]
+    # and each carried entry stores only what differs from the request's entry
+    assert set(stored[CARRIED][0]) == {"subject", "subject_index", "from_status", "to_status"}
 
 
 def test_a_request_move_sets_the_moves_request_fields() -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
 from signbridge.workflow.intake import IntakeResult, accept_upload
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from signbridge import observability
 from signbridge.handlers.scheduled import run_scheduled
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
 from signbridge.workflow.maintenance import ReconcileReport, reconcile
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -29,6 +29,7 @@ from signbridge.domain.models import Cause
 from signbridge.domain.provider_errors import PermanentError, RetryableError
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.storage.clients import sqs_client
+from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
 from signbridge.workflow import registry
 from signbridge.workflow.progress import fail_request

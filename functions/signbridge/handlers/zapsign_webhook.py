@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge.handlers.http import answer_webhook
+from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
 from signbridge.workflow.services import Services
 from signbridge.workflow.webhooks import ZAPSIGN_PROVIDER, WebhookOutcome, accept_zapsign_webhook

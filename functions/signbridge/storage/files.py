@@ -8,9 +8,12 @@ joining them into one more copy). It refuses a source longer than `max_bytes` (`
 After any failure (a refusal, an S3 error, an exception raised by the source itself) the multipart upload is aborted
 and nothing is left under the key.
 
-The sha256 is recorded as object metadata (`x-amz-meta-sha256`). A multipart upload fixes its metadata when it
-starts, before the hash is known, so after completing it the object is copied onto itself with the metadata (and the
-intermediate version is deleted in a versioned bucket); a single `PutObject` carries it directly.
+The sha256 is computed while streaming and answered in `StoredFile`; the caller records it in DynamoDB (the document
+item carries it), which is where SignBridge reads it from. A single `PutObject` also carries it as object metadata
+(`x-amz-meta-sha256`). A multipart upload fixes its metadata when it starts, before the hash is known, and S3's own
+full-object checksums are CRCs only, so a multipart object has no sha256 metadata: copying it onto itself to add one
+would take time proportional to its size once more (and leave a version to delete). Each part's transfer is checked
+by the SDK's checksums (CRC32) and the completed object by S3.
 """
 
 from __future__ import annotations
@@ -312,8 +315,6 @@ class _Upload:
         self._metadata = metadata
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
-        self._written_version: str | None = None
-        self._written = False
 
     def send_part(self, chunks: _Chunks) -> None:
         if self._upload_id is None:
@@ -353,37 +354,13 @@ class _Upload:
             MultipartUpload={"Parts": cast("Any", self._parts)},
         )
         self._upload_id = None
-        self._written = True
-        self._written_version = completed.get("VersionId")
-        # Multipart metadata is fixed at the start; record the hash now by copying the object onto itself.
-        copied = self._client.copy_object(
-            Bucket=self._bucket,
-            Key=self._key,
-            CopySource=_copy_source(self._bucket, self._key, self._written_version),
-            MetadataDirective="REPLACE",
-            ContentType=self._content_type,
-            Metadata=metadata,
-        )
-        self._written = False
-        if self._written_version:
-            # Do not keep the version without its hash in a versioned bucket. Best effort: the current version is
-            # complete and correct either way.
-            try:
-                self._client.delete_object(Bucket=self._bucket, Key=self._key, VersionId=self._written_version)
-            except ClientError:
-                logger.warning("could not delete the intermediate version", extra={"key": self._key})
-        return copied.get("VersionId")
+        return completed.get("VersionId")
 
     def abort(self) -> None:
+        if self._upload_id is None:
+            return
         try:
-            if self._upload_id is not None:
-                self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
-            elif self._written:
-                # Completed but not finished (the metadata copy failed): remove what was written.
-                if self._written_version:
-                    self._client.delete_object(Bucket=self._bucket, Key=self._key, VersionId=self._written_version)
-                else:
-                    self._client.delete_object(Bucket=self._bucket, Key=self._key)
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
         except ClientError:
             # The original failure matters more; an abandoned multipart upload is also removed by the bucket's
             # lifecycle rule for incomplete uploads.

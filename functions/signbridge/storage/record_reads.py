@@ -18,6 +18,7 @@ from signbridge.storage import schema
 from signbridge.storage.attributes import Item, format_timestamp, from_item, to_attribute
 from signbridge.storage.pagination import decode_cursor, encode_cursor
 from signbridge.storage.transactions import key
+from signbridge.storage.written import stored_entries
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -48,7 +49,7 @@ class RecordReads:
             elif sort_key.startswith(schema.SIGNER_SK_PREFIX):
                 signers.append(Signer.model_validate(values))
             elif sort_key.startswith(schema.EVENT_SK_PREFIX):
-                timeline.append(TimelineEntry.model_validate(values))
+                timeline.extend(stored_entries(values))
         if request is None:
             raise RequestNotFoundError(request_id)
         return RequestAggregate(

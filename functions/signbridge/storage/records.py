@@ -9,9 +9,13 @@ conditional, never a blind overwrite:
   version, keeps `gsi_status`/`gsi_status_since` in step and appends the timeline entry, all in one transaction. The
   move is checked against `signbridge.domain.lifecycle` first (`TransitionNotAllowedError`, nothing written); a lost
   race is `ConcurrentUpdateError`. The same transaction can carry document and signer changes and lookup items, so the
-  step that learns a provider identifier records it together with the move it causes.
+  step that learns a provider identifier records it together with the move it causes. Each document and signer move
+  it carries has its own timeline entry, all stored in the one timeline item of the transaction
+  (`storage/written.py` `carried_entries`): every step reads the timeline, so it stays one item per write.
 - `transition_document` / `transition_signer` move one document or signer conditionally on its own status, with its
   provider fields in the same write, and optionally only while the request is in a given status.
+- A write of one item (a part update, a part move that records no entry) is one conditional `UpdateItem`/`PutItem`
+  with the same condition, not a transaction (half the write units); several items always move in one transaction.
 - `move_request`, `move_part`, `update_part` (what the workflow's `Step` uses) are the same writes taken from the
   aggregate the caller read, and answer the aggregate as written (`storage/written.py`), so nothing is read again.
 
@@ -74,7 +78,7 @@ from signbridge.storage.transactions import (
     unexpected,
     validated_updates,
 )
-from signbridge.storage.written import after_part_change, after_request_move
+from signbridge.storage.written import after_part_change, after_request_move, carried_entries
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -253,7 +257,8 @@ class RecordStore(RecordReads):
             correlation_id=correlation_id,
             detail=detail,
         )
-        plan.add(plan.put_event(entry), unexpected(request_id))
+        carried = carried_entries(entry, document_changes, signer_changes)
+        plan.add(plan.put_event(entry, carried), unexpected(request_id))
         for document_change in document_changes:
             plan.part_change(DOCUMENTS, document_change, now=now)
         for signer_change in signer_changes:
@@ -550,6 +555,9 @@ class RecordStore(RecordReads):
             raise
 
     def _write(self, plan: Plan) -> None:
+        if len(plan.items) == 1:
+            self._write_one(plan)
+            return
         if len(plan.items) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"{len(plan.items)} items exceed DynamoDB's {MAX_TRANSACTION_ITEMS}-item transaction")
         try:
@@ -562,6 +570,23 @@ class RecordStore(RecordReads):
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             raise plan.interpret(cast("list[dict[str, Any]]", error.response.get("CancellationReasons", []))) from None
+
+    def _write_one(self, plan: Plan) -> None:
+        """A plan of one item as one conditional PutItem or UpdateItem: the same condition, half the write units of a
+        transaction."""
+        ((kind, request),) = plan.items[0].items()
+        try:
+            if kind == "Update":
+                self._client.update_item(**request)
+            elif kind == "Put":
+                self._client.put_item(**request)
+            else:
+                raise ValueError(f"a {kind} alone writes nothing")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            reason = {"Code": "ConditionalCheckFailed", "Item": cast("dict[str, Any]", error.response).get("Item")}
+            raise plan.interpret([reason]) from None
 
 
 def _validated_change(part: Part, change: ChangeT) -> ChangeT:

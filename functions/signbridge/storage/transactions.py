@@ -37,6 +37,7 @@ from signbridge.domain.models import (
 )
 from signbridge.storage import schema
 from signbridge.storage.attributes import format_timestamp, from_item, to_attribute, to_item
+from signbridge.storage.written import CARRIED, carried_values
 
 MAX_TRANSACTION_ITEMS: Final = 100  # DynamoDB's TransactWriteItems limit
 
@@ -169,15 +170,18 @@ class Plan:
             }
         }
 
-    def put_event(self, entry: TimelineEntry) -> dict[str, Any]:
-        """A Put of a timeline entry of this request."""
+    def put_event(self, entry: TimelineEntry, carried: Sequence[TimelineEntry] = ()) -> dict[str, Any]:
+        """A Put of a timeline entry of this request, with the entries of the part moves written together with it in
+        the same item (one item per transaction: every step reads the timeline)."""
         request_id = self.request_id
-        values = {
+        values: dict[str, object] = {
             **entry.model_dump(),
             schema.PK: schema.request_pk(request_id),
             schema.SK: schema.event_sk(format_timestamp(entry.at), entry.id),
             schema.ITEM_TYPE: "event",
         }
+        if carried:
+            values[CARRIED] = carried_values(carried)
         return self.put_new(values)
 
     def update_item(self, pk: str, sk: str, update: Update, condition: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ and a step plans its next steps without reading the request again. Pure: no I/O.
 
 - A request move sets `status`, `version` (+1), `status_since` and `updated_at` (the write's instant), the request
   fields it carried, each document and signer change it carried (`status` and `status_since` for a move, then the
-  fields), and appends its timeline entry.
+  fields), and appends its timeline entry followed by one entry per document and signer move it carried
+  (`carried_entries`; all of them are stored in the one timeline item the transaction writes).
 - A document or signer move changes that part the same way and appends its entry (if it recorded one); the request
   item is left as it was.
 - A part update sets fields only (no move, no entry).
@@ -16,14 +17,73 @@ Fields set to None are removed from the item, which reads back as the model's de
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Final, TypeVar
 
 from signbridge.domain.changes import DocumentChange, SignerChange, Transition
-from signbridge.domain.models import Cause, Document, RequestAggregate, RequestStatus, Signer, TimelineEntry
+from signbridge.domain.models import (
+    Cause,
+    Document,
+    RequestAggregate,
+    RequestStatus,
+    Signer,
+    TimelineEntry,
+    TimelineSubject,
+)
 
 Part = TypeVar("Part", Document, Signer)
+
+# The attribute of a timeline item that holds the part moves written with it (`carried_entries`).
+CARRIED: Final = "changes"
+_CARRIED_FIELDS: Final = ("subject", "subject_index", "from_status", "to_status")
+
+
+def carried_entries(
+    entry: TimelineEntry, document_changes: Sequence[DocumentChange], signer_changes: Sequence[SignerChange]
+) -> tuple[TimelineEntry, ...]:
+    """One entry per document and signer move written together with the request move of `entry` (same instant,
+    cause, correlation and detail), documents first, each by index; field updates without a move have none."""
+    moves: list[tuple[TimelineSubject, DocumentChange | SignerChange]] = [
+        *((TimelineSubject.DOCUMENT, change) for change in sorted(document_changes, key=lambda c: c.index)),
+        *((TimelineSubject.SIGNER, change) for change in sorted(signer_changes, key=lambda c: c.index)),
+    ]
+    return tuple(
+        entry.model_copy(
+            update={
+                "id": f"{entry.id}-{subject}-{change.index}",
+                "subject": subject,
+                "subject_index": change.index,
+                "from_status": str(change.expected_status),
+                "to_status": str(change.to),
+            }
+        )
+        for subject, change in moves
+        if change.to is not None
+    )
+
+
+def carried_values(entries: Sequence[TimelineEntry]) -> list[dict[str, Any]]:
+    """What a timeline item stores of the carried entries: only what differs from its own entry."""
+    return [entry.model_dump(include=set(_CARRIED_FIELDS)) for entry in entries]
+
+
+def stored_entries(values: Mapping[str, Any]) -> Iterator[TimelineEntry]:
+    """The entries of one timeline item: its own, then those it carries."""
+    entry = TimelineEntry.model_validate(values)
+    yield entry
+    for carried in values.get(CARRIED) or ():
+        subject = TimelineSubject(carried["subject"])
+        index = int(carried["subject_index"])
+        yield entry.model_copy(
+            update={
+                "id": f"{entry.id}-{subject}-{index}",
+                "subject": subject,
+                "subject_index": index,
+                "from_status": carried["from_status"],
+                "to_status": carried["to_status"],
+            }
+        )
 
 
 def after_request_move(
@@ -62,7 +122,7 @@ def after_request_move(
         request=request,
         documents=tuple(_changed(document, by_document.get(document.index), at) for document in aggregate.documents),
         signers=tuple(_changed(signer, by_signer.get(signer.index), at) for signer in aggregate.signers),
-        timeline=(*aggregate.timeline, entry),
+        timeline=(*aggregate.timeline, entry, *carried_entries(entry, document_changes, signer_changes)),
     )
 
 

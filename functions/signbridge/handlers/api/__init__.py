@@ -23,7 +23,7 @@ import traceback
 from functools import lru_cache
 from typing import Annotated, Any, Final
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
@@ -57,6 +57,7 @@ from signbridge.handlers.problems import (
     problem_for,
 )
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
+from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
 from signbridge.workflow import signature_requests, signing
 from signbridge.workflow.errors import PayloadTooLargeError, WorkflowError
