@@ -118,7 +118,7 @@ def quiet_handler(
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             logger.log(level, "%s %s", line(self.requestline), code)
 
-        def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
+        def log_error(self, format: str, *args: Any) -> None:
             logger.warning("%s", line(format % args if args else format))
 
     return QuietHandler
