@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report as bench_report
-from bench import stored
+from bench import stored, throughput
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
 from demo.report import DemoResult
@@ -75,7 +75,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--doc", type=Path, default=bench_report.DOC_PATH, help="the page to write (default: docs/benchmarks.md)"
     )
     parser.add_argument("--no-record", action="store_true", help="print only: record nothing, write no page")
+    parser.add_argument(
+        "--throughput", type=int, default=50, help="zapsign requests submitted at once (default %(default)s; 0: skip)"
+    )
+    parser.add_argument(
+        "--long-run",
+        type=int,
+        default=500,
+        help="zapsign requests of the long run, --throughput of them in flight (default %(default)s; 0: skip)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="for development: 1 demo per workflow, no boot, no tracemalloc, 10 requests at once, no long run",
+    )
     options = parser.parse_args(argv)
+    if options.quick:
+        options.repeat, options.no_boot, options.no_memory = 1, True, True
+        options.throughput, options.long_run = min(options.throughput, 10), 0
     workflows = options.workflow or list(WORKFLOWS)
 
     report: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
@@ -84,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeat": options.repeat,
         "boot": not options.no_boot,
         "memory": not options.no_memory,
+        "throughput": options.throughput,
+        "long_run": options.long_run,
+        "quick": options.quick,
     }
     say = _printer()
     dirty = " (uncommitted changes)" if report["git_dirty"] else ""
@@ -97,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not options.no_boot:
         report["boot"] = measure_boot(say)
     report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
+    report["throughput"] = measure_throughput(options.throughput, options.long_run, say)
 
     if not options.no_record:
         record(report, options.results)
@@ -107,6 +128,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failed:
         say(f"note: demo requests did not complete for {failed} (figures above are for what ran)")
     return 0
+
+
+# -- 8. throughput: zapsign requests at once, then a long run -------------------------------------------------------
+
+
+def measure_throughput(at_once: int, long_run: int, say: Out) -> dict[str, Any]:
+    """Each run on a stack of its own (an empty table, as after `make run`)."""
+    runs: dict[str, Any] = {}
+    plan = [("at_once", at_once, at_once), ("long_run", long_run, max(1, at_once))]
+    for name, count, concurrency in plan:
+        if count <= 0:
+            continue
+        providers = Providers.simulated()
+        config = LocalStackConfig(
+            api_port=0, schedules=False, companions=providers.companions(), secret_values=providers.secret_values()
+        )
+        with _functions_quiet(), LocalStack(config) as stack:
+            providers.connect(stack)
+            completions = throughput.measure(stack.api_url, providers.zapsign_simulator, count, concurrency)
+            figures = throughput.summarise(completions, concurrency=concurrency)
+            figures["rss_mib"] = _rss_mib()
+        label = name.replace("_", " ")
+        say(f"\n== throughput, {label}: {throughput.describe(figures)}; RSS {figures['rss_mib']} MiB ==")
+        runs[name] = figures
+    return runs
+
+
+def _rss_mib() -> float | None:
+    """The process's resident memory now (Linux), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
 # -- 1. start to ready, as a new process -----------------------------------------------------------------------------
