@@ -1,7 +1,8 @@
 """The AWS emulation: one moto server on loopback, used by the local stack and by the tests alike.
 
-`AwsEmulator` runs moto's server in a thread of this process (`local.background`), bound to 127.0.0.1 (moto binds
-0.0.0.0 unless told), with the one fix for moto's DynamoDB races (`OneDynamoDBRequestAtATime`) and the FIFO
+`AwsEmulator` runs moto's server in a thread of this process (`local.background`), or in a process of its own
+(`separate_process`, `python -m local.aws`: the local stack's choice, so moto runs on another core than the
+functions), bound to 127.0.0.1 (moto binds 0.0.0.0 unless told), with the one fix for moto's DynamoDB races (`OneDynamoDBRequestAtATime`) and the FIFO
 redelivery fix (`apply_moto_fixes`). `point_boto3_at(emulator)` makes every boto3 client this process creates
 afterwards talk to it (endpoint, fake credentials, region), and gives back a function that undoes it.
 `local.provision` creates the template's resources in it.
@@ -9,9 +10,13 @@ afterwards talk to it (endpoint, fake credentials, region), and gives back a fun
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -35,6 +40,10 @@ FAKE_CREDENTIALS = {
 # Variables that could send a boto3 client elsewhere than the emulator (a profile, a service-specific endpoint).
 _CLEARED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
+
+_READY_PREFIX = "moto serving on port "
+_PROCESS_READY_SECONDS = 60.0
+_PROCESS_STOP_SECONDS = 5.0
 
 _moto_fixes_lock = threading.Lock()
 _moto_fixes_applied = False
@@ -182,33 +191,91 @@ def _restore_item(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
         table.items[hash_key][range_key] = item
 
 
-class AwsEmulator:
-    """moto server in a thread of this process, on loopback. `port=0` lets the OS pick a free port."""
+def moto_server(host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
+    """The moto server with the emulation's fixes (not started)."""
+    apply_moto_fixes()
+    app = OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    return BackgroundServer.wsgi(
+        app, host=host, port=port, name="moto-server", logger=logger, request_handler=MotoRequestHandler
+    )
 
-    def __init__(self, *, host: str = LOOPBACK, port: int = 0, identity: AwsIdentity | None = None) -> None:
+
+class AwsEmulator:
+    """moto server on loopback: in a thread of this process, or (`separate_process`) in a process of its own, so it
+    runs on another core than the functions (the local stack's choice; tests that look into moto's state in-process
+    keep the thread). `port=0` lets the OS pick a free port."""
+
+    def __init__(
+        self,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        identity: AwsIdentity | None = None,
+        separate_process: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
         self.identity = identity or AwsIdentity()
+        self.separate_process = separate_process
         self._server: BackgroundServer | None = None
+        self._process: subprocess.Popen[str] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
     def start(self) -> AwsEmulator:
-        apply_moto_fixes()
+        if self.separate_process:
+            if self._process is None:
+                self._start_process()
+            return self
         if self._server is None:
-            app = OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
-            self._server = BackgroundServer.wsgi(
-                app,
-                host=self.host,
-                port=self.port,
-                name="moto-server",
-                logger=logger,
-                request_handler=MotoRequestHandler,
-            ).start()
+            self._server = moto_server(self.host, self.port).start()
             self.port = self._server.port
         return self
 
+    def _start_process(self) -> None:
+        """`python -m local.aws` serving; it prints its port once it answers, and exits when its stdin closes."""
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "local.aws", "--host", self.host, "--port", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        self._process = process
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until it serves (or exits)
+        if not line.startswith(_READY_PREFIX):
+            self._stop_process()
+            raise RuntimeError(f"the moto server process did not start (exit code {process.poll()})")
+        self.port = int(line[len(_READY_PREFIX) :])
+        deadline = time.monotonic() + _PROCESS_READY_SECONDS
+        while True:  # its readiness, over HTTP
+            try:
+                requests.get(f"{self.endpoint_url}/moto-api/data.json", timeout=5).raise_for_status()
+                return
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    self._stop_process()
+                    raise
+                time.sleep(0.05)
+
+    def _stop_process(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # its signal to stop
+        try:
+            process.wait(timeout=_PROCESS_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
     def stop(self) -> None:
+        self._stop_process()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -225,7 +292,7 @@ class AwsEmulator:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._server is not None or self._process is not None
 
     @property
     def url(self) -> str:
@@ -297,11 +364,30 @@ def _apply(values: Mapping[str, str | None]) -> None:
             os.environ[name] = value
 
 
+def serve(argv: list[str] | None = None) -> int:
+    """`python -m local.aws`: the moto server until stdin closes (its parent stopped it, or died)."""
+    parser = argparse.ArgumentParser(prog="python -m local.aws")
+    parser.add_argument("--host", default=LOOPBACK)
+    parser.add_argument("--port", type=int, default=0)
+    options = parser.parse_args(argv)
+    server = moto_server(options.host, options.port).start()
+    print(f"{_READY_PREFIX}{server.port}", flush=True)
+    sys.stdin.read()  # its own session: a terminal's Ctrl-C goes to the parent, which closes this stdin
+    server.stop()
+    return 0
+
+
 __all__ = [
     "FAKE_CREDENTIALS",
     "LOOPBACK",
     "AwsEmulator",
     "OneDynamoDBRequestAtATime",
     "apply_moto_fixes",
+    "moto_server",
     "point_boto3_at",
+    "serve",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
