@@ -1,9 +1,10 @@
 """The AWS emulation: one moto server on loopback, used by the local stack and by the tests alike.
 
-`AwsEmulator` runs moto's server in a thread of this process (`local.background`), or in a process of its own
-(`separate_process`, `python -m local.aws`: the local stack's choice, so moto runs on another core than the
-functions), bound to 127.0.0.1 (moto binds 0.0.0.0 unless told), with the one fix for moto's DynamoDB races (`OneDynamoDBRequestAtATime`) and the FIFO
-redelivery fix (`apply_moto_fixes`). `point_boto3_at(emulator)` makes every boto3 client this process creates
+`AwsEmulator` runs moto's server in a thread of this process (`local.background`), or in a process of its
+own (`separate_process`, `python -m local.aws`: the local stack's choice, so moto runs on another core than
+the functions), bound to 127.0.0.1 (moto binds 0.0.0.0 unless told), with the one fix for moto's DynamoDB races
+(`OneDynamoDBRequestAtATime`), the FIFO redelivery fix and the transactions' snapshot of the items they touch
+(`apply_moto_fixes`). `point_boto3_at(emulator)` makes every boto3 client this process creates
 afterwards talk to it (endpoint, fake credentials, region), and gives back a function that undoes it.
 `local.provision` creates the template's resources in it.
 """
