@@ -134,27 +134,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def measure_throughput(at_once: int, long_run: int, say: Out) -> dict[str, Any]:
-    """Both runs on one stack of their own, started empty: the requests at once, then the long run. (One stack: the
-    handler modules this process already imported keep clients bound to the first stack's AWS endpoint.)"""
-    runs: dict[str, Any] = {}
-    plan = [
-        (name, count, concurrency)
-        for name, count, concurrency in (("at_once", at_once, at_once), ("long_run", long_run, max(1, at_once)))
-        if count > 0
-    ]
-    if not plan:
-        return runs
-    providers = Providers.simulated()
-    config = LocalStackConfig(
-        api_port=0, schedules=False, companions=providers.companions(), secret_values=providers.secret_values()
+    """Both runs in a new process (`python -m bench.throughput`) on a stack of their own, started empty: a handler
+    module this process already imported keeps clients bound to the earlier stack's AWS endpoint."""
+    if at_once <= 0 and long_run <= 0:
+        return {}
+    command = [sys.executable, "-m", "bench.throughput", "--at-once", str(at_once), "--long-run", str(long_run)]
+    completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        command, cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
-    with _functions_quiet(), LocalStack(config) as stack:
-        providers.connect(stack)
-        for name, count, concurrency in plan:
-            completions = throughput.measure(stack.api_url, providers.zapsign_simulator, count, concurrency)
-            figures = throughput.summarise(completions, concurrency=concurrency)
-            figures["rss_mib"] = _rss_mib()
-            runs[name] = figures
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        say(f"\n== throughput: failed (exit {completed.returncode}): {completed.stderr.strip()[-500:]} ==")
+        return {}
+    runs: dict[str, Any] = json.loads(lines[-1])
     for name, figures in runs.items():
         label = name.replace("_", " ")
         say(f"\n== throughput, {label}: {throughput.describe(figures)}; RSS {figures['rss_mib']} MiB ==")

@@ -5,16 +5,22 @@
 shows its signer link, and waited for until `completed`. Figures: completed requests per second over the run (from
 the first submission to the last completion), p50/p95 create→completed, failures, the process's max RSS, and, for
 runs of several hundred, the rate of the first and of the last hundred completions (does it decay as the table
-grows?). `summarise` is pure (timestamps in, figures out) and unit-tested.
+grows?). `summarise` is pure (timestamps in, figures out) and unit-tested. `python -m bench.throughput` runs both
+runs on a new stack and prints their figures as one JSON line (what `make bench` records); the functions' logs go
+to FUNCTION_LOG.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from demo.answers import signer_token, signers_of
@@ -25,6 +31,7 @@ from demo.waiting import wait_for_status
 POLL_SECONDS = 0.5  # each request's status poll (50 pollers at 0.1 s would be the load themselves)
 REQUEST_TIMEOUT_SECONDS = 600.0
 HUNDRED = 100
+FUNCTION_LOG = Path(__file__).resolve().parent.parent / "cdk.out" / "signbridge-bench-throughput.log"
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,49 @@ def describe(figures: Mapping[str, Any]) -> str:
     if "first_hundred_per_s" in figures:
         line += f"; first hundred {figures['first_hundred_per_s']}/s, last hundred {figures['last_hundred_per_s']}/s"
     return line
+
+
+def rss_mib() -> float | None:
+    """This process's resident memory now (Linux), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from local.companions import Providers  # noqa: PLC0415 - the stack only for the measuring process
+    from local.stack import LocalStack, LocalStackConfig  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput")
+    parser.add_argument("--at-once", type=int, default=50)
+    parser.add_argument("--long-run", type=int, default=500)
+    options = parser.parse_args(argv)
+    plan = [("at_once", options.at_once, options.at_once), ("long_run", options.long_run, max(1, options.at_once))]
+    runs: dict[str, Any] = {}
+    providers = Providers.simulated()
+    config = LocalStackConfig(
+        api_port=0, schedules=False, companions=providers.companions(), secret_values=providers.secret_values()
+    )
+    out = sys.stdout
+    FUNCTION_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with FUNCTION_LOG.open("w", encoding="utf-8") as log:
+        sys.stdout = log
+        try:
+            with LocalStack(config) as stack:
+                providers.connect(stack)
+                for name, count, concurrency in plan:
+                    if count > 0:
+                        completions = measure(stack.api_url, providers.zapsign_simulator, count, concurrency)
+                        runs[name] = {**summarise(completions, concurrency=concurrency), "rss_mib": rss_mib()}
+        finally:
+            sys.stdout = out
+    print(json.dumps(runs), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
