@@ -48,6 +48,7 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
         "aws_calls": _aws_calls(report),
         "durations": _durations(report),
         "memory": _memory(report),
+        "throughput": _throughput(report),
         "trend": _trend(history),
     }
     template = string.Template(TEMPLATE.read_text(encoding="utf-8"))
@@ -120,6 +121,13 @@ def command_line(options: Mapping[str, Any] | None) -> str:
         parts.append("--no-memory")
     if options.get("cold_start") is False:
         parts.append("--no-cold-start")
+    if options.get("quick"):
+        parts.append("--quick")
+    else:
+        if options.get("throughput") not in (None, 50):
+            parts.append(f"--throughput {options['throughput']}")
+        if options.get("long_run") not in (None, 500):
+            parts.append(f"--long-run {options['long_run']}")
     return " ".join(parts)
 
 
@@ -364,6 +372,43 @@ def _memory(report: Mapping[str, Any]) -> str:
         lines.append("tracemalloc: not measured in this run (`--no-memory`).")
     lines.append(f"Process max RSS: {memory.get('max_rss_mib', '?')} MiB.")
     return "\n".join(lines)
+
+
+def _throughput(report: Mapping[str, Any]) -> str:
+    runs = report.get("throughput") or {}
+    if not runs:
+        return "Not measured in this run (`--throughput 0 --long-run 0`, or recorded before the figure existed)."
+    names = {"at_once": "all submitted at once", "long_run": "long run"}
+    rows = [
+        (
+            names.get(name, name),
+            f"{figures.get('completed')}/{figures.get('requests')}",
+            str(figures.get("concurrency")),
+            _number(figures.get("completed_per_s")),
+            _seconds(figures.get("p50_create_to_completed_s")),
+            _seconds(figures.get("p95_create_to_completed_s")),
+            _number(figures.get("first_hundred_per_s")) if "first_hundred_per_s" in figures else "—",
+            _number(figures.get("last_hundred_per_s")) if "last_hundred_per_s" in figures else "—",
+            f"{figures.get('rss_mib', '?')} MiB",
+        )
+        for name, figures in runs.items()
+    ]
+    table = _table(
+        (
+            "run",
+            "completed",
+            "in flight",
+            "completed/s",
+            "p50 create→completed",
+            "p95",
+            "first 100 /s",
+            "last 100 /s",
+            "RSS after",
+        ),
+        rows,
+    )
+    errors = [f"- {name}: {error}" for name, figures in runs.items() for error in figures.get("errors") or ()]
+    return table + ("\n\nErrors seen:\n\n" + "\n".join(errors) if errors else "")
 
 
 def _trend(history: Sequence[Mapping[str, Any]]) -> str:

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, stored
+from bench import cold_start, stored, throughput
 from bench import report as bench_report
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
@@ -77,7 +77,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--doc", type=Path, default=bench_report.DOC_PATH, help="the page to write (default: docs/benchmarks.md)"
     )
     parser.add_argument("--no-record", action="store_true", help="print only: record nothing, write no page")
+    parser.add_argument(
+        "--throughput", type=int, default=50, help="zapsign requests submitted at once (default %(default)s; 0: skip)"
+    )
+    parser.add_argument(
+        "--long-run",
+        type=int,
+        default=500,
+        help="zapsign requests of the long run, --throughput of them in flight (default %(default)s; 0: skip)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="for development: 1 demo per workflow, no boot, no tracemalloc, 10 requests at once, no long run",
+    )
     options = parser.parse_args(argv)
+    if options.quick:
+        options.repeat, options.no_boot, options.no_memory = 1, True, True
+        options.throughput, options.long_run = min(options.throughput, 10), 0
     workflows = options.workflow or list(WORKFLOWS)
 
     report: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
@@ -87,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "boot": not options.no_boot,
         "memory": not options.no_memory,
         "cold_start": not options.no_cold_start,
+        "throughput": options.throughput,
+        "long_run": options.long_run,
+        "quick": options.quick,
     }
     say = _printer()
     dirty = " (uncommitted changes)" if report["git_dirty"] else ""
@@ -102,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not options.no_cold_start:
         report["cold_start"] = cold_start.measure(say)
     report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
+    report["throughput"] = measure_throughput(options.throughput, options.long_run, say)
 
     if not options.no_record:
         record(report, options.results)
@@ -112,6 +133,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failed:
         say(f"note: demo requests did not complete for {failed} (figures above are for what ran)")
     return 0
+
+
+# -- 8. throughput: zapsign requests at once, then a long run -------------------------------------------------------
+
+
+def measure_throughput(at_once: int, long_run: int, say: Out) -> dict[str, Any]:
+    """Both runs in a new process (`python -m bench.throughput`) on a stack of their own, started empty: a handler
+    module this process already imported keeps clients bound to the earlier stack's AWS endpoint."""
+    if at_once <= 0 and long_run <= 0:
+        return {}
+    command = [sys.executable, "-m", "bench.throughput", "--at-once", str(at_once), "--long-run", str(long_run)]
+    completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        command, cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        say(f"\n== throughput: failed (exit {completed.returncode}): {completed.stderr.strip()[-500:]} ==")
+        return {}
+    runs: dict[str, Any] = json.loads(lines[-1])
+    for name, figures in runs.items():
+        label = name.replace("_", " ")
+        say(f"\n== throughput, {label}: {throughput.describe(figures)}; RSS {figures['rss_mib']} MiB ==")
+    return runs
+
+
+def _rss_mib() -> float | None:
+    """The process's resident memory now (Linux), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
 # -- 1. start to ready, as a new process -----------------------------------------------------------------------------

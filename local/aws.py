@@ -1,17 +1,23 @@
 """The AWS emulation: one moto server on loopback, used by the local stack and by the tests alike.
 
-`AwsEmulator` runs moto's server in a thread of this process (`local.background`), bound to 127.0.0.1 (moto binds
-0.0.0.0 unless told), with the one fix for moto's DynamoDB races (`OneDynamoDBRequestAtATime`) and the FIFO
-redelivery fix (`apply_moto_fixes`). `point_boto3_at(emulator)` makes every boto3 client this process creates
+`AwsEmulator` runs moto's server in a thread of this process (`local.background`), or in a process of its
+own (`separate_process`, `python -m local.aws`: the local stack's choice, so moto runs on another core than
+the functions), bound to 127.0.0.1 (moto binds 0.0.0.0 unless told), with the one fix for moto's DynamoDB races
+(`OneDynamoDBRequestAtATime`), the FIFO redelivery fix and the transactions' snapshot of the items they touch
+(`apply_moto_fixes`). `point_boto3_at(emulator)` makes every boto3 client this process creates
 afterwards talk to it (endpoint, fake credentials, region), and gives back a function that undoes it.
 `local.provision` creates the template's resources in it.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -36,6 +42,10 @@ FAKE_CREDENTIALS = {
 # Variables that could send a boto3 client elsewhere than the emulator (a profile, a service-specific endpoint).
 _CLEARED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
+
+_READY_PREFIX = "moto serving on port "
+_PROCESS_READY_SECONDS = 60.0
+_PROCESS_STOP_SECONDS = 5.0
 
 _moto_fixes_lock = threading.Lock()
 _moto_fixes_applied = False
@@ -74,6 +84,8 @@ def apply_moto_fixes() -> None:
     at the group restores SQS's order (tests/local/test_pollers.py proves it). The dead-letter redrive API moto lacks
     (`StartMessageMoveTask` and its two companions) is `local.message_moves`. DynamoDB's atomicity is the server's
     middleware, `OneDynamoDBRequestAtATime`.
+
+    DynamoDB transactions: `_snapshot_touched_items_only` (see there).
     """
     global _moto_fixes_applied  # noqa: PLW0603 - a process-wide patch of a process-wide library
     with _moto_fixes_lock:
@@ -93,36 +105,181 @@ def apply_moto_fixes() -> None:
 
         SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
         apply_message_move_tasks()
+        _snapshot_touched_items_only()
         _moto_fixes_applied = True
 
 
-class AwsEmulator:
-    """moto server in a thread of this process, on loopback. `port=0` lets the OS pick a free port."""
+_in_transaction = threading.local()
 
-    def __init__(self, *, host: str = LOOPBACK, port: int = 0, identity: AwsIdentity | None = None) -> None:
+
+def _snapshot_touched_items_only() -> None:
+    """moto 5.2's `transact_write_items` deep-copies every table a transaction item names, once per item, for its
+    rollback: its cost grows with the table (72% of the local stack's time at 50 requests, throughput decaying as the
+    table fills; issue 16). Upstream sped up the copy itself (getmoto/moto#9670, a cheaper `Item.__deepcopy__`) but
+    still copies whole tables. Here a transaction snapshots only the items it names (a deep copy of each, or their
+    absence) and restores exactly those when it fails, which is all its writes can have changed; moto's own table
+    copies are skipped while it runs (the tables are then "restored" to themselves). DynamoDB requests run one at a
+    time (`OneDynamoDBRequestAtATime`), so nothing else writes those items meanwhile.
+    """
+    import copy  # noqa: PLC0415
+    import types  # noqa: PLC0415
+
+    from moto.dynamodb import models  # noqa: PLC0415 - only the emulator needs moto's internals
+    from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if isinstance(value, Table) and getattr(_in_transaction, "active", False):
+            return value  # the touched items are snapshot instead
+        return copy.deepcopy(value, memo)
+
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
+    original = models.DynamoDBBackend.transact_write_items
+
+    def touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+        """(table, hash key, range key, deep copy of the item or None) for every item the transaction names."""
+        found = []
+        for entry in transact_items:
+            for operation, request in entry.items():
+                table = backend.tables.get(request.get("TableName", "")) if isinstance(request, dict) else None
+                if table is None:
+                    continue
+                attributes = request.get("Item") if operation == "Put" else request.get("Key")
+                if not isinstance(attributes, dict) or table.hash_key_attr not in attributes:
+                    continue
+                hash_key = DynamoType(attributes[table.hash_key_attr])
+                range_key = None
+                if table.range_key_attr is not None:
+                    if table.range_key_attr not in attributes:
+                        continue
+                    range_key = DynamoType(attributes[table.range_key_attr])
+                current = _stored_item(table, hash_key, range_key)
+                found.append((table, hash_key, range_key, copy.deepcopy(current) if current is not None else None))
+        return found
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshot = touched(self, transact_items)
+        _in_transaction.active = True
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, item in reversed(snapshot):
+                _restore_item(table, hash_key, range_key, item)
+            raise
+        finally:
+            _in_transaction.active = False
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _stored_item(table: Any, hash_key: Any, range_key: Any) -> Any:
+    if range_key is None:
+        return table.items.get(hash_key)
+    return table.items.get(hash_key, {}).get(range_key)
+
+
+def _restore_item(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    group = table.items.get(hash_key)
+    if item is None:
+        if group is not None:
+            group.pop(range_key, None)
+            if not group:
+                table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key][range_key] = item
+
+
+def moto_server(host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
+    """The moto server with the emulation's fixes (not started)."""
+    apply_moto_fixes()
+    app = OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    return BackgroundServer.wsgi(
+        app, host=host, port=port, name="moto-server", logger=logger, request_handler=MotoRequestHandler
+    )
+
+
+class AwsEmulator:
+    """moto server on loopback: in a thread of this process, or (`separate_process`) in a process of its own, so it
+    runs on another core than the functions (the local stack's choice; tests that look into moto's state in-process
+    keep the thread). `port=0` lets the OS pick a free port."""
+
+    def __init__(
+        self,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        identity: AwsIdentity | None = None,
+        separate_process: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
         self.identity = identity or AwsIdentity()
+        self.separate_process = separate_process
         self._server: BackgroundServer | None = None
+        self._process: subprocess.Popen[str] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
     def start(self) -> AwsEmulator:
-        apply_moto_fixes()
+        if self.separate_process:
+            if self._process is None:
+                self._start_process()
+            return self
         if self._server is None:
-            app = OneDynamoDBRequestAtATime(DomainDispatcherApplication(create_backend_app))
-            self._server = BackgroundServer.wsgi(
-                app,
-                host=self.host,
-                port=self.port,
-                name="moto-server",
-                logger=logger,
-                request_handler=MotoRequestHandler,
-            ).start()
+            self._server = moto_server(self.host, self.port).start()
             self.port = self._server.port
         return self
 
+    def _start_process(self) -> None:
+        """`python -m local.aws` serving; it prints its port once it answers, and exits when its stdin closes."""
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "local.aws", "--host", self.host, "--port", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        self._process = process
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until it serves (or exits)
+        if not line.startswith(_READY_PREFIX):
+            self._stop_process()
+            raise RuntimeError(f"the moto server process did not start (exit code {process.poll()})")
+        self.port = int(line[len(_READY_PREFIX) :])
+        deadline = time.monotonic() + _PROCESS_READY_SECONDS
+        while True:  # its readiness, over HTTP
+            try:
+                requests.get(f"{self.endpoint_url}/moto-api/data.json", timeout=5).raise_for_status()
+                return
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    self._stop_process()
+                    raise
+                time.sleep(0.05)
+
+    def _stop_process(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # its signal to stop
+        try:
+            process.wait(timeout=_PROCESS_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
     def stop(self) -> None:
+        self._stop_process()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -139,7 +296,7 @@ class AwsEmulator:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._server is not None or self._process is not None
 
     @property
     def url(self) -> str:
@@ -211,11 +368,30 @@ def _apply(values: Mapping[str, str | None]) -> None:
             os.environ[name] = value
 
 
+def serve(argv: list[str] | None = None) -> int:
+    """`python -m local.aws`: the moto server until stdin closes (its parent stopped it, or died)."""
+    parser = argparse.ArgumentParser(prog="python -m local.aws")
+    parser.add_argument("--host", default=LOOPBACK)
+    parser.add_argument("--port", type=int, default=0)
+    options = parser.parse_args(argv)
+    server = moto_server(options.host, options.port).start()
+    print(f"{_READY_PREFIX}{server.port}", flush=True)
+    sys.stdin.read()  # its own session: a terminal's Ctrl-C goes to the parent, which closes this stdin
+    server.stop()
+    return 0
+
+
 __all__ = [
     "FAKE_CREDENTIALS",
     "LOOPBACK",
     "AwsEmulator",
     "OneDynamoDBRequestAtATime",
     "apply_moto_fixes",
+    "moto_server",
     "point_boto3_at",
+    "serve",
 ]
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

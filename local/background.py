@@ -44,9 +44,11 @@ class BackgroundServer:
         logger: logging.Logger | None = None,
         level: int = logging.DEBUG,
         request_handler: type[WSGIRequestHandler] = WSGIRequestHandler,
+        redact: Callable[[str], str] | None = None,
     ) -> BackgroundServer:
-        """A threaded werkzeug server for the WSGI `app`; its request lines go to `logger` at `level`, not stderr."""
-        handler = quiet_handler(request_handler, logger or logging.getLogger(f"signbridge.{name}"), level)
+        """A threaded werkzeug server for the WSGI `app`; its request lines go to `logger` at `level`, not stderr
+        (through `redact` first, when given: what must never reach a log, e.g. a secret path segment)."""
+        handler = quiet_handler(request_handler, logger or logging.getLogger(f"signbridge.{name}"), level, redact)
         return cls(lambda: make_server(host, port, app, threaded=True, request_handler=handler), name=name)
 
     @property
@@ -100,12 +102,23 @@ class BackgroundServer:
 
 
 def quiet_handler(
-    base: type[WSGIRequestHandler], logger: logging.Logger, level: int = logging.DEBUG
+    base: type[WSGIRequestHandler],
+    logger: logging.Logger,
+    level: int = logging.DEBUG,
+    redact: Callable[[str], str] | None = None,
 ) -> type[WSGIRequestHandler]:
-    """`base` (werkzeug's handler, or moto's) logging each request line to `logger` at `level` instead of stderr."""
+    """`base` (werkzeug's handler, or moto's) logging each request line to `logger` at `level` instead of stderr;
+    `redact` rewrites the request line first. Errors werkzeug would print (they may quote the request line) go to
+    `logger` too, through `redact`."""
+
+    def line(requestline: str) -> str:
+        return redact(requestline) if redact is not None else requestline
 
     class QuietHandler(base):  # type: ignore[valid-type,misc]
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            logger.log(level, "%s %s", self.requestline, code)
+            logger.log(level, "%s %s", line(self.requestline), code)
+
+        def log_error(self, format: str, *args: Any) -> None:
+            logger.warning("%s", line(format % args if args else format))
 
     return QuietHandler

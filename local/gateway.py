@@ -23,6 +23,7 @@ import base64
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ from local.template.names import AwsIdentity
 from local.template.specs import CorsSpec
 
 logger = logging.getLogger("signbridge.local.gateway")
+
+# Path parameters that carry a secret (the One-Shot webhook's `/webhooks/oneshot/{secret}`): never logged.
+SECRET_PATH_PARAMETERS = frozenset({"secret"})
+_REDACTED = "***"
+_PATH_IN_TEXT = re.compile(r"/[^\s'\"]*")
 
 DEFAULT_PORT = 8000
 INTEGRATION_TIMEOUT_SECONDS = 30
@@ -88,6 +94,28 @@ class RouteTable:
         if self._default is not None:
             return self._default, {}
         return None
+
+    def redact(self, text: str) -> str:
+        """`text` (a request line, an error quoting one) with the values of secret path parameters masked."""
+        return _PATH_IN_TEXT.sub(lambda found: self._redact_path(found.group(0)), text)
+
+    def _redact_path(self, target: str) -> str:
+        raw_path, separator, query = target.partition("?")
+        for route in self.routes:
+            if route.path == "$default":
+                continue
+            parameters = _match_segments(route.path.split("/")[1:], raw_path.split("/")[1:])
+            if parameters and SECRET_PATH_PARAMETERS & parameters.keys():
+                template = route.path.split("/")
+                segments = raw_path.split("/")
+                masked = [
+                    _REDACTED if part.strip("{}+") in SECRET_PATH_PARAMETERS else segment
+                    for part, segment in zip(template, segments, strict=False)
+                ]
+                if template[-1].endswith("+}"):  # a greedy parameter took the rest of the path
+                    masked = masked[: len(template)]
+                return "/".join(masked) + separator + query
+        return target
 
 
 def _check_template(path: str) -> None:
@@ -323,7 +351,13 @@ class ApiGateway:
         self.host = host
         self.port = port
         self._server = BackgroundServer.wsgi(
-            self._wsgi, host=host, port=port, name="api-gateway", logger=logger, level=logging.INFO
+            self._wsgi,
+            host=host,
+            port=port,
+            name="api-gateway",
+            logger=logger,
+            level=logging.INFO,
+            redact=self.table.redact,
         )
 
     @property

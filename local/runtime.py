@@ -31,6 +31,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -47,6 +48,9 @@ DEFAULT_MAX_ENVIRONMENTS = 10  # concurrent execution environments per function 
 
 
 Handler = Callable[[Any, Any], Any]
+
+# Held around every invocation of a handler that resolves through a Powertools router (see the module docstring).
+_ROUTER_STATE_LOCK = threading.Lock()
 
 
 class LambdaContext:
@@ -129,6 +133,10 @@ class _ExecutionEnvironment:
     layer: Layer
     log_stream_name: str
     fresh: bool = True
+    shares_router_state: bool = False
+
+    def exclusive(self) -> AbstractContextManager[object]:
+        return _ROUTER_STATE_LOCK if self.shares_router_state else nullcontext()
 
 
 class _FunctionPool:
@@ -205,7 +213,7 @@ class LambdaRuntime:
                 function, request_id, environment.log_stream_name, started + function.timeout_seconds
             )
             environment.layer.values["_X_AMZN_TRACE_ID"] = _trace_header()
-            with function_environment(name, environment.layer):
+            with environment.exclusive(), function_environment(name, environment.layer):
                 try:
                     result = environment.handler(json.loads(payload), context)
                     encoded = json.dumps(result)
@@ -272,7 +280,23 @@ class LambdaRuntime:
         layer.values["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
         with function_environment(function.name, layer):
             handler = _load_handler(function.handler, index)
-        return _ExecutionEnvironment(index=index, handler=handler, layer=layer, log_stream_name=stream)
+        return _ExecutionEnvironment(
+            index=index,
+            handler=handler,
+            layer=layer,
+            log_stream_name=stream,
+            shares_router_state=_holds_powertools_router(handler),
+        )
+
+
+def _holds_powertools_router(handler: Handler) -> bool:
+    """Whether the handler's module keeps a Powertools event-handler router (whose current event is class state)."""
+    routing = sys.modules.get("aws_lambda_powertools.event_handler.api_gateway")
+    module = sys.modules.get(getattr(handler, "__module__", "") or "")
+    if routing is None or module is None:
+        return False
+    router_class = routing.BaseRouter
+    return any(isinstance(value, router_class) for value in vars(module).values())
 
 
 def _load_handler(handler: str | Handler, index: int) -> Handler:

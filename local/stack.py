@@ -79,6 +79,7 @@ class LocalStackConfig:
     synth_context: Mapping[str, Any] = field(default_factory=dict)  # extra CDK context for the local synth
     api_port: int = DEFAULT_PORT  # 0: any free port
     aws_port: int = 0
+    aws_process: bool = True  # moto in a process of its own (another core); False: a thread of this one
     region: str = "us-east-1"
     overrides: Mapping[str, str] = field(default_factory=dict)
     companions: Sequence[Companion] = ()
@@ -104,7 +105,9 @@ class LocalStack:
         self.names: LocalNames | None = None
         self.provisioned: Provisioned | None = None
         self.warnings: list[TemplateWarning] = []
-        self.aws = AwsEmulator(port=self.config.aws_port, identity=self.identity)
+        self.aws = AwsEmulator(
+            port=self.config.aws_port, identity=self.identity, separate_process=self.config.aws_process
+        )
         self.runtime = LambdaRuntime()
         self.gateway: ApiGateway | None = None
         self.pollers: list[SqsPoller] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -221,3 +223,34 @@ def test_the_server_stops_and_frees_its_port(gateway: tuple[ApiGateway, list[dic
     server.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/hello", timeout=2)
+
+
+def test_the_gateway_never_logs_a_secret_path_segment(caplog: pytest.LogCaptureFixture) -> None:
+    # Given a route whose path carries a secret (the One-Shot webhook)
+    secret = "s3cr3t-webhook-value-42"
+
+    def invoke(function: str, event: dict[str, Any]) -> Invocation:
+        return _invocation({"statusCode": 200, "body": "ok"})
+
+    server = ApiGateway(
+        [route("POST", "/webhooks/oneshot/{secret}"), route("GET", "/v1/requests/{id}")], invoke, port=0
+    )
+    server.serve()
+    try:
+        # When it is called with the secret, and with a malformed request line quoting it
+        with caplog.at_level(logging.DEBUG):
+            assert requests.post(f"{server.url}/webhooks/oneshot/{secret}?a=1", data=b"{}", timeout=5).ok
+            assert requests.get(f"{server.url}/v1/requests/r-7", timeout=5).ok
+            with socket.create_connection((server.host, server.port), timeout=5) as raw:
+                raw.sendall(f"POST /webhooks/oneshot/{secret} HTTP/1.1 junk\r\n\r\n".encode())
+                raw.recv(1024)
+            time.sleep(0.2)  # the request lines are logged after the answers
+    finally:
+        server.stop()
+
+    # Then no record of the gateway's server holds the secret (the test's own HTTP client logs what it sent), while
+    # the request lines are still there (other parameters as sent)
+    served = "\n".join(record.getMessage() for record in caplog.records if not record.name.startswith("urllib3"))
+    assert secret not in served
+    assert "POST /webhooks/oneshot/***?a=1" in served
+    assert "GET /v1/requests/r-7" in served

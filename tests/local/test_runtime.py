@@ -220,3 +220,48 @@ def test_a_powertools_fifo_batch_processor_reports_partial_failures(runtime: Lam
     result = runtime.invoke("worker", event).raise_for_error()
     # FIFO: the failed step and every later one of the batch are reported, so they are retried in order
     assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
+
+
+def test_concurrent_powertools_api_invocations_each_answer_their_own_event(runtime: LambdaRuntime) -> None:
+    # Powertools keeps the resolver's current event on its router *class*, which every copy of the handler module
+    # shares: two API invocations running at once must not see each other's event.
+    from local.gateway import GatewayRoute, build_event, build_response  # noqa: PLC0415
+    from local.template.names import AwsIdentity  # noqa: PLC0415
+    from tests.local.fake_handlers import rendezvous  # noqa: PLC0415
+
+    rendezvous.clear()
+    runtime.register(local_function("api", "tests.local.fake_handlers.powertools_api.handler"))
+
+    def event(number: int) -> dict[str, Any]:
+        return build_event(
+            method="POST",
+            raw_path="/v1/slow-echo",
+            raw_query="",
+            headers=[("Content-Type", "application/json")],
+            body=json.dumps({"n": number}).encode(),
+            source_ip="127.0.0.1",
+            route=GatewayRoute(method="POST", path="/v1/slow-echo", function="api"),
+            path_parameters={},
+            identity=AwsIdentity(),
+            api_id="local",
+        )
+
+    answers: dict[int, Any] = {}
+
+    def call(number: int) -> None:
+        answers[number] = json.loads(build_response(runtime.invoke("api", event(number)).raise_for_error()).body)
+
+    # Given a first invocation inside its route
+    first = threading.Thread(target=call, args=(1,))
+    first.start()
+    assert rendezvous.event("slow-echo-entered").wait(timeout=10)
+    # When a second one arrives while the first still runs
+    second = threading.Thread(target=call, args=(2,))
+    second.start()
+    second.join(timeout=0.5)
+    rendezvous.event("slow-echo-release").set()
+    first.join(timeout=10)
+    second.join(timeout=10)
+
+    # Then each answered with its own body
+    assert answers == {1: {"body": {"n": 1}}, 2: {"body": {"n": 2}}}

@@ -132,6 +132,7 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "AWS calls per step",
         "Lambda handler durations",
         "Memory",
+        "Throughput: completed `zapsign` requests per second",
         "Trend (bench/results/history.jsonl)",
     ]
     assert page.endswith("\n")
@@ -257,4 +258,43 @@ def test_the_committed_page_is_what_the_committed_result_renders() -> None:
     committed = (REPO_ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     assert committed == report.render(recorded, history=history), (
         "docs/benchmarks.md is generated: run `.venv/bin/python -m bench.report` (or `make bench`), do not edit it"
+    )
+
+
+def test_throughput_runs_become_a_table_with_the_first_and_last_hundred() -> None:
+    # Given a result with a run of 50 at once and a long run of 500
+    result = copy.deepcopy(small_result())
+    result["throughput"] = {
+        "at_once": {
+            "requests": 50,
+            "concurrency": 50,
+            "completed": 50,
+            "completed_per_s": 1.5,
+            "p50_create_to_completed_s": 20.0,
+            "p95_create_to_completed_s": 30.0,
+            "rss_mib": 300.0,
+        },
+        "long_run": {
+            "requests": 500,
+            "concurrency": 50,
+            "completed": 499,
+            "completed_per_s": 1.4,
+            "p50_create_to_completed_s": 25.0,
+            "p95_create_to_completed_s": 35.0,
+            "first_hundred_per_s": 1.5,
+            "last_hundred_per_s": 1.3,
+            "rss_mib": 400.0,
+            "errors": ["StageTimeoutError: zapsign_pending"],
+        },
+    }
+    # When rendered
+    text = section(report.render(result), "Throughput: completed `zapsign` requests per second")
+    # Then each run is a row, the long run with its first and last hundred, and the errors are listed
+    assert "| all submitted at once | 50/50 | 50 | 1.5 |" in text
+    assert "| long run | 499/500 | 50 | 1.4 |" in text
+    assert "| 1.5 | 1.3 | 400.0 MiB |" in text
+    assert "- long_run: StageTimeoutError: zapsign_pending" in text
+    # and a result without the figure says so
+    assert "Not measured in this run" in section(
+        report.render(small_result()), "Throughput: completed `zapsign` requests per second"
     )

@@ -8,6 +8,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tests.local.fake_handlers import rendezvous
+
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
@@ -27,6 +29,14 @@ def get_request(request_id: str) -> dict[str, Any]:
 def create_request() -> tuple[dict[str, Any], int]:
     metrics.add_metric(name="RequestCreated", unit=MetricUnit.Count, value=1)
     return {"received": app.current_event.json_body}, 201
+
+
+@app.post("/v1/slow-echo")
+def slow_echo() -> dict[str, Any]:
+    """Says it is in, waits while the test sends another request, then answers with its own body."""
+    rendezvous.event("slow-echo-entered").set()
+    rendezvous.event("slow-echo-release").wait(timeout=1.0)
+    return {"body": app.current_event.json_body}
 
 
 @logger.inject_lambda_context

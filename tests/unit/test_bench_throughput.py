@@ -1,0 +1,35 @@
+"""The throughput figures from completion timestamps (no stack: `bench.throughput.summarise` is pure)."""
+
+from __future__ import annotations
+
+from bench.throughput import Completion, summarise
+
+
+def test_rate_latency_and_failures_from_timestamps() -> None:
+    # Given 4 requests submitted at t=0, three completed at 1, 2 and 4 s, one failed
+    completions = [
+        Completion(0.0, 1.0),
+        Completion(0.0, 2.0),
+        Completion(0.0, 4.0),
+        Completion(0.0, None, "StageTimeoutError: slow"),
+    ]
+    # When summarised
+    figures = summarise(completions, concurrency=4)
+    # Then the rate runs from the first submission to the last completion, and the failure is counted
+    assert figures["completed"] == 3
+    assert figures["failed"] == 1
+    assert figures["completed_per_s"] == 0.75
+    assert figures["p50_create_to_completed_s"] == 2.0
+    assert figures["errors"] == ["StageTimeoutError: slow"]
+    assert "first_hundred_per_s" not in figures  # fewer than two hundred
+
+
+def test_a_long_run_reports_its_first_and_last_hundred() -> None:
+    # Given 300 completions, one every 0.5 s for the first hundred and one a second afterwards (a decay)
+    times = [0.5 * (index + 1) for index in range(100)] + [50.0 + index + 1 for index in range(200)]
+    completions = [Completion(0.0, at) for at in times]
+    # When summarised
+    figures = summarise(completions, concurrency=50)
+    # Then the first hundred ran at 2/s and the last hundred at 1/s
+    assert figures["first_hundred_per_s"] == 2.0
+    assert figures["last_hundred_per_s"] == 1.0
