@@ -28,6 +28,7 @@ from signbridge.domain.errors import (
     RequestNotFoundError,
     SignerNotFoundError,
 )
+from signbridge.domain.json_limits import JsonLimitError
 from signbridge.workflow.errors import (
     MalformedCallbackError,
     MalformedWebhookError,
@@ -124,6 +125,7 @@ class ProblemKind:
 # Every kind of problem SignBridge answers, with its status and title: the one title table.
 VALIDATION = ProblemKind(422, "validation-error", "The request is not valid")
 MALFORMED_JSON = ProblemKind(400, "malformed-json", "The body is not valid JSON")
+JSON_TOO_COMPLEX = ProblemKind(400, "json-too-complex", "The JSON body nests too deep or holds too long a number")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "The body must be JSON")
 INVALID_QUERY = ProblemKind(400, "invalid-query", "The query is not valid")
 INVALID_CURSOR = ProblemKind(400, "invalid-cursor", "The cursor is not valid")
@@ -185,6 +187,14 @@ def _field_error(error: dict[str, Any]) -> dict[str, str]:
     return {"field": ".".join(path) or where, "in": where, "message": message, "type": str(error.get("type", ""))}
 
 
+class UnsupportedMediaTypeError(Exception):
+    """A body on a JSON route whose content type is not `application/json` (refused before anything parses it)."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(f"a {media_type} body")
+        self.media_type = media_type
+
+
 class NoRouteError(Exception):
     """The API has no route for this method and path (Powertools' `NotFoundError`, with what the API knows)."""
 
@@ -241,6 +251,8 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     # The HTTP edge's own (Powertools' request validation, routing)
     RequestValidationError: _validation_problem,
     RequestUnsupportedContentType: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
+    UnsupportedMediaTypeError: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
+    JsonLimitError: lambda error: JSON_TOO_COMPLEX.answer(error.detail),
     NoRouteError: _no_route,
 }
 
