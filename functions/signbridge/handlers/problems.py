@@ -33,11 +33,13 @@ from signbridge.workflow.errors import (
     MalformedCallbackError,
     MalformedWebhookError,
     NotAwaitingOtpError,
+    NotLockedError,
     OtpRejectedError,
     OtpResendTooSoonError,
     PayloadTooLargeError,
     ProviderUnavailableError,
     RequestStateError,
+    SignerLockedError,
     UnknownCallbackAddressError,
     WorkflowError,
     WrongWebhookSecretError,
@@ -143,6 +145,8 @@ CONFLICT = ProblemKind(409, "conflict", "The request's state does not allow this
 NOT_CANCELLABLE = ProblemKind(409, "not-cancellable", "The request can no longer be cancelled")
 NOT_AWAITING_OTP = ProblemKind(409, "not-awaiting-otp", "No SMS code is awaited from this signer")
 OTP_REJECTED = ProblemKind(422, "otp-rejected", "The SMS code was not accepted")
+SIGNER_LOCKED = ProblemKind(423, "signer-locked", "Too many wrong SMS codes: the signer is locked")
+NOT_LOCKED = ProblemKind(409, "not-locked", "The signer is not locked")
 OTP_TOO_SOON = ProblemKind(429, "otp-too-soon", "Another SMS code cannot be sent yet")
 PROVIDER_UNAVAILABLE = ProblemKind(503, "provider-unavailable", "The signing service is unavailable")
 WORKFLOW_ERROR = ProblemKind(400, "workflow-error", "Workflow error")
@@ -220,6 +224,8 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     RequestNotCancellableError: lambda error: NOT_CANCELLABLE.answer(error.detail),
     NotAwaitingOtpError: lambda error: NOT_AWAITING_OTP.answer(error.detail),
     OtpRejectedError: lambda error: OTP_REJECTED.answer(error.detail),
+    SignerLockedError: lambda error: SIGNER_LOCKED.answer(error.detail),
+    NotLockedError: lambda error: NOT_LOCKED.answer(error.detail),
     OtpResendTooSoonError: lambda error: OTP_TOO_SOON.answer(
         error.detail, headers=_retry_after(error.retry_after_seconds)
     ),

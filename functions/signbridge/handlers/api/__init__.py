@@ -266,9 +266,14 @@ def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | No
 @app.post(
     _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp"),
     summary="Submit the SMS code a One-Shot signer received; signs at once",
-    description="A wrong code answers 422 (otp-rejected): the signer may try again.",
+    description="A wrong code answers 422 (otp-rejected): the signer may try again, up to "
+    "`SIGNBRIDGE_OTP_MAX_FAILURES` wrong codes (5 by default); then the signer is locked (423 signer-locked) until "
+    "an operator unlocks them (`…/otp/unlock`).",
     tags=["signing"],
-    responses={**_ok(200, "The request after signing", RequestView), **_problems(400, 404, 409, 415, 422, 500, 503)},
+    responses={
+        **_ok(200, "The request after signing", RequestView),
+        **_problems(400, 404, 409, 415, 422, 423, 500, 503),
+    },
 )
 def submit_otp(request_id: RequestId, signer: SignerIndex, body: Annotated[SubmitOtpBody, Body()]) -> RequestView:
     logger.append_keys(request_id=request_id, signer=signer)
@@ -288,6 +293,23 @@ def resend_otp(request_id: RequestId, signer: SignerIndex) -> Response[Accepted]
     logger.append_keys(request_id=request_id, signer=signer)
     signing.resend_otp(get_services(), request_id, signer, correlation_id=_correlation_id())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=Accepted())
+
+
+@app.post(
+    _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/unlock"),
+    summary="Unlock a One-Shot signer locked after too many wrong SMS codes (operators)",
+    description="After `SIGNBRIDGE_OTP_MAX_FAILURES` wrong codes (5 by default) a code answers 423 signer-locked and "
+    "the Optimizer is not called; this sets the count back to 0. A signer who is not locked answers 409.",
+    tags=["signing"],
+    responses={**_ok(200, "The request, the signer unlocked", RequestView), **_problems(404, 409, 422, 500)},
+)
+def unlock_otp(request_id: RequestId, signer: SignerIndex) -> RequestView:
+    logger.append_keys(request_id=request_id, signer=signer)
+    services = get_services()
+    aggregate = signing.unlock_otp(
+        services, request_id, signer, operator=f"api call {_correlation_id()}", correlation_id=_correlation_id()
+    )
+    return request_view(aggregate, _links(services))
 
 
 @app.get(
