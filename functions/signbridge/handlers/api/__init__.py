@@ -173,7 +173,13 @@ def _links(services: Services) -> LinkSigner:
     return LinkSigner(services.files, now=services.clock(), ttl_seconds=services.settings.presign_ttl_seconds)
 
 
-RequestId = Annotated[str, Path(min_length=1, max_length=REQUEST_ID_MAX_CHARS, description="The request id.")]
+# Request ids are 32 hex digits; the pattern keeps the document and the check on the same characters (a path parameter
+# arrives percent-encoded, so "at most 64 characters" of anything else would not be what the document says).
+REQUEST_ID_PATTERN: Final = rf"^[A-Za-z0-9_-]{{1,{REQUEST_ID_MAX_CHARS}}}$"
+RequestId = Annotated[
+    str,
+    Path(min_length=1, max_length=REQUEST_ID_MAX_CHARS, pattern=REQUEST_ID_PATTERN, description="The request id."),
+]
 SignerIndex = Annotated[int, Path(ge=0, lt=MAX_SIGNERS, description="The signer's index (0 for the first).")]
 
 
