@@ -12,7 +12,7 @@ ifeq ($(shell test "$(NODE_MAJOR)" -ge 22 2>/dev/null && echo recent),)
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(PATH)
 endif
 
-.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-infra test-compat clean
+.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-infra test-compat fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -63,6 +63,13 @@ test-infra: $(STAMP)  ## CDK template assertions, cdk-nag, cfn-lint (two synths,
 
 test: lint typecheck $(STAMP)  ## lint, type check and every test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15
+
+FUZZ_API_EXAMPLES ?= 150
+FUZZ_WEBHOOK_EXAMPLES ?= 1500
+fuzz: $(STAMP)  ## the fuzzers of `make test`, larger: schemathesis on the local gateway, both webhooks; tallies printed
+	set -o pipefail; FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) FUZZ_WEBHOOK_EXAMPLES=$(FUZZ_WEBHOOK_EXAMPLES) \
+		$(BIN)/pytest -q -s tests/e2e/test_fuzz_api.py tests/integration/test_webhook_fuzz.py \
+		2>&1 | grep -E "calls, by status|passed|failed|Error|assert"
 
 # The Lambda runtime is python3.13; the suites without the CDK also run there (needs pyenv's 3.13 or python3.13).
 # (pyenv's shim for python3.13 fails unless 3.13 is selected, so pyenv's own interpreter is looked for first.)

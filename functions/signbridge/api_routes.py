@@ -29,6 +29,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/requests/{request_id}/cancel", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend", API, True),
+    Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/unlock", API, True),
     Route("GET", "/v1/openapi.json", API, True),
     Route("POST", "/webhooks/zapsign", ZAPSIGN_WEBHOOK, False),
     Route("POST", "/webhooks/oneshot/{secret}", ONESHOT_WEBHOOK, False),

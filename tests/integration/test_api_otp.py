@@ -234,3 +234,73 @@ def test_no_log_line_carries_the_sms_code(
     text = "\n".join(captured_logs)
     assert "answered" in text
     assert code not in text
+
+
+# ------------------------------------------------------------------------------------------------ wrong-code limit
+
+
+def sign_calls(simulator: OneShotSimulator) -> int:
+    counts: dict[str, int] = requests.get(f"{simulator.base_url}/_sim/calls", timeout=5).json()
+    return counts.get("sign", 0)
+
+
+def test_after_the_limit_of_wrong_codes_the_signer_is_locked_until_an_operator_unlocks_them(
+    api_client: ApiClient, awaiting: str, oneshot_simulator: OneShotSimulator, oneshot_services: Services
+) -> None:
+    # Given a request awaiting its signer's code, and the default limit of wrong codes
+    limit = oneshot_services.settings.otp_max_failures
+    assert limit == 5
+    code = code_for(oneshot_simulator, oneshot_services, awaiting)
+    wrong = "000000" if code != "000000" else "111111"
+    timeline_before = len(api_client.get(awaiting).body["timeline"])
+
+    # When the client submits that many wrong codes
+    answers = [api_client.submit_otp(awaiting, 0, wrong) for _ in range(limit)]
+
+    # Then each is a 422 that counts, and the signer carries the count
+    assert [answer.status for answer in answers] == [422] * limit
+    assert f"{limit} of {limit}" in answers[-1].body["detail"]
+    assert oneshot_services.records.get_request(awaiting).signer(0).otp_failures == limit
+    calls = sign_calls(oneshot_simulator)
+    # and the tries added nothing to the timeline: they are a counter on the signer
+    assert len(api_client.get(awaiting).body["timeline"]) == timeline_before
+
+    # When the client submits a code again, even the right one
+    locked = api_client.submit_otp(awaiting, 0, code)
+
+    # Then it is a 423 problem, and the Optimizer was not called
+    assert locked.status == 423
+    assert locked.content_type == "application/problem+json"
+    assert locked.body["type"] == PROBLEMS + "signer-locked"
+    assert sign_calls(oneshot_simulator) == calls
+    assert api_client.get(awaiting).body["status"] == "awaiting_otp"
+
+    # When an operator unlocks the signer
+    unlocked = api_client.unlock_otp(awaiting, 0)
+
+    # Then the count is back to 0, a second unlock is a 409, and the right code signs
+    assert unlocked.status == 200, unlocked.body
+    assert oneshot_services.records.get_request(awaiting).signer(0).otp_failures == 0
+    again = api_client.unlock_otp(awaiting, 0)
+    assert again.status == 409
+    assert again.body["type"] == PROBLEMS + "not-locked"
+    assert api_client.submit_otp(awaiting, 0, code).status == 200
+
+
+def test_the_limit_of_wrong_codes_is_a_setting(
+    api_client: ApiClient,
+    awaiting: str,
+    oneshot_simulator: OneShotSimulator,
+    oneshot_services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a deployment that allows a single wrong code
+    monkeypatch.setattr(
+        oneshot_services, "settings", oneshot_services.settings.model_copy(update={"otp_max_failures": 1})
+    )
+    code = code_for(oneshot_simulator, oneshot_services, awaiting)
+    wrong = "000000" if code != "000000" else "111111"
+
+    # When one wrong code is submitted, Then the next submission is refused as locked
+    assert api_client.submit_otp(awaiting, 0, wrong).status == 422
+    assert api_client.submit_otp(awaiting, 0, code).status == 423

@@ -35,6 +35,7 @@ ROUTE_EVENTS = {
     ("GET", "/v1/openapi.json"): "apigw/openapi.json",
     ("POST", "/v1/requests/{request_id}/signers/{signer}/otp"): "apigw/otp_submit.json",
     ("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend"): "apigw/otp_resend.json",
+    ("POST", "/v1/requests/{request_id}/signers/{signer}/otp/unlock"): "apigw/otp_unlock.json",
 }
 
 
@@ -132,6 +133,13 @@ class ApiClient:
             "/v1/requests/{request_id}/signers/{signer}/otp",
             path_parameters={"request_id": request_id, "signer": str(signer)},
             body={"code": code},
+        )
+
+    def unlock_otp(self, request_id: str, signer: int) -> ApiAnswer:
+        return self.request(
+            "POST",
+            "/v1/requests/{request_id}/signers/{signer}/otp/unlock",
+            path_parameters={"request_id": request_id, "signer": str(signer)},
         )
 
     def resend_otp(self, request_id: str, signer: int) -> ApiAnswer:

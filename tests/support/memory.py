@@ -97,6 +97,7 @@ class MemoryRecords:
         lookups: Sequence[Lookup] = (),
         document_changes: Sequence[DocumentChange] = (),
         signer_changes: Sequence[SignerChange] = (),
+        record_event: bool = True,
     ) -> RequestAggregate:
         request = aggregate.request
         if self.rival is not None:
@@ -122,7 +123,7 @@ class MemoryRecords:
             request.status,
             to,
             self._clock(),
-            self._event_id(),
+            self._event_id() if record_event else None,
             version=request.version + 1,
         )
         applied = {

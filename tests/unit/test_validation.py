@@ -409,3 +409,41 @@ def test_external_id_is_bounded(external_id: str) -> None:
     # Then it is refused
     errors = errors_of(create_body(Workflow.ZAPSIGN, external_id=external_id))
     assert ("external_id",) in errors
+
+
+# ------------------------------------------------------------------------------------------------ names in schema
+
+
+def test_the_refused_ranges_of_the_document_name_pattern_are_unicodes_control_and_format_characters() -> None:
+    import sys  # noqa: PLC0415
+    import unicodedata  # noqa: PLC0415
+
+    from signbridge.domain.validation import CONTROL_CHARACTER_RANGES  # noqa: PLC0415
+
+    listed = {code for low, high in CONTROL_CHARACTER_RANGES for code in range(low, high + 1)}
+    found = {code for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) in ("Cc", "Cf")}
+    assert listed == found
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["contract.pdf", "a", " x ", "Contrato de compraventa (2).pdf", "...a", "", " ", ".", "..", "...", " . ",
+     "a/b", "a\\b", "in\u202efdp.exe", "tab\there", "zero\u200bwidth", "\U000e0001tag", "x" * 255, "x" * 256],
+)  # fmt: skip
+def test_the_openapi_schema_of_a_document_name_accepts_exactly_what_the_api_accepts(name: str) -> None:
+    import re  # noqa: PLC0415
+
+    from pydantic import TypeAdapter  # noqa: PLC0415
+
+    from signbridge.domain.validation import DocumentName  # noqa: PLC0415
+
+    adapter = TypeAdapter(DocumentName)
+    schema = adapter.json_schema()
+    by_schema = schema["minLength"] <= len(name) <= schema["maxLength"] and re.search(schema["pattern"], name)
+    try:
+        adapter.validate_python(name)
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+    assert bool(by_schema) == accepted

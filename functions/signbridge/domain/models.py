@@ -286,6 +286,9 @@ class Signer(_Stored):
     otp_generation: int | None = Field(
         default=None, description="Generation of the last SMS the Optimizer sent (0: the first, n: the n-th resend)."
     )
+    otp_failures: int = Field(
+        default=0, ge=0, description="Wrong SMS codes since the last unlock; at the limit the signer is locked."
+    )
     oneshot_signed_at: datetime | None = Field(default=None, description="When the Optimizer's signature was recorded.")
     oneshot_deleted_at: datetime | None = Field(
         default=None, description="When this signer's documents were deleted from the Optimizer (it never does so)."

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from signbridge.domain.countries import ISO_3166_ALPHA2
@@ -78,6 +78,22 @@ def check_country_code(value: str) -> str:
     return value
 
 
+# The code points `_has_control_characters` refuses (Unicode categories Cc and Cf) as ranges, for the JSON schema of
+# a document name (tests/unit/test_validation.py checks them against unicodedata).
+CONTROL_CHARACTER_RANGES: Final = (
+    (0x0, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
+    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064),
+    (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)  # fmt: skip
+_REFUSED_IN_NAME: Final = "/\\\\" + "".join(
+    re.escape(chr(low)) + ("-" + re.escape(chr(high)) if high > low else "") for low, high in CONTROL_CHARACTER_RANGES
+)
+# What `check_document_name` accepts, as the OpenAPI document states it: no separator or control character, and at
+# least one character that is neither white space nor a dot.
+DOCUMENT_NAME_PATTERN: Final = rf"^[^{_REFUSED_IN_NAME}]*[^{_REFUSED_IN_NAME}\s.][^{_REFUSED_IN_NAME}]*$"
+
+
 def check_document_name(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("document_name", "a document name that is not blank")
@@ -85,7 +101,7 @@ def check_document_name(value: str) -> str:
         raise PydanticCustomError(
             "document_name", "a document name of at most {max} characters", {"max": MAX_NAME_CHARS}
         )
-    if "/" in value or "\\" in value or value.strip() in (".", ".."):
+    if "/" in value or "\\" in value or all(char.isspace() or char == "." for char in value):
         raise PydanticCustomError("document_name", "a document name without path separators (/ or \\)")
     if _has_control_characters(value):
         raise PydanticCustomError("document_name", "a document name without control or invisible format characters")
@@ -188,7 +204,14 @@ def check_base64_id_image(value: str) -> str:
 Email = Annotated[str, AfterValidator(check_email)]
 PhoneE164 = Annotated[str, AfterValidator(check_phone_e164)]
 CountryCode = Annotated[str, AfterValidator(check_country_code)]
-DocumentName = Annotated[str, AfterValidator(check_document_name)]
+DocumentName = Annotated[
+    str,
+    AfterValidator(check_document_name),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS, "pattern": DOCUMENT_NAME_PATTERN},
+        mode="validation",
+    ),
+]
 PersonName = Annotated[str, AfterValidator(check_person_name)]
 IdNumber = Annotated[str, AfterValidator(check_id_number)]
 Sha256Hex = Annotated[str, AfterValidator(check_sha256_hex)]

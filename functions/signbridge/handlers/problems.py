@@ -28,15 +28,18 @@ from signbridge.domain.errors import (
     RequestNotFoundError,
     SignerNotFoundError,
 )
+from signbridge.domain.json_limits import JsonLimitError
 from signbridge.workflow.errors import (
     MalformedCallbackError,
     MalformedWebhookError,
     NotAwaitingOtpError,
+    NotLockedError,
     OtpRejectedError,
     OtpResendTooSoonError,
     PayloadTooLargeError,
     ProviderUnavailableError,
     RequestStateError,
+    SignerLockedError,
     UnknownCallbackAddressError,
     WorkflowError,
     WrongWebhookSecretError,
@@ -124,6 +127,7 @@ class ProblemKind:
 # Every kind of problem SignBridge answers, with its status and title: the one title table.
 VALIDATION = ProblemKind(422, "validation-error", "The request is not valid")
 MALFORMED_JSON = ProblemKind(400, "malformed-json", "The body is not valid JSON")
+JSON_TOO_COMPLEX = ProblemKind(400, "json-too-complex", "The JSON body nests too deep or holds too long a number")
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "The body must be JSON")
 INVALID_QUERY = ProblemKind(400, "invalid-query", "The query is not valid")
 INVALID_CURSOR = ProblemKind(400, "invalid-cursor", "The cursor is not valid")
@@ -141,6 +145,8 @@ CONFLICT = ProblemKind(409, "conflict", "The request's state does not allow this
 NOT_CANCELLABLE = ProblemKind(409, "not-cancellable", "The request can no longer be cancelled")
 NOT_AWAITING_OTP = ProblemKind(409, "not-awaiting-otp", "No SMS code is awaited from this signer")
 OTP_REJECTED = ProblemKind(422, "otp-rejected", "The SMS code was not accepted")
+SIGNER_LOCKED = ProblemKind(423, "signer-locked", "Too many wrong SMS codes: the signer is locked")
+NOT_LOCKED = ProblemKind(409, "not-locked", "The signer is not locked")
 OTP_TOO_SOON = ProblemKind(429, "otp-too-soon", "Another SMS code cannot be sent yet")
 PROVIDER_UNAVAILABLE = ProblemKind(503, "provider-unavailable", "The signing service is unavailable")
 WORKFLOW_ERROR = ProblemKind(400, "workflow-error", "Workflow error")
@@ -185,6 +191,14 @@ def _field_error(error: dict[str, Any]) -> dict[str, str]:
     return {"field": ".".join(path) or where, "in": where, "message": message, "type": str(error.get("type", ""))}
 
 
+class UnsupportedMediaTypeError(Exception):
+    """A body on a JSON route whose content type is not `application/json` (refused before anything parses it)."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(f"a {media_type} body")
+        self.media_type = media_type
+
+
 class NoRouteError(Exception):
     """The API has no route for this method and path (Powertools' `NotFoundError`, with what the API knows)."""
 
@@ -210,6 +224,8 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     RequestNotCancellableError: lambda error: NOT_CANCELLABLE.answer(error.detail),
     NotAwaitingOtpError: lambda error: NOT_AWAITING_OTP.answer(error.detail),
     OtpRejectedError: lambda error: OTP_REJECTED.answer(error.detail),
+    SignerLockedError: lambda error: SIGNER_LOCKED.answer(error.detail),
+    NotLockedError: lambda error: NOT_LOCKED.answer(error.detail),
     OtpResendTooSoonError: lambda error: OTP_TOO_SOON.answer(
         error.detail, headers=_retry_after(error.retry_after_seconds)
     ),
@@ -241,6 +257,8 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     # The HTTP edge's own (Powertools' request validation, routing)
     RequestValidationError: _validation_problem,
     RequestUnsupportedContentType: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
+    UnsupportedMediaTypeError: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
+    JsonLimitError: lambda error: JSON_TOO_COMPLEX.answer(error.detail),
     NoRouteError: _no_route,
 }
 

@@ -183,8 +183,10 @@ class RecordStore(RecordReads):
         signer_changes: Sequence[SignerChange] = (),
         expected_status: RequestStatus | None = None,
         workflow: Workflow | None = None,
+        record_event: bool = True,
     ) -> Transition:
-        """Move the request to `to` if it is still at `expected_version` (and in `expected_status`).
+        """Move the request to `to` if it is still at `expected_version` (and in `expected_status`), with a timeline
+        entry unless `record_event` is False.
 
         Pass `expected_status` and `workflow` from the request you read to save a read; without them the store reads
         the request item first. `extra_updates` sets request fields in the same write (None removes a field).
@@ -257,8 +259,9 @@ class RecordStore(RecordReads):
             correlation_id=correlation_id,
             detail=detail,
         )
-        carried = carried_entries(entry, document_changes, signer_changes)
-        plan.add(plan.put_event(entry, carried), unexpected(request_id))
+        if record_event:
+            carried = carried_entries(entry, document_changes, signer_changes)
+            plan.add(plan.put_event(entry, carried), unexpected(request_id))
         for document_change in document_changes:
             plan.part_change(DOCUMENTS, document_change, now=now)
         for signer_change in signer_changes:
@@ -272,7 +275,7 @@ class RecordStore(RecordReads):
             from_status=expected_status,
             to_status=to,
             at=now,
-            event_id=entry.id,
+            event_id=entry.id if record_event else None,
             version=expected_version + 1,
         )
 
@@ -377,6 +380,7 @@ class RecordStore(RecordReads):
         lookups: Sequence[Lookup] = (),
         document_changes: Sequence[DocumentChange] = (),
         signer_changes: Sequence[SignerChange] = (),
+        record_event: bool = True,
     ) -> RequestAggregate:
         """`transition` from the request as `aggregate` holds it (its status and version are the condition), answered
         with the aggregate as written (`storage/written.py`): no read before or after."""
@@ -394,6 +398,7 @@ class RecordStore(RecordReads):
             lookups=lookups,
             document_changes=document_changes,
             signer_changes=signer_changes,
+            record_event=record_event,
         )
         return after_request_move(
             aggregate,

@@ -109,20 +109,23 @@ def after_request_move(
     )
     by_document = {change.index: change for change in document_changes}
     by_signer = {change.index: change for change in signer_changes}
-    entry = TimelineEntry(
-        id=written.event_id or "",
-        at=at,
-        from_status=written.from_status,
-        to_status=written.to_status,
-        cause=cause,
-        correlation_id=correlation_id,
-        detail=detail,
-    )
+    entries: tuple[TimelineEntry, ...] = ()
+    if written.event_id is not None:  # None: a move recorded without a timeline entry (`record_event=False`)
+        entry = TimelineEntry(
+            id=written.event_id,
+            at=at,
+            from_status=written.from_status,
+            to_status=written.to_status,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+        )
+        entries = (entry, *carried_entries(entry, document_changes, signer_changes))
     return RequestAggregate(
         request=request,
         documents=tuple(_changed(document, by_document.get(document.index), at) for document in aggregate.documents),
         signers=tuple(_changed(signer, by_signer.get(signer.index), at) for signer in aggregate.signers),
-        timeline=(*aggregate.timeline, entry, *carried_entries(entry, document_changes, signer_changes)),
+        timeline=(*aggregate.timeline, *entries),
     )
 
 

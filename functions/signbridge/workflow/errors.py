@@ -29,6 +29,14 @@ class OtpRejectedError(WorkflowError):
     """The Optimizer refused the code. The signer can try again."""
 
 
+class SignerLockedError(RequestStateError):
+    """Too many wrong SMS codes: the signer is locked until an operator unlocks them; the Optimizer is not called."""
+
+
+class NotLockedError(RequestStateError):
+    """An unlock for a signer who is not locked."""
+
+
 class OtpResendTooSoonError(WorkflowError):
     """The Optimizer sends at most one SMS a minute per request."""
 

@@ -100,9 +100,11 @@ class RecordStore(Protocol):
         lookups: Sequence[Lookup] = (),
         document_changes: Sequence[DocumentChange] = (),
         signer_changes: Sequence[SignerChange] = (),
+        record_event: bool = True,
     ) -> RequestAggregate:
         """Move the request conditionally on the status and version `aggregate` holds, with the part changes, lookups
-        and timeline entry in the same write; answer the aggregate as written (no read). Raises
+        and timeline entry (unless `record_event` is False) in the same write; answer the aggregate as written (no
+        read). Raises
         `ConcurrentUpdateError` after a lost race, `TransitionNotAllowedError` for a move the lifecycle forbids."""
         ...
 

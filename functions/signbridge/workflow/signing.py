@@ -10,21 +10,28 @@ both call the Optimizer), then the call, then the result:
 | signed                           | signer `signed`; retrievals queued             | the request                      |
 | signed in the background (async) | stays `signing` (the callback finishes it)     | the request                      |
 | already signed (`ISSUED`)        | as signed                                      | the request                      |
-| wrong code                       | back to `awaiting_otp`                         | 422 `otp-rejected` (try again)   |
+| wrong code                       | back to `awaiting_otp`, `otp_failures` + 1     | 422 `otp-rejected` (try again)   |
 | unavailable, 429, never reached  | back to `awaiting_otp`                         | 503 with Retry-After             |
 | no answer, or 5xx after sending  | stays `signing`: `confirm_oneshot_signature`   | 503: the outcome is being        |
 |                                  | resolves it                                    | confirmed                        |
 | any other refusal                | `failed` with the Optimizer's reason           | 409                              |
+
+Wrong codes are limited (`Settings.otp_max_failures`, 5 by default): they count on the signer (`otp_failures`, set
+in the same write as the move back; a try adds no timeline entry), and a signer at the limit is locked: a code is
+refused with `SignerLockedError` (423) before anything is written or the Optimizer called, until an operator unlocks
+them (`unlock_otp` sets the count back to 0). A resend stays possible while locked.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Final
 
 from aws_lambda_powertools import Logger
 
 from signbridge.domain import appearance, models
+from signbridge.domain.changes import SignerChange
 from signbridge.domain.errors import ConcurrentUpdateError, SignerNotFoundError
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import Cause, RequestAggregate, RequestStatus, Signer, SignerStatus
@@ -38,10 +45,12 @@ from signbridge.domain.operations import Op
 from signbridge.domain.provider_errors import PermanentError, RetryableError, UncertainOutcomeError
 from signbridge.workflow.errors import (
     NotAwaitingOtpError,
+    NotLockedError,
     OtpRejectedError,
     OtpResendTooSoonError,
     ProviderUnavailableError,
     RequestStateError,
+    SignerLockedError,
 )
 from signbridge.workflow.ports import OneShotClient
 from signbridge.workflow.services import Services
@@ -74,13 +83,21 @@ def submit_otp(
     step = Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id)
     aggregate = step.aggregate
     signer = _awaiting_signer(aggregate, signer_index)
+    limit = services.settings.otp_max_failures
+    if signer.otp_failures >= limit:
+        raise SignerLockedError(
+            f"signer {signer_index} of request {request_id} entered {signer.otp_failures} wrong SMS codes "
+            f"(the limit is {limit}) and is locked; an operator can unlock them"
+        )
     request = aggregate.request
     # Everything that can fail without calling the Optimizer happens before the intent is recorded.
     appearance = _appearance(request)
     client = _sign_client(services)
     pk = int(signer.oneshot_request_pk or 0)
     try:
-        step.move_request(R.SIGNING, detail=f"SMS code submitted for signer {signer_index}")
+        # No timeline entry for a try (nor for the move back after a wrong code): tries count on the signer, and the
+        # timeline stays a few entries however many codes are typed. The outcome's own moves leave `signing` with one.
+        step.move_request(R.SIGNING, detail=f"SMS code submitted for signer {signer_index}", record_event=False)
     except ConcurrentUpdateError:
         raise NotAwaitingOtpError(
             f"request {request_id} changed meanwhile (another submission of a code, a cancel); read it and try again"
@@ -88,8 +105,20 @@ def submit_otp(
     try:
         result = client.sign(pk, code, appearance=appearance)
     except InvalidOtpError:
-        _back_to_awaiting(step, detail="the code was not accepted")
-        raise OtpRejectedError("the code was not accepted; the signer can try again") from None
+        failures = signer.otp_failures + 1
+        _back_to_awaiting(
+            step,
+            detail=f"the code was not accepted ({failures} of {limit} wrong codes)",
+            signers=[SignerChange(signer_index, S.OTP_SENT, None, {"otp_failures": failures})],
+        )
+        if failures >= limit:
+            raise OtpRejectedError(
+                f"the code was not accepted; that was wrong code {failures} of {limit}: the signer is now locked "
+                "until an operator unlocks them"
+            ) from None
+        raise OtpRejectedError(
+            f"the code was not accepted ({failures} of {limit} wrong codes); the signer can try again"
+        ) from None
     except AlreadySignedError:
         logger.info("the Optimizer had already signed this request", extra={"signer": signer_index})
         return _record_signed(step, signer_index)
@@ -157,6 +186,30 @@ def resend_otp(services: Services, request_id: str, signer_index: int, *, correl
     logger.info("another SMS code asked for", extra={"signer": signer_index, "generation": generation})
 
 
+def unlock_otp(
+    services: Services, request_id: str, signer_index: int, *, operator: str, correlation_id: str
+) -> RequestAggregate:
+    """An operator unlocks a signer locked after too many wrong SMS codes: the count goes back to 0 (the log records
+    the unlock and `operator`, a name or ticket). Raises
+    `NotLockedError` (409) for a signer who is not locked, `NotAwaitingOtpError` (409) unless the request awaits
+    this signer's code; `RequestNotFoundError` / `SignerNotFoundError` (404)."""
+    step = Step.read(services, request_id, cause=Cause.OPERATOR, correlation_id=correlation_id)
+    signer = _awaiting_signer(step.aggregate, signer_index)
+    if signer.otp_failures < services.settings.otp_max_failures:
+        raise NotLockedError(f"signer {signer_index} of request {request_id} is not locked")
+    try:
+        unlocked = step.update_signer(
+            signer_index, {"otp_failures": 0}, expected=S.OTP_SENT, while_request=R.AWAITING_OTP
+        )
+    except ConcurrentUpdateError:
+        raise NotAwaitingOtpError(f"request {request_id} changed meanwhile; read it and try again") from None
+    logger.info(
+        "signer unlocked",
+        extra={"signer": signer_index, "operator": operator[:64], "wrong_codes": signer.otp_failures},
+    )
+    return unlocked
+
+
 # ------------------------------------------------------------------------------------------------ helpers
 
 
@@ -203,10 +256,10 @@ def _sign_client(services: Services) -> OneShotClient:
     )
 
 
-def _back_to_awaiting(step: Step, *, detail: str) -> None:
-    """The sign did not happen: the signer may submit a code again."""
+def _back_to_awaiting(step: Step, *, detail: str, signers: Sequence[SignerChange] = ()) -> None:
+    """The sign did not happen: the signer may submit a code again (`signers`: the wrong-code count, same write)."""
     try:
-        step.move_request(R.AWAITING_OTP, detail=detail)
+        step.move_request(R.AWAITING_OTP, detail=detail, signers=signers, record_event=False)
     except ConcurrentUpdateError:
         logger.warning("the request moved while signing; left as it is", extra={"request_id": step.request.id})
 

@@ -63,8 +63,10 @@ class Step:
         lookups: Sequence[Lookup] = (),
         documents: Sequence[DocumentChange] = (),
         signers: Sequence[SignerChange] = (),
+        record_event: bool = True,
     ) -> RequestAggregate:
-        """Move the request to `to` if it is still in the status and at the version held."""
+        """Move the request to `to` if it is still in the status and at the version held (with a timeline entry
+        unless `record_event` is False)."""
         self.aggregate = self.services.records.move_request(
             self.aggregate,
             to,
@@ -75,6 +77,7 @@ class Step:
             lookups=lookups,
             document_changes=documents,
             signer_changes=signers,
+            record_event=record_event,
         )
         return self.aggregate
 

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 
 from signbridge import api_routes
 from signbridge.domain import keys
+from signbridge.domain.json_limits import check_json_limits
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.operations import Op, Queue
 from signbridge.workflow.errors import (
@@ -46,7 +47,8 @@ class Disposition(StrEnum):
 @dataclass(frozen=True)
 class WebhookOutcome:
     """An accepted webhook call: what became of it, where the body was stored, how many hints were queued. A call
-    that is refused raises instead (`UnknownCallerError`, `PayloadTooLargeError`, `MalformedEventError`)."""
+    that is refused raises instead (`UnknownCallerError`, `PayloadTooLargeError`, `JsonLimitError`,
+    `MalformedEventError`)."""
 
     disposition: Disposition
     raw_key: str
@@ -92,6 +94,7 @@ def accept_oneshot_callback(
         raise UnknownCallbackAddressError("unknown callback address")
     if len(body) > RAW_EVENT_MAX_BYTES:
         raise PayloadTooLargeError(f"a callback body is at most {RAW_EVENT_MAX_BYTES} bytes")
+    check_json_limits(body)  # JSON nested too deep or a number too long: refused before anything stores or parses it
     raw_key, digest = _store_raw(services, ONESHOT_PROVIDER, body, received_at)
     try:
         payload = json.loads(body)
@@ -190,6 +193,7 @@ def accept_zapsign_webhook(
         raise WrongWebhookSecretError(f"missing or wrong {api_routes.ZAPSIGN_WEBHOOK_SECRET_HEADER} header")
     if len(body) > RAW_EVENT_MAX_BYTES:
         raise PayloadTooLargeError(f"a webhook body is at most {RAW_EVENT_MAX_BYTES} bytes")
+    check_json_limits(body)  # JSON nested too deep or a number too long: refused before anything stores or parses it
     raw_key, digest = _store_raw(services, ZAPSIGN_PROVIDER, body, received_at)
     try:
         payload = json.loads(body)

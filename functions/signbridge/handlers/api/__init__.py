@@ -18,6 +18,8 @@ numbers, ID images and SMS codes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import traceback
 from functools import lru_cache
@@ -34,6 +36,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from signbridge import __version__, api_routes, observability, telemetry
 from signbridge.config import get_settings
 from signbridge.domain.errors import StoreError
+from signbridge.domain.json_limits import JsonLimitError, check_json_limits
 from signbridge.domain.models import MAX_SIGNERS, RequestStatus
 from signbridge.domain.validation import MAX_EXTERNAL_ID_CHARS
 from signbridge.handlers.api.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
@@ -54,6 +57,7 @@ from signbridge.handlers.problems import (
     NoRouteError,
     Problem,
     ProblemAnswer,
+    UnsupportedMediaTypeError,
     problem_for,
 )
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
@@ -170,7 +174,13 @@ def _links(services: Services) -> LinkSigner:
     return LinkSigner(services.files, now=services.clock(), ttl_seconds=services.settings.presign_ttl_seconds)
 
 
-RequestId = Annotated[str, Path(min_length=1, max_length=REQUEST_ID_MAX_CHARS, description="The request id.")]
+# Request ids are 32 hex digits; the pattern keeps the document and the check on the same characters (a path parameter
+# arrives percent-encoded, so "at most 64 characters" of anything else would not be what the document says).
+REQUEST_ID_PATTERN: Final = rf"^[A-Za-z0-9_-]{{1,{REQUEST_ID_MAX_CHARS}}}$"
+RequestId = Annotated[
+    str,
+    Path(min_length=1, max_length=REQUEST_ID_MAX_CHARS, pattern=REQUEST_ID_PATTERN, description="The request id."),
+]
 SignerIndex = Annotated[int, Path(ge=0, lt=MAX_SIGNERS, description="The signer's index (0 for the first).")]
 
 
@@ -263,9 +273,14 @@ def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | No
 @app.post(
     _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp"),
     summary="Submit the SMS code a One-Shot signer received; signs at once",
-    description="A wrong code answers 422 (otp-rejected): the signer may try again.",
+    description="A wrong code answers 422 (otp-rejected): the signer may try again, up to "
+    "`SIGNBRIDGE_OTP_MAX_FAILURES` wrong codes (5 by default); then the signer is locked (423 signer-locked) until "
+    "an operator unlocks them (`…/otp/unlock`).",
     tags=["signing"],
-    responses={**_ok(200, "The request after signing", RequestView), **_problems(400, 404, 409, 415, 422, 500, 503)},
+    responses={
+        **_ok(200, "The request after signing", RequestView),
+        **_problems(400, 404, 409, 415, 422, 423, 500, 503),
+    },
 )
 def submit_otp(request_id: RequestId, signer: SignerIndex, body: Annotated[SubmitOtpBody, Body()]) -> RequestView:
     logger.append_keys(request_id=request_id, signer=signer)
@@ -285,6 +300,23 @@ def resend_otp(request_id: RequestId, signer: SignerIndex) -> Response[Accepted]
     logger.append_keys(request_id=request_id, signer=signer)
     signing.resend_otp(get_services(), request_id, signer, correlation_id=_correlation_id())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=Accepted())
+
+
+@app.post(
+    _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/unlock"),
+    summary="Unlock a One-Shot signer locked after too many wrong SMS codes (operators)",
+    description="After `SIGNBRIDGE_OTP_MAX_FAILURES` wrong codes (5 by default) a code answers 423 signer-locked and "
+    "the Optimizer is not called; this sets the count back to 0. A signer who is not locked answers 409.",
+    tags=["signing"],
+    responses={**_ok(200, "The request, the signer unlocked", RequestView), **_problems(404, 409, 422, 500)},
+)
+def unlock_otp(request_id: RequestId, signer: SignerIndex) -> RequestView:
+    logger.append_keys(request_id=request_id, signer=signer)
+    services = get_services()
+    aggregate = signing.unlock_otp(
+        services, request_id, signer, operator=f"api call {_correlation_id()}", correlation_id=_correlation_id()
+    )
+    return request_view(aggregate, _links(services))
 
 
 @app.get(
@@ -330,22 +362,57 @@ def _count(name: str, **dimensions: str) -> None:
     telemetry.count(name, **dimensions)
 
 
-def _too_large_for_create(event: dict[str, Any]) -> bool:
-    """A create body far beyond the inline cap is refused before anything parses it (base64 inflates by 4/3)."""
-    if event.get("routeKey") != "POST /v1/requests":
-        return False
+# The routes whose body is JSON (the others take none): their content type and the JSON's shape are checked before
+# Powertools parses anything (it would parse form and multipart bodies too, and its JSON parser recurses).
+_JSON_BODY_ROUTES: Final = frozenset(
+    {
+        "POST /v1/requests",
+        "POST /v1/requests/{request_id}/cancel",
+        "POST /v1/requests/{request_id}/signers/{signer}/otp",
+    }
+)
+_JSON_MEDIA_TYPE: Final = content_types.APPLICATION_JSON
+
+
+def _refusal_before_parsing(event: dict[str, Any]) -> Exception | None:
+    """Why the body of `event` is refused before anything parses it, or None: far beyond the inline cap (413), not
+    `application/json` (415), or JSON nested too deep or holding too long a number (400)."""
+    route = event.get("routeKey")
+    if route not in _JSON_BODY_ROUTES:
+        return None
     body = event.get("body") or ""
+    if route == "POST /v1/requests" and _too_large_for_create(event, body):
+        limit = get_settings().max_inline_bytes
+        return PayloadTooLargeError(
+            f"the body is larger than {limit} bytes of inline content allow; declare large documents for upload"
+        )
+    if not body:
+        return None
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", _JSON_MEDIA_TYPE).split(";", 1)[0].strip().lower()
+    if media_type != _JSON_MEDIA_TYPE:
+        return UnsupportedMediaTypeError(media_type)
+    return _beyond_json_limits(body, base64_encoded=bool(event.get("isBase64Encoded")))
+
+
+def _beyond_json_limits(body: str, *, base64_encoded: bool) -> JsonLimitError | None:
+    try:
+        check_json_limits(base64.b64decode(body) if base64_encoded else body)
+    except JsonLimitError as error:
+        return error
+    except binascii.Error:
+        return JsonLimitError("the body is not valid base64")
+    return None
+
+
+def _too_large_for_create(event: dict[str, Any], body: str) -> bool:
+    """A create body far beyond the inline cap is refused before anything parses it (base64 inflates by 4/3)."""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body)
     return size > get_settings().max_inline_bytes * 4 // 3 + JSON_ENVELOPE_ALLOWANCE
 
 
-def _too_large_answer(event: dict[str, Any]) -> dict[str, Any]:
-    limit = get_settings().max_inline_bytes
-    problem = api_problem(
-        PayloadTooLargeError(
-            f"the body is larger than {limit} bytes of inline content allow; declare large documents for upload"
-        )
-    )
+def _refused_answer(event: dict[str, Any], error: Exception) -> dict[str, Any]:
+    problem = api_problem(error)
     context = event.get("requestContext") or {}
     return {
         "statusCode": problem.status,
@@ -360,7 +427,8 @@ def _too_large_answer(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = _too_large_answer(event) if _too_large_for_create(event) else app.resolve(event, context)
+    refusal = _refusal_before_parsing(event)
+    response = app.resolve(event, context) if refusal is None else _refused_answer(event, refusal)
     status = int(response.get("statusCode", 500))
     logger.info("answered", extra={"route": event.get("routeKey"), "status": status})
     _count(observability.API_RESPONSES, status_class=f"{status // 100}xx")

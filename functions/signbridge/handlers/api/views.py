@@ -72,6 +72,11 @@ class SignerView(_View):
         default=None, description="ZapSign workflows: the signing link to hand to this signer (whoever has it signs)."
     )
     otp_sent_at: datetime | None = Field(default=None, description="One-Shot: when the last SMS code was sent.")
+    otp_failures: int = Field(
+        default=0,
+        ge=0,
+        description="One-Shot: wrong SMS codes since the last unlock; at the limit the signer is locked.",
+    )
     contract: FileLink | None = Field(
         default=None, description="One-Shot: the service contract the signer must be shown before signing."
     )
@@ -223,6 +228,7 @@ def _signer_view(signer: Signer, links: LinkSigner) -> SignerView:
         status_since=signer.status_since,
         sign_url=signer.sign_url,
         otp_sent_at=signer.otp_sent_at,
+        otp_failures=signer.otp_failures,
         contract=contract,
         failure_reason=signer.failure_reason,
     )
