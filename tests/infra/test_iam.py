@@ -110,7 +110,11 @@ def test_only_the_worker_consumes_and_webhooks_send_to_their_own_queue(synth: Sy
     }
     assert sends["zapsign_webhook"] == {"ZapSignQueue"}
     assert sends["oneshot_webhook"] == {"OneShotQueue"}
-    assert sends["worker"] == {"ZapSignQueue", "OneShotQueue"}
+    # ... and the worker sets a message that can never run aside in its queue's dead-letter queue
+    assert sends["worker"] == {"ZapSignQueue", "OneShotQueue", "ZapSignDeadLetterQueue", "OneShotDeadLetterQueue"}
+    # The worker reads a queue's redrive policy and shortens a failed record's visibility (its backoff)
+    for action in ("sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"):
+        assert {ref(json.loads(r)) for r in grants[_role("worker")][action]} >= {"ZapSignQueue", "OneShotQueue"}
 
 
 def test_webhooks_have_no_table_access_and_write_only_their_raw_prefix(synth: Synth) -> None:

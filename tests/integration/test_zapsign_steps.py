@@ -233,7 +233,7 @@ def test_an_uncertain_create_is_resolved_from_the_request_folder_without_a_secon
     assert all(signer.sign_url for signer in aggregate.signers)
 
 
-def test_a_create_that_never_shows_up_fails_the_request_instead_of_creating_twice(
+def test_a_create_that_never_shows_up_is_made_again_after_the_resolution_window(
     zapsign_services: Services,
     zapsign_worker: ZapSignWorkerDriver,
     zapsign_simulator: ZapSignSimulator,
@@ -247,20 +247,24 @@ def test_a_create_that_never_shows_up_fails_the_request_instead_of_creating_twic
     zapsign_worker.run()
     assert len(zapsign_worker.failures) == 1
 
-    # When the message comes back after the resolution window and the folder is still empty
+    # When the message comes back within the resolution window: the folder is looked at, nothing is created
     zapsign_simulator.faults = zapsign_simulator.faults.from_json({})
+    zapsign_worker.release_failures()
+    zapsign_worker.run()
+    assert zapsign_services.records.get_request(request_id).request.status is R.SUBMITTED
+    assert zapsign_simulator.calls["create_document"] == 1
+
+    # When it comes back after the resolution window and the folder is still empty
     zapsign_clock.advance(CREATE_RESOLUTION_WINDOW.total_seconds() + 60)
     zapsign_worker.release_failures()
     zapsign_worker.run()
 
-    # Then the request failed with a reason an operator can act on, and ZapSign was not asked to create again
-    request = zapsign_services.records.get_request(request_id).request
-    assert request.status is R.FAILED
-    assert request.failure_reason is not None
-    assert "outcome unknown" in request.failure_reason
-    assert zapsign_folder(request_id) in request.failure_reason
-    assert zapsign_simulator.calls["create_document"] == 1
-    assert not zapsign_simulator.documents
+    # Then the earlier create counts as not done: the document is created once, and the request goes on
+    aggregate = zapsign_services.records.get_request(request_id)
+    assert aggregate.request.status is R.ZAPSIGN_PENDING
+    assert zapsign_simulator.calls["create_document"] == 2
+    (token,) = zapsign_simulator.documents
+    assert aggregate.request.zapsign_doc_token == token
 
 
 def test_a_document_over_zapsign_size_limit_fails_the_request_before_any_call(

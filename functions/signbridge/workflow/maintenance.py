@@ -69,6 +69,27 @@ class ScheduledEvent(BaseModel):
     id: str | None = None
     time: AwareDatetime | None = None
 
+    def run_time(self, now: datetime) -> datetime:
+        """The time the run measures from: the event's `time` when it lies in `SCHEDULE_TIME_WINDOW` around `now`
+        (EventBridge retries a delivery for up to 24 hours, so a late run measures from when it was due); else `now`,
+        logged (a hand-made event such as AWS's console sample says 1970, a wrong clock says next year: trusting it
+        would expire every request or none)."""
+        if self.time is None:
+            return now
+        earliest, latest = now - SCHEDULE_TIME_WINDOW[0], now + SCHEDULE_TIME_WINDOW[1]
+        if earliest <= self.time <= latest:
+            return self.time
+        logger.warning(
+            "scheduled event's time is outside the sane window; using the clock",
+            extra={"event_time": self.time.isoformat(), "now": now.isoformat()},
+        )
+        return now
+
+
+SCHEDULE_TIME_WINDOW: Final = (timedelta(hours=24), timedelta(minutes=5))
+"""How far before and after the clock a scheduled event's `time` is believed: EventBridge's longest retry of a
+delivery (24 hours, the default maximum event age) and a little clock skew."""
+
 
 # ------------------------------------------------------------------------------------------------ reconciler
 
