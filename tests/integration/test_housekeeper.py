@@ -353,21 +353,23 @@ def test_the_handler_runs_at_the_events_time_and_returns_its_report(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Given a ZapSign request whose deadline passed before the scheduled event's time
+    # Given a ZapSign request whose deadline passed before the scheduled event's time (a run delivered a minute late:
+    # it measures from when it was due, a `time` within a day of the clock)
+    due = utc_now().replace(microsecond=0) - timedelta(minutes=1)
     overdue = place(
         record_store,
         Workflow.ZAPSIGN,
         R.ZAPSIGN_PENDING,
-        since=now - timedelta(days=1),
-        request={"deadline": now - timedelta(minutes=5)},
+        since=due - timedelta(days=1),
+        request={"deadline": due - timedelta(minutes=5)},
     )
-    event = load_event("schedule/housekeeper.json", time=now.isoformat())
+    event = load_event("schedule/housekeeper.json", time=due.isoformat())
     # When EventBridge invokes the housekeeper with its scheduled event
     with load_handler("signbridge.handlers.housekeeper", monkeypatch) as handler_module:
         result = handler_module.handler(event, FakeLambdaContext(function_name="housekeeper"))
     # Then the request expired and the run's report is returned, JSON-ready
     assert result["expired"] == {"zapsign_pending": 1}
-    assert result["now"] == now.isoformat()
+    assert result["now"] == due.isoformat()
     json.dumps(result)
     assert record_store.get_request(overdue.id).request.status is R.EXPIRED
     (cancel,) = drain(sqs_client, queues.zapsign.url)

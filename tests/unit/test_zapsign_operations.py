@@ -145,6 +145,30 @@ def test_sync_of_a_signed_document_moves_the_request_and_hands_the_links_to_the_
     assert records.reads == 1
 
 
+def test_sync_of_a_refusal_records_who_refused_and_why() -> None:
+    # Given a request waiting on ZapSign, and ZapSign's Detail refused with a reason but no refused signer status
+    # (Detail documents none): the one signer who had not signed is the one who refused
+    records, queues = MemoryRecords(waiting_on_zapsign()), MemoryQueues()
+    detail = ZapSignDocument(
+        token="doc-1",
+        status="recusado",
+        rejected_reason="Não concordo",
+        signers=[ZapSignSigner(token="sig-1", status="new")],
+    )
+    sync_zapsign_document(
+        memory_services(records, queues, zapsign=FakeZapSign(get_document=detail)),
+        message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "doc_refused"}),
+    )
+    after = records.stored["req-1"]
+    assert (after.request.status, after.request.refused_by, after.request.refusal_reason) == (
+        R.REFUSED,
+        0,
+        "Não concordo",
+    )
+    assert after.signer(0).status is S.REFUSED
+    assert after.signer(0).status_since == NOW
+
+
 def test_sync_of_an_irrelevant_hint_reads_nothing() -> None:
     records, queues = MemoryRecords(waiting_on_zapsign()), MemoryQueues()
     zapsign = FakeZapSign()

@@ -139,10 +139,16 @@ def _apply_detail(step: Step, detail: ZapSignDocument) -> None:
         move_request(R.CANCELLED, "the ZapSign document was deleted at ZapSign", ())
         return
     if detail.is_refused:
-        refusers = [change for change in moves if change.to is S.REFUSED]
+        refusers = _refusers(aggregate, detail, moves)
         who = ", ".join(str(change.index) for change in refusers)
         text = f"refused at ZapSign by signer {who}" if refusers else "refused at ZapSign"
-        move_request(R.REFUSED, text, refusers, refusal_reason=detail.rejected_reason or None)
+        move_request(
+            R.REFUSED,
+            text,
+            refusers,
+            refusal_reason=detail.rejected_reason or None,
+            refused_by=refusers[0].index if len(refusers) == 1 else None,
+        )
         return
     if detail.is_signed:
         changes = [
@@ -163,6 +169,26 @@ def _apply_detail(step: Step, detail: ZapSignDocument) -> None:
             detail=f"ZapSign: signer {change.index} {change.to.value.replace('_', ' ')}",
             while_request=R.ZAPSIGN_PENDING,
         )
+
+
+def _refusers(
+    aggregate: RequestAggregate, detail: ZapSignDocument, moves: Sequence[SignerChange]
+) -> list[SignerChange]:
+    """Who refused a refused document: the signers ZapSign shows refused; else, since ZapSign's Detail documents no
+    refused signer status (contracts/zapsign.md §3.2, §5 item 9), the one signer who had not signed, when only one
+    had not (a signer refuses on the signing page, and one who signed cannot refuse). None when neither tells."""
+    shown = [change for change in moves if change.to is S.REFUSED]
+    if shown:
+        return shown
+    unsigned = [
+        signer
+        for signer in aggregate.signers
+        if signer.zapsign_signer_token is not None
+        and not ((remote := detail.signer(signer.zapsign_signer_token)) is not None and remote.has_signed)
+    ]
+    if len(unsigned) == 1 and may_transition_signer(aggregate.request.workflow, unsigned[0].status, S.REFUSED):
+        return [SignerChange(unsigned[0].index, unsigned[0].status, S.REFUSED)]
+    return []
 
 
 def _signer_moves(
