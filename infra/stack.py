@@ -161,9 +161,13 @@ class SignBridgeStack(Stack):
         self._table(fn["reconciler"])
         self._send(fn["reconciler"], zapsign_queue, oneshot_queue)
 
-        # housekeeper: expires requests, enqueues Optimizer clean-up and cancellations, removes abandoned uploads.
+        # housekeeper: expires requests, enqueues Optimizer clean-up and cancellations, removes abandoned uploads, and
+        # drops the dead letters of finished requests (reads and deletes on the dead-letter queues only; it finds them
+        # from the work queues' redrive policy, GetQueueAttributes, granted with the sends).
         self._table(fn["housekeeper"])
         self._send(fn["housekeeper"], zapsign_queue, oneshot_queue)
+        for work_queue in self.queues.all:
+            work_queue.dead_letter_queue.grant_consume_messages(fn["housekeeper"])
 
     def _trigger(self) -> None:
         """S3 ObjectCreated under incoming/ -> intake (a Custom::S3BucketNotifications resource)."""

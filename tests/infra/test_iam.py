@@ -102,8 +102,16 @@ def test_secrets_are_readable_only_by_the_functions_that_need_them(synth: Synth)
 
 def test_only_the_worker_consumes_and_webhooks_send_to_their_own_queue(synth: Synth) -> None:
     grants = _grants(synth)
-    consumers = {name for name in api_routes.FUNCTIONS if "sqs:ReceiveMessage" in grants[_role(name)]}
-    assert consumers == {"worker"}
+    received = {
+        name: {ref(json.loads(r)) for r in grants[_role(name)].get("sqs:ReceiveMessage", set())}
+        for name in api_routes.FUNCTIONS
+    }
+    assert {name for name, queues in received.items() if queues} == {"worker", "housekeeper"}
+    assert received["worker"] == {"ZapSignQueue", "OneShotQueue"}
+    # The housekeeper reads and deletes dead letters of finished requests, on the dead-letter queues only
+    assert received["housekeeper"] == {"ZapSignDeadLetterQueue", "OneShotDeadLetterQueue"}
+    deletes = {ref(json.loads(r)) for r in grants[_role("housekeeper")]["sqs:DeleteMessage"]}
+    assert deletes == {"ZapSignDeadLetterQueue", "OneShotDeadLetterQueue"}
     sends = {
         name: {ref(json.loads(r)) for r in grants[_role(name)].get("sqs:SendMessage", set())}
         for name in api_routes.FUNCTIONS

@@ -22,7 +22,6 @@ by seconds, not by the full visibility timeout.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any, Final
 
@@ -40,6 +39,7 @@ from signbridge.domain.models import Cause
 from signbridge.domain.provider_errors import PermanentError, RetryableError
 from signbridge.observability import METRICS_NAMESPACE, POISON_MESSAGES, SERVICE_NAME
 from signbridge.storage.clients import sqs_client
+from signbridge.storage.queues import dead_letter_queue_url
 from signbridge.wiring import get_services
 from signbridge.workflow import registry
 from signbridge.workflow.progress import fail_request
@@ -123,15 +123,8 @@ def safe_excerpt(body: str) -> str:
 
 
 @cache
-def dead_letter_queue_url(queue_url: str) -> str | None:
-    """The dead-letter queue of a work queue, from its redrive policy (same account and region as the queue, so its
-    URL is the queue's with the DLQ's name). None without a redrive policy."""
-    attributes = sqs_client().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
-    policy = attributes.get("Attributes", {}).get("RedrivePolicy")
-    if not policy:
-        return None
-    name = str(json.loads(policy)["deadLetterTargetArn"]).rsplit(":", 1)[-1]
-    return f"{queue_url.rstrip('/').rsplit('/', 1)[0]}/{name}"
+def _dead_letter_queue_url(queue_url: str) -> str | None:
+    return dead_letter_queue_url(sqs_client(), queue_url)
 
 
 def _set_aside(services: Services, record: SQSRecord, reason: str) -> None:
@@ -148,7 +141,7 @@ def _set_aside(services: Services, record: SQSRecord, reason: str) -> None:
         },
     )
     queue_url = _queue_url(services, record.event_source_arn)
-    dead_letters = dead_letter_queue_url(queue_url) if queue_url is not None else None
+    dead_letters = _dead_letter_queue_url(queue_url) if queue_url is not None else None
     if dead_letters is None:
         raise PoisonMessageError(f"{reason}; no dead-letter queue to set it aside in")
     group = record.attributes.message_group_id or record.message_id
