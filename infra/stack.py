@@ -149,9 +149,11 @@ class SignBridgeStack(Stack):
         self._send(fn["intake"], zapsign_queue, oneshot_queue)
 
         # worker: every provider call; enqueues the next step (a zapsign_oneshot request moves from one queue to the
-        # other). Consuming both queues is granted by the event source mappings.
+        # other). Consuming both queues (with ChangeMessageVisibility, for its backoff) is granted by the event source
+        # mappings; sending to their dead-letter queues sets a message that can never run aside at once.
         self._table(fn["worker"])
         self._send(fn["worker"], zapsign_queue, oneshot_queue)
+        self._send(fn["worker"], *(work_queue.dead_letter_queue for work_queue in self.queues.all))
         self.secrets.zapsign.grant_read(fn["worker"])
         self.secrets.oneshot.grant_read(fn["worker"])
 
@@ -159,9 +161,13 @@ class SignBridgeStack(Stack):
         self._table(fn["reconciler"])
         self._send(fn["reconciler"], zapsign_queue, oneshot_queue)
 
-        # housekeeper: expires requests, enqueues Optimizer clean-up and cancellations, removes abandoned uploads.
+        # housekeeper: expires requests, enqueues Optimizer clean-up and cancellations, removes abandoned uploads, and
+        # drops the dead letters of finished requests (reads and deletes on the dead-letter queues only; it finds them
+        # from the work queues' redrive policy, GetQueueAttributes, granted with the sends).
         self._table(fn["housekeeper"])
         self._send(fn["housekeeper"], zapsign_queue, oneshot_queue)
+        for work_queue in self.queues.all:
+            work_queue.dead_letter_queue.grant_consume_messages(fn["housekeeper"])
 
     def _trigger(self) -> None:
         """S3 ObjectCreated under incoming/ -> intake (a Custom::S3BucketNotifications resource)."""

@@ -1,4 +1,4 @@
-"""`signbridge replay`: the hint a stored webhook body (`raw/…`) stands for, to re-enqueue it."""
+"""`signbridge webhooks replay`: the hint a stored webhook body (`raw/…`) stands for, to re-enqueue it."""
 
 from __future__ import annotations
 

@@ -18,7 +18,9 @@ Every simulator also answers these control routes:
 Fault plan (JSON): `{"seed": 7, "endpoints": {"<endpoint or *>": {"error_rate": 0.2, "error_status": 503,
 "rate_limit_burst": 3, "retry_after": 1, "latency_ms": 50, "timeout_seconds": 5}}, "webhooks": {"drop_rate": 0.1,
 "duplicate_rate": 0.1, "reorder": true}}`. `rate_limit_burst: n` answers the next n calls with 429;
-`timeout_seconds` holds the answer that long (a client with a shorter read timeout sees a timeout).
+`timeout_seconds` holds the answer that long (a client with a shorter read timeout sees a timeout);
+`error_after_work: true` makes an injected error happen after the endpoint did its work (the state changes, the
+answer is the error: a 5xx after the provider did the work).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +61,7 @@ class EndpointFaults:
     retry_after: int | None = None
     latency_ms: int = 0
     timeout_seconds: float = 0.0
+    error_after_work: bool = False
 
 
 @dataclass
@@ -307,9 +310,15 @@ class Simulator:
         if not str(endpoint).startswith("sim_"):
             injected = self._inject_fault(str(endpoint))
             if injected is not None:
+                spec = self.faults.for_endpoint(str(endpoint))
+                if spec is not None and spec.error_after_work and injected.status_code >= 500:
+                    self._run_view(str(endpoint), request, arguments)
                 return injected
+        return self._run_view(str(endpoint), request, arguments)
+
+    def _run_view(self, endpoint: str, request: Request, arguments: Mapping[str, Any]) -> Response:
         try:
-            return self.views[str(endpoint)](request, **arguments)
+            return self.views[endpoint](request, **arguments)
         except Exception:  # a simulator bug must show as a 500, as a real server would answer
             logger.exception("%s: unhandled error in %s", self.name, endpoint)
             return json_response({"detail": "Internal simulator error"}, 500)

@@ -18,3 +18,5 @@ REQUESTS_FINISHED = "RequestsFinished"  # Count, status = completed | refused | 
 RECONCILE_ERRORS = "ReconcileErrors"  # Count: requests the reconciler could not look at
 REQUESTS_GIVEN_UP = "RequestsGivenUp"  # Count: requests the reconciler failed after they stayed stuck too long
 HOUSEKEEPING_ERRORS = "HousekeepingErrors"  # Count: requests or objects the housekeeper could not handle
+POISON_MESSAGES = "PoisonMessage"  # Count: queue messages that can never run, set aside in the dead-letter queue
+ONESHOT_POSSIBLE_ORPHANS = "OneShotPossibleOrphan"  # Count: One-Shot creates retried after an uncertain answer

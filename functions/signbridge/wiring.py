@@ -24,7 +24,7 @@ from signbridge.providers.oneshot import OneShotClient
 from signbridge.providers.zapsign import ZapSignClient
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
-from signbridge.storage.queues import QueueSender
+from signbridge.storage.queues import DeadLetterQueues, QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
 from signbridge.workflow.services import Services
@@ -51,6 +51,7 @@ class AwsServices(Services):
             queues=QueueSender.from_settings(settings),
             secrets=SecretStore.from_settings(settings),
             idempotency=IdempotencyStore.from_settings(settings),
+            dead_letters=DeadLetterQueues.from_settings(settings),
         )
 
     def zapsign(self) -> ZapSignClient:

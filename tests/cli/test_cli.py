@@ -315,7 +315,7 @@ def test_replaying_a_webhook_of_no_request_of_ours_enqueues_nothing(
     assert run("webhooks", "replay", "originals/x/000.pdf")[0] == cli.EXIT_USAGE
 
 
-# ------------------------------------------------------------------------------------------------ register-webhook
+# ------------------------------------------------------------------------------------------------ webhooks register
 
 
 def test_register_webhook_registers_the_url_with_the_current_secret_header_and_never_prints_it(

@@ -102,15 +102,27 @@ def test_secrets_are_readable_only_by_the_functions_that_need_them(synth: Synth)
 
 def test_only_the_worker_consumes_and_webhooks_send_to_their_own_queue(synth: Synth) -> None:
     grants = _grants(synth)
-    consumers = {name for name in api_routes.FUNCTIONS if "sqs:ReceiveMessage" in grants[_role(name)]}
-    assert consumers == {"worker"}
+    received = {
+        name: {ref(json.loads(r)) for r in grants[_role(name)].get("sqs:ReceiveMessage", set())}
+        for name in api_routes.FUNCTIONS
+    }
+    assert {name for name, queues in received.items() if queues} == {"worker", "housekeeper"}
+    assert received["worker"] == {"ZapSignQueue", "OneShotQueue"}
+    # The housekeeper reads and deletes dead letters of finished requests, on the dead-letter queues only
+    assert received["housekeeper"] == {"ZapSignDeadLetterQueue", "OneShotDeadLetterQueue"}
+    deletes = {ref(json.loads(r)) for r in grants[_role("housekeeper")]["sqs:DeleteMessage"]}
+    assert deletes == {"ZapSignDeadLetterQueue", "OneShotDeadLetterQueue"}
     sends = {
         name: {ref(json.loads(r)) for r in grants[_role(name)].get("sqs:SendMessage", set())}
         for name in api_routes.FUNCTIONS
     }
     assert sends["zapsign_webhook"] == {"ZapSignQueue"}
     assert sends["oneshot_webhook"] == {"OneShotQueue"}
-    assert sends["worker"] == {"ZapSignQueue", "OneShotQueue"}
+    # ... and the worker sets a message that can never run aside in its queue's dead-letter queue
+    assert sends["worker"] == {"ZapSignQueue", "OneShotQueue", "ZapSignDeadLetterQueue", "OneShotDeadLetterQueue"}
+    # The worker reads a queue's redrive policy and shortens a failed record's visibility (its backoff)
+    for action in ("sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"):
+        assert {ref(json.loads(r)) for r in grants[_role("worker")][action]} >= {"ZapSignQueue", "OneShotQueue"}
 
 
 def test_webhooks_have_no_table_access_and_write_only_their_raw_prefix(synth: Synth) -> None:

@@ -13,10 +13,11 @@ import pytest
 
 from signbridge.config import Settings
 from signbridge.domain import keys
+from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, Workflow, oneshot_stage, utc_now
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
-from signbridge.storage.queues import QueueSender
+from signbridge.storage.queues import DeadLetterQueues, QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
 from signbridge.wiring import AwsServices
@@ -353,21 +354,23 @@ def test_the_handler_runs_at_the_events_time_and_returns_its_report(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Given a ZapSign request whose deadline passed before the scheduled event's time
+    # Given a ZapSign request whose deadline passed before the scheduled event's time (a run delivered a minute late:
+    # it measures from when it was due, a `time` within a day of the clock)
+    due = utc_now().replace(microsecond=0) - timedelta(minutes=1)
     overdue = place(
         record_store,
         Workflow.ZAPSIGN,
         R.ZAPSIGN_PENDING,
-        since=now - timedelta(days=1),
-        request={"deadline": now - timedelta(minutes=5)},
+        since=due - timedelta(days=1),
+        request={"deadline": due - timedelta(minutes=5)},
     )
-    event = load_event("schedule/housekeeper.json", time=now.isoformat())
+    event = load_event("schedule/housekeeper.json", time=due.isoformat())
     # When EventBridge invokes the housekeeper with its scheduled event
     with load_handler("signbridge.handlers.housekeeper", monkeypatch) as handler_module:
         result = handler_module.handler(event, FakeLambdaContext(function_name="housekeeper"))
     # Then the request expired and the run's report is returned, JSON-ready
     assert result["expired"] == {"zapsign_pending": 1}
-    assert result["now"] == now.isoformat()
+    assert result["now"] == due.isoformat()
     json.dumps(result)
     assert record_store.get_request(overdue.id).request.status is R.EXPIRED
     (cancel,) = drain(sqs_client, queues.zapsign.url)
@@ -378,3 +381,41 @@ def test_the_handler_runs_at_the_events_time_and_returns_its_report(
     assert '"status":"expired"' in output
     for personal in ("Signer 0", "signer0@example.com", "+34600111222", "12345678Z"):
         assert personal not in output
+
+
+def test_dead_letters_of_finished_requests_are_dropped_and_the_others_kept(
+    *, services: Services, record_store: RecordStore, settings: Settings, queues: Queues, sqs_client: Any, now: datetime
+) -> None:
+    # Given the ZapSign dead-letter queue holding a step of a completed request, one of a request still waiting on
+    # ZapSign, one of a request that does not exist, and a body that is no operation message
+    done = place(record_store, Workflow.ZAPSIGN, R.COMPLETED, since=now - timedelta(days=1))
+    waiting = place(record_store, Workflow.ZAPSIGN, R.ZAPSIGN_PENDING, since=now - timedelta(days=1))
+    bodies = [
+        OperationMessage(op="archive_zapsign_document", request_id=done.id, document=0, correlation_id="c").to_body(),
+        OperationMessage(op="sync_zapsign_document", request_id=waiting.id, correlation_id="c").to_body(),
+        OperationMessage(op="sync_zapsign_document", request_id="gone", correlation_id="c").to_body(),
+        "Hello from SQS!",
+    ]
+    for number, body in enumerate(bodies):
+        sqs_client.send_message(
+            QueueUrl=queues.zapsign.dead_letter_url,
+            MessageBody=body,
+            MessageGroupId=f"g{number}",
+            MessageDeduplicationId=f"d{number}",
+        )
+    services.dead_letters = DeadLetterQueues.from_settings(settings, client=sqs_client)
+
+    # When the housekeeper runs
+    report = housekeep(services, now=now, correlation_id="housekeeping")
+
+    # Then the two that can never do anything again are dropped and counted; the other two wait for a person
+    assert report.as_dict()["dead_letters_dropped"] == {"zapsign": 2}
+    attributes = sqs_client.get_queue_attributes(
+        QueueUrl=queues.zapsign.dead_letter_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert (
+        int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 2
+    )
+    # And the request still under way is untouched
+    assert record_store.get_request(waiting.id).request.status is R.ZAPSIGN_PENDING

@@ -455,30 +455,34 @@ def test_a_sign_that_never_happened_goes_back_to_awaiting_the_code_once_it_canno
     assert oneshot_services.records.get_request(request_id).signer(0).status is S.SIGNED
 
 
-def test_an_uncertain_create_fails_the_request_with_a_reason_and_never_creates_twice(
+def test_an_uncertain_create_is_retried_and_the_request_completes_its_steps(
     oneshot_services: Services, oneshot_worker: WorkerDriver, oneshot_simulator: OneShotSimulator
 ) -> None:
-    # Given an Optimizer that answers the create with a 500 (it may have created the request)
-    set_faults(oneshot_simulator, {"endpoints": {"create": {"error_rate": 1.0, "error_status": 500}}})
+    # Given an Optimizer that answers the create with a 503 after creating the request (the worst case: the work
+    # was done, the answer lost)
+    set_faults(
+        oneshot_simulator,
+        {"endpoints": {"create": {"error_rate": 1.0, "error_status": 503, "error_after_work": True}}},
+    )
     # When the create step runs
     request_id = seed_request(oneshot_services)
     oneshot_worker.run()
-    # Then the request failed, with a reason an operator can act on, after one create call
-    failed = oneshot_services.records.get_request(request_id)
-    assert failed.request.status is R.FAILED
-    reason = failed.request.failure_reason or ""
-    assert "may or may not have happened" in reason
-    assert "create a new SignBridge request" in reason
-    assert oneshot_simulator.calls["create"] == 1
-    # When the step is delivered again (a redrive), with the Optimizer healthy
+    # Then the message comes back (an unused One-Shot request sends no SMS and issues no certificate, so creating
+    # again is safe) with its intent forgotten, and the request waits
+    assert [message.op for message in oneshot_worker.failures] == [Op.CREATE_ONESHOT_REQUEST.value]
+    waiting = oneshot_services.records.get_request(request_id)
+    assert waiting.request.status is R.ONESHOT_PENDING
+    assert waiting.signer(0).oneshot_create_started_at is None
+    # When it is delivered again, with the Optimizer healthy
     set_faults(oneshot_simulator, {})
-    oneshot_worker.replay(oneshot_worker.processed)
+    oneshot_worker.release_failures()
     oneshot_worker.run()
-    # Then nothing more is created
-    assert oneshot_simulator.calls["create"] == 1
+    # Then the request goes on with the second request; the first one is at most unused
+    assert oneshot_services.records.get_request(request_id).request.status is R.AWAITING_OTP
+    assert oneshot_simulator.calls["create"] == 2
 
 
-def test_a_create_intent_without_a_pk_fails_instead_of_creating_again(
+def test_a_create_intent_without_a_pk_creates_again(
     oneshot_services: Services, oneshot_worker: WorkerDriver, oneshot_simulator: OneShotSimulator
 ) -> None:
     # Given a create whose intent was recorded by an attempt that crashed during the call
@@ -490,11 +494,9 @@ def test_a_create_intent_without_a_pk_fails_instead_of_creating_again(
     # When the step runs again
     oneshot_worker.replay(pending)
     oneshot_worker.run()
-    # Then the request failed with the reason, and the Optimizer was not asked
-    failed = oneshot_services.records.get_request(request_id)
-    assert failed.request.status is R.FAILED
-    assert "never recorded" in (failed.request.failure_reason or "")
-    assert oneshot_simulator.calls["create"] == 0
+    # Then the Optimizer was asked once more and the request goes on
+    assert oneshot_simulator.calls["create"] == 1
+    assert oneshot_services.records.get_request(request_id).request.status is R.AWAITING_OTP
 
 
 def test_a_create_refused_before_reaching_the_optimizer_is_retried_later(

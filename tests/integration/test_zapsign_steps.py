@@ -15,6 +15,7 @@ from signbridge.domain import keys
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     ZAPSIGN_STAGE,
+    Cause,
     DocumentStatus,
     IdImageKind,
     RequestAggregate,
@@ -23,6 +24,7 @@ from signbridge.domain.models import (
     Workflow,
 )
 from signbridge.domain.operations import Op
+from signbridge.workflow import progress
 from signbridge.workflow import signature_requests as request_use_cases
 from signbridge.workflow.services import Services
 from signbridge.workflow.zapsign.create import CREATE_RESOLUTION_WINDOW, zapsign_folder
@@ -233,7 +235,7 @@ def test_an_uncertain_create_is_resolved_from_the_request_folder_without_a_secon
     assert all(signer.sign_url for signer in aggregate.signers)
 
 
-def test_a_create_that_never_shows_up_fails_the_request_instead_of_creating_twice(
+def test_a_create_that_never_shows_up_is_made_again_after_the_resolution_window(
     zapsign_services: Services,
     zapsign_worker: ZapSignWorkerDriver,
     zapsign_simulator: ZapSignSimulator,
@@ -247,20 +249,24 @@ def test_a_create_that_never_shows_up_fails_the_request_instead_of_creating_twic
     zapsign_worker.run()
     assert len(zapsign_worker.failures) == 1
 
-    # When the message comes back after the resolution window and the folder is still empty
+    # When the message comes back within the resolution window: the folder is looked at, nothing is created
     zapsign_simulator.faults = zapsign_simulator.faults.from_json({})
+    zapsign_worker.release_failures()
+    zapsign_worker.run()
+    assert zapsign_services.records.get_request(request_id).request.status is R.SUBMITTED
+    assert zapsign_simulator.calls["create_document"] == 1
+
+    # When it comes back after the resolution window and the folder is still empty
     zapsign_clock.advance(CREATE_RESOLUTION_WINDOW.total_seconds() + 60)
     zapsign_worker.release_failures()
     zapsign_worker.run()
 
-    # Then the request failed with a reason an operator can act on, and ZapSign was not asked to create again
-    request = zapsign_services.records.get_request(request_id).request
-    assert request.status is R.FAILED
-    assert request.failure_reason is not None
-    assert "outcome unknown" in request.failure_reason
-    assert zapsign_folder(request_id) in request.failure_reason
-    assert zapsign_simulator.calls["create_document"] == 1
-    assert not zapsign_simulator.documents
+    # Then the earlier create counts as not done: the document is created once, and the request goes on
+    aggregate = zapsign_services.records.get_request(request_id)
+    assert aggregate.request.status is R.ZAPSIGN_PENDING
+    assert zapsign_simulator.calls["create_document"] == 2
+    (token,) = zapsign_simulator.documents
+    assert aggregate.request.zapsign_doc_token == token
 
 
 def test_a_document_over_zapsign_size_limit_fails_the_request_before_any_call(
@@ -420,6 +426,10 @@ def test_a_signer_refusal_refuses_the_request_with_the_reason(
     request = zapsign_services.records.get_request(aggregate.request.id).request
     assert request.status is R.REFUSED
     assert request.refusal_reason == "Valores incorretos"
+    # And names the signer who refused (the only one who had not signed) and when
+    assert request.refused_by == 0
+    refused = zapsign_services.records.get_request(aggregate.request.id).signer(0)
+    assert refused.status is S.REFUSED
 
 
 def test_a_document_deleted_at_zapsign_cancels_the_request(
@@ -504,6 +514,36 @@ def test_a_link_refused_twice_is_retried_later(
     zapsign_simulator.config.file_link_lifetime_seconds = 3600
     zapsign_worker.release_failures()
     zapsign_worker.run()
+    assert zapsign_services.records.get_request(aggregate.request.id).request.status is R.COMPLETED
+
+
+def test_an_archive_message_lost_to_the_dead_letter_queue_is_healed_by_the_reconciler_alone(
+    zapsign_services: Services,
+    zapsign_worker: ZapSignWorkerDriver,
+    zapsign_simulator: ZapSignSimulator,
+    deliver: Deliver,
+) -> None:
+    # Given a signed request while ZapSign's file host answers 503
+    aggregate = created(zapsign_services, zapsign_worker)
+    sign_all(zapsign_simulator, aggregate)
+    zapsign_simulator.faults = zapsign_simulator.faults.from_json(
+        {"endpoints": {"file": {"error_rate": 1.0, "error_status": 503}}}
+    )
+    deliver(aggregate.request.id, "doc_signed")
+    zapsign_worker.run()
+    assert [message.op for message in zapsign_worker.failures] == [Op.ARCHIVE_ZAPSIGN_DOCUMENT.value]
+    # and its archive message ends in the dead-letter queue, with the link the sync step had read
+    zapsign_worker.drop_failures()
+    assert zapsign_services.records.get_request(aggregate.request.id).request.status is R.ZAPSIGN_SIGNED
+
+    # When the file host is back and the reconciler re-plans the request (its archive message carries no link)
+    zapsign_simulator.faults = zapsign_simulator.faults.from_json({})
+    progress.advance(
+        zapsign_services, aggregate.request.id, cause=Cause.SCHEDULE, correlation_id="reconcile", stale=True
+    )
+    zapsign_worker.run()
+
+    # Then the archive step read a fresh link from ZapSign and the request completed
     assert zapsign_services.records.get_request(aggregate.request.id).request.status is R.COMPLETED
 
 

@@ -223,6 +223,12 @@ class ZapSignWorkerDriver:
             MessageDeduplicationId=uuid.uuid4().hex,
         )
 
+    def drop_failures(self) -> None:
+        """The records the worker handed back end in the dead-letter queue (here: deleted from the work queue)."""
+        for handle in self._failed_handles:
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handle)
+        self._failed_handles.clear()
+
     def release_failures(self) -> None:
         """Make the records the worker handed back visible again now (instead of after its backoff)."""
         for handle in self._failed_handles:

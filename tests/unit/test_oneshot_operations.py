@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from signbridge.domain.changes import LookupKind
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
@@ -20,6 +22,7 @@ from signbridge.domain.models import (
 )
 from signbridge.domain.oneshot import CreatedRequest, NotFoundError, UploadedDocument
 from signbridge.domain.operations import Op
+from signbridge.domain.provider_errors import RetryableError, UncertainOutcomeError
 from signbridge.workflow.oneshot import OPERATIONS
 from signbridge.workflow.oneshot.cleanup import cancel_oneshot_request, delete_oneshot_documents
 from signbridge.workflow.oneshot.contract import store_oneshot_contract
@@ -108,12 +111,30 @@ def test_create_records_its_intent_then_the_request_pk_with_its_lookup_and_plans
     assert records.reads == 1
 
 
-def test_create_whose_earlier_answer_was_lost_fails_the_request_without_a_second_create() -> None:
+def test_create_whose_earlier_answer_was_lost_creates_again() -> None:
+    # Given a create intent without a recorded answer (a crash mid-call): an unused One-Shot request sends no SMS and
+    # issues no certificate, so creating again is safe
     aggregate = stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE, "oneshot_create_started_at": THEN})
-    records, queues, oneshot = MemoryRecords(aggregate), MemoryQueues(), FakeOneShot()
-    create_oneshot_request(memory_services(records, queues, oneshot=oneshot), message(Op.CREATE_ONESHOT_REQUEST))
-    assert oneshot.calls == []
-    assert moves(records) == [("move_request", "failed", "request")]
+    records, queues = MemoryRecords(aggregate), MemoryQueues()
+    files = MemoryFiles(dict.fromkeys(EVIDENCE.values(), b"\xff\xd8\xff image"))
+    oneshot = FakeOneShot(create_request=CreatedRequest(pk=8, status=None, async_mode=None, message="ok"))
+    create_oneshot_request(
+        memory_services(records, queues, files=files, oneshot=oneshot), message(Op.CREATE_ONESHOT_REQUEST)
+    )
+    assert oneshot.asked() == ["create_request"]
+    assert records.stored["req-1"].signer(0).oneshot_request_pk == "8"
+
+
+def test_an_uncertain_create_comes_back_later_with_its_intent_forgotten() -> None:
+    records = MemoryRecords(stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE}))
+    files = MemoryFiles(dict.fromkeys(EVIDENCE.values(), b"\xff\xd8\xff image"))
+    oneshot = FakeOneShot(create_request=UncertainOutcomeError("oneshot", "create_request", "HTTP 503", status=503))
+    with pytest.raises(RetryableError):
+        create_oneshot_request(
+            memory_services(records, MemoryQueues(), files=files, oneshot=oneshot), message(Op.CREATE_ONESHOT_REQUEST)
+        )
+    after = records.stored["req-1"]
+    assert (after.request.status, after.signer(0).oneshot_create_started_at) == (R.ONESHOT_PENDING, None)
 
 
 def test_upload_records_its_intent_then_moves_the_document_with_its_uid() -> None:

@@ -4,7 +4,7 @@ asked."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from signbridge.domain.changes import LookupKind
 from signbridge.domain.messages import OperationMessage
@@ -25,6 +25,7 @@ from signbridge.workflow.zapsign.cancel import cancel_zapsign_document
 from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_signer_external_id
 from signbridge.workflow.zapsign.sync import sync_zapsign_document
 from tests.support.memory import (
+    NOW,
     FakeDownloads,
     FakeZapSign,
     MemoryFiles,
@@ -144,6 +145,30 @@ def test_sync_of_a_signed_document_moves_the_request_and_hands_the_links_to_the_
     assert records.reads == 1
 
 
+def test_sync_of_a_refusal_records_who_refused_and_why() -> None:
+    # Given a request waiting on ZapSign, and ZapSign's Detail refused with a reason but no refused signer status
+    # (Detail documents none): the one signer who had not signed is the one who refused
+    records, queues = MemoryRecords(waiting_on_zapsign()), MemoryQueues()
+    detail = ZapSignDocument(
+        token="doc-1",
+        status="recusado",
+        rejected_reason="Não concordo",
+        signers=[ZapSignSigner(token="sig-1", status="new")],
+    )
+    sync_zapsign_document(
+        memory_services(records, queues, zapsign=FakeZapSign(get_document=detail)),
+        message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "doc_refused"}),
+    )
+    after = records.stored["req-1"]
+    assert (after.request.status, after.request.refused_by, after.request.refusal_reason) == (
+        R.REFUSED,
+        0,
+        "Não concordo",
+    )
+    assert after.signer(0).status is S.REFUSED
+    assert after.signer(0).status_since == NOW
+
+
 def test_sync_of_an_irrelevant_hint_reads_nothing() -> None:
     records, queues = MemoryRecords(waiting_on_zapsign()), MemoryQueues()
     zapsign = FakeZapSign()
@@ -152,6 +177,36 @@ def test_sync_of_an_irrelevant_hint_reads_nothing() -> None:
         message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "email_bounced"}),
     )
     assert (records.reads, records.writes, queues.sent, zapsign.calls) == (0, [], [], [])
+
+
+def test_a_doc_expired_hint_past_the_deadline_expires_the_request_and_refuses_the_document() -> None:
+    # Given a request waiting on ZapSign whose deadline has passed, and ZapSign's Detail still pending
+    aggregate = with_parts(waiting_on_zapsign(), request={"deadline": NOW - timedelta(minutes=1)})
+    records, queues = MemoryRecords(aggregate), MemoryQueues()
+    zapsign = FakeZapSign(get_document=ZapSignDocument(token="doc-1", status="pending"))
+
+    # When a doc_expired hint is synced
+    sync_zapsign_document(
+        memory_services(records, queues, zapsign=zapsign),
+        message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "doc_expired"}),
+    )
+
+    # Then ZapSign was read, the request expired, and the ZapSign document is refused so nobody signs it late
+    assert zapsign.asked() == ["get_document"]
+    assert [(write.kind, write.to) for write in records.writes] == [("move_request", "expired")]
+    assert queues.ops() == [(Op.CANCEL_ZAPSIGN_DOCUMENT, None, None)]
+
+
+def test_a_doc_expired_hint_before_the_deadline_changes_nothing() -> None:
+    aggregate = with_parts(waiting_on_zapsign(), request={"deadline": NOW + timedelta(days=1)})
+    records, queues = MemoryRecords(aggregate), MemoryQueues()
+    zapsign = FakeZapSign(get_document=ZapSignDocument(token="doc-1", status="pending"))
+    sync_zapsign_document(
+        memory_services(records, queues, zapsign=zapsign),
+        message(Op.SYNC_ZAPSIGN_DOCUMENT, payload={"event_type": "doc_expired"}),
+    )
+    assert (records.writes, queues.sent) == ([], [])
+    assert records.stored["req-1"].request.status is R.ZAPSIGN_PENDING
 
 
 def test_archive_stores_the_signed_pdf_moves_the_document_and_completes_the_request() -> None:
@@ -179,6 +234,31 @@ def test_archive_stores_the_signed_pdf_moves_the_document_and_completes_the_requ
     assert records.stored["req-1"].document(0).final_key == "signed/req-1/000/zapsign.pdf"
     assert records.reads == 1
     assert queues.sent == []
+
+
+def test_archive_without_a_link_reads_a_fresh_one_from_zapsign() -> None:
+    # Given a ZapSign-signed request and an archive message re-planned by the reconciler (no `file_url` payload)
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.ZAPSIGN_SIGNED}, signer0={"status": S.SIGNED})
+    records, queues, files = MemoryRecords(aggregate), MemoryQueues(), MemoryFiles()
+    detail = ZapSignDocument(token="doc-1", status="signed", signed_file="https://files.example/fresh.pdf")
+    zapsign = FakeZapSign(get_document=detail)
+    opened: list[str] = []
+
+    def open_link(url: str) -> object:
+        opened.append(url)
+        return pdf_stream(SIGNED_PDF)
+
+    downloads = FakeDownloads(open=open_link)
+    services = memory_services(records, queues, files=files, zapsign=zapsign, downloads=downloads)
+
+    # When the archive step runs
+    archive_zapsign_document(services, message(Op.ARCHIVE_ZAPSIGN_DOCUMENT, document=0))
+
+    # Then ZapSign was read once for a fresh link, which was downloaded, and the request completed
+    assert zapsign.asked() == ["get_document"]
+    assert opened == ["https://files.example/fresh.pdf"]
+    assert files.objects["signed/req-1/000/zapsign.pdf"] == SIGNED_PDF
+    assert records.stored["req-1"].request.status is R.COMPLETED
 
 
 def test_cancel_asks_zapsign_to_refuse_the_document_of_a_cancelled_request() -> None:

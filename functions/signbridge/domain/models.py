@@ -214,6 +214,12 @@ class SignatureRequest(_Stored):
     refusal_reason: str | None = Field(
         default=None, repr=False, description="ZapSign's `rejected_reason` when refused (free text a person typed)."
     )
+    refused_by: int | None = Field(
+        default=None,
+        ge=0,
+        description="When refused: the index of the signer who refused (ZapSign shows that signer refused, or only "
+        "that signer had not signed); None when ZapSign does not tell.",
+    )
     signature_appearance: dict[str, Any] | None = Field(
         default=None,
         description="One-Shot: the visible signature, as `SignatureAppearance.model_dump(mode='json', "

@@ -42,3 +42,5 @@ def emit_metrics(report: HousekeepingReport) -> None:
     metrics.add_metric(name="UploadsRemoved", unit=MetricUnit.Count, value=report.incoming_deleted)
     metrics.add_metric(name=observability.HOUSEKEEPING_ERRORS, unit=MetricUnit.Count, value=sum(report.errors.values()))
     metrics.add_metric(name="HousekeepingSkipped", unit=MetricUnit.Count, value=sum(report.skipped.values()))
+    dropped = sum(report.dead_letters_dropped.values())
+    metrics.add_metric(name="DeadLettersDropped", unit=MetricUnit.Count, value=dropped)

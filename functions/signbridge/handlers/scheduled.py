@@ -2,7 +2,9 @@
 maintenance run, its report out.
 
 Ages and deadlines are measured from the event's `time` (a delivery retried by EventBridge measures from when the run
-was due, which only makes it more patient); the event's `id` is the correlation id of everything the run records and
+was due, which only makes it more patient), as long as that `time` is within a day before and five minutes after the
+clock (`ScheduledEvent.run_time`: outside that window, e.g. the 1970 of AWS's sample event, the clock is used and a
+warning logged); the event's `id` is the correlation id of everything the run records and
 enqueues. An operator's manual invocation with `{}` works too: the clock gives the time, a correlation id is made.
 """
 
@@ -42,6 +44,6 @@ def run_scheduled(
     """Run `run` for the scheduled `event`, emit its metrics, return its report (counts only)."""
     scheduled = ScheduledEvent.model_validate(event)
     correlation_id = scheduled.id or f"{name}-{uuid.uuid4().hex}"
-    report = run(services, now=scheduled.time or services.clock(), correlation_id=correlation_id)
+    report = run(services, now=scheduled.run_time(services.clock()), correlation_id=correlation_id)
     emit_metrics(report)
     return report.as_dict()

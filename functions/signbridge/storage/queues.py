@@ -15,10 +15,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
+
+from pydantic import ValidationError
 
 from signbridge.config import Settings, get_settings
 from signbridge.domain.errors import EnqueueError
@@ -134,3 +137,81 @@ def _chunks(entries: list[dict[str, str]]) -> Iterator[list[dict[str, str]]]:
         size += body_size
     if chunk:
         yield chunk
+
+
+def dead_letter_queue_url(client: SQSClient, queue_url: str) -> str | None:
+    """The dead-letter queue of a work queue, from its redrive policy (same account and region as the queue, so its
+    URL is the queue's with the DLQ's name). None without a redrive policy."""
+    attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+    if not policy:
+        return None
+    name = str(json.loads(policy)["deadLetterTargetArn"]).rsplit(":", 1)[-1]
+    return f"{queue_url.rstrip('/').rsplit('/', 1)[0]}/{name}"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message read from a work queue's dead-letter queue: its operation message (None when it is not one), and
+    the receipt that deletes it."""
+
+    queue: Queue
+    message_id: str
+    message: OperationMessage | None
+    receipt_handle: str
+
+
+DEAD_LETTER_READ_SECONDS: Final = 60
+"""How long a dead letter read and kept stays invisible: long enough for one run to page past it."""
+
+
+class DeadLetterQueues:
+    """Read and drop the messages of the work queues' dead-letter queues (found from each queue's redrive policy,
+    looked up on first use)."""
+
+    def __init__(self, *, client: SQSClient, queue_urls: dict[Queue, str]) -> None:
+        self._client = client
+        self._queue_urls = dict(queue_urls)
+        self._dead_letter_urls: dict[Queue, str | None] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, client: SQSClient | None = None) -> DeadLetterQueues:
+        settings = settings or get_settings()
+        return cls(
+            client=client or sqs_client(),
+            queue_urls={Queue.ZAPSIGN: settings.zapsign_queue_url, Queue.ONESHOT: settings.oneshot_queue_url},
+        )
+
+    def _url(self, queue: Queue) -> str | None:
+        if queue not in self._dead_letter_urls:
+            self._dead_letter_urls[queue] = dead_letter_queue_url(self._client, self._queue_urls[queue])
+        return self._dead_letter_urls[queue]
+
+    def read(self, queue: Queue, *, limit: int) -> Iterator[DeadLetter]:
+        """Up to `limit` dead letters of `queue`, each read once (invisible for `DEAD_LETTER_READ_SECONDS`)."""
+        url = self._url(queue)
+        if url is None:
+            return
+        seen: set[str] = set()
+        while len(seen) < limit:
+            received = self._client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(SQS_BATCH_SIZE, limit - len(seen)),
+                VisibilityTimeout=DEAD_LETTER_READ_SECONDS,
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            fresh = [item for item in received if item["MessageId"] not in seen]
+            if not fresh:
+                return
+            for item in fresh:
+                seen.add(item["MessageId"])
+                try:
+                    message: OperationMessage | None = OperationMessage.from_body(item.get("Body", ""))
+                except ValidationError:
+                    message = None
+                yield DeadLetter(queue, item["MessageId"], message, item["ReceiptHandle"])
+
+    def drop(self, letter: DeadLetter) -> None:
+        url = self._url(letter.queue)
+        if url is not None:
+            self._client.delete_message(QueueUrl=url, ReceiptHandle=letter.receipt_handle)

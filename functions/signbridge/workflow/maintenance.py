@@ -12,7 +12,8 @@ request that cannot heal would be reconciled forever; the **give-up rule** fails
 **Housekeeper** (`housekeep`), in this order: (1) finished requests that still hold documents at the One-Shot
 Optimizer (which never deletes by itself) get their deletion enqueued; (2) requests past their `deadline`, and drafts
 whose uploads never arrived, become `expired` (where the lifecycle allows it; a request being signed or archived is
-left to finish) and the providers are told; (3) abandoned objects under `incoming/` are removed.
+left to finish) and the providers are told; (3) abandoned objects under `incoming/` are removed; (4) messages of the
+dead-letter queues whose request has finished (or does not exist) are dropped, counted by queue.
 
 Both are bounded per run (the rest is counted as skipped and comes next time), keep going when one request fails
 (logged and counted), measure every age from the `now` they are given (the schedule's event time), and are safe to
@@ -44,7 +45,7 @@ from signbridge.domain.lifecycle import (
 )
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import Cause, DocumentStatus, RequestAggregate, RequestStatus, SignatureRequest
-from signbridge.domain.operations import Op
+from signbridge.domain.operations import Op, Queue
 from signbridge.workflow.planner import plan_next_steps
 from signbridge.workflow.ports import RecordStore
 from signbridge.workflow.progress import enqueue
@@ -68,6 +69,27 @@ class ScheduledEvent(BaseModel):
 
     id: str | None = None
     time: AwareDatetime | None = None
+
+    def run_time(self, now: datetime) -> datetime:
+        """The time the run measures from: the event's `time` when it lies in `SCHEDULE_TIME_WINDOW` around `now`
+        (EventBridge retries a delivery for up to 24 hours, so a late run measures from when it was due); else `now`,
+        logged (a hand-made event such as AWS's console sample says 1970, a wrong clock says next year: trusting it
+        would expire every request or none)."""
+        if self.time is None:
+            return now
+        earliest, latest = now - SCHEDULE_TIME_WINDOW[0], now + SCHEDULE_TIME_WINDOW[1]
+        if earliest <= self.time <= latest:
+            return self.time
+        logger.warning(
+            "scheduled event's time is outside the sane window; using the clock",
+            extra={"event_time": self.time.isoformat(), "now": now.isoformat()},
+        )
+        return now
+
+
+SCHEDULE_TIME_WINDOW: Final = (timedelta(hours=24), timedelta(minutes=5))
+"""How far before and after the clock a scheduled event's `time` is believed: EventBridge's longest retry of a
+delivery (24 hours, the default maximum event age) and a little clock skew."""
 
 
 # ------------------------------------------------------------------------------------------------ reconciler
@@ -277,6 +299,8 @@ class HousekeepingReport:
     """Requests or objects whose handling raised (logged), by part: cleanup, expiry, incoming."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Left for the next run (over the per-run maximum), by part."""
+    dead_letters_dropped: Counter[str] = field(default_factory=Counter)
+    """Messages of the dead-letter queues dropped because their request has finished (or does not exist), by queue."""
 
     @property
     def requests_handled(self) -> int:
@@ -292,6 +316,7 @@ class HousekeepingReport:
             "incoming_deleted": self.incoming_deleted,
             "errors": _plain(self.errors),
             "skipped": _plain(self.skipped),
+            "dead_letters_dropped": _plain(self.dead_letters_dropped),
         }
 
 
@@ -309,6 +334,7 @@ def housekeep(
     _clean_up_finished(services, now=now, correlation_id=correlation_id, report=report, max_requests=max_requests)
     _expire_overdue(services, now=now, correlation_id=correlation_id, report=report, max_requests=max_requests)
     _remove_abandoned_uploads(services, now=now, report=report, max_objects=max_objects)
+    _drop_finished_dead_letters(services, report=report, max_messages=max_objects)
     logger.info("housekept", extra={"report": report.as_dict()})
     return report
 
@@ -408,6 +434,48 @@ def _remove_abandoned_uploads(
         except Exception:
             logger.exception("removing an abandoned upload failed", extra={"key": stored.key})
             report.errors["incoming"] += 1
+
+
+def _drop_finished_dead_letters(services: Services, *, report: HousekeepingReport, max_messages: int) -> None:
+    """(4) Messages in the dead-letter queues whose request has finished (or does not exist) can never do anything
+    again: dropped, counted by queue, so the DLQ alarm speaks only of requests that still need a person. A message
+    that is not an operation message, or one whose request is still under way, stays for a person (or a redrive)."""
+    if services.dead_letters is None:
+        return
+    finished: dict[str, bool] = {}
+    for queue in Queue:
+        try:
+            for letter in services.dead_letters.read(queue, limit=max_messages):
+                request_id = _request_of(services, letter.message)
+                if request_id is None:
+                    continue
+                if request_id not in finished:
+                    finished[request_id] = _has_finished(services, request_id)
+                if finished[request_id]:
+                    services.dead_letters.drop(letter)
+                    report.dead_letters_dropped[queue.value] += 1
+        except Exception:
+            logger.exception("dropping dead letters of finished requests failed", extra={"queue": queue.value})
+            report.errors["dead_letters"] += 1
+
+
+def _request_of(services: Services, message: OperationMessage | None) -> str | None:
+    if message is None:
+        return None
+    if message.request_id is not None:
+        return message.request_id
+    doc_token = message.payload.get("doc_token")  # a ZapSign hint names its document, not its request
+    if not isinstance(doc_token, str) or not doc_token:
+        return None
+    target = services.records.find_by_zapsign_doc_token(doc_token)
+    return target.request_id if target is not None else None
+
+
+def _has_finished(services: Services, request_id: str) -> bool:
+    try:
+        return is_terminal(services.records.get_request_item(request_id).status)
+    except RequestNotFoundError:
+        return True  # a message for a request that does not exist can never do anything
 
 
 def _awaits_upload(services: Services, key: str, requests: dict[str, RequestAggregate | None]) -> bool:

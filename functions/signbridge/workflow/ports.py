@@ -218,6 +218,28 @@ class QueueSender(Protocol):
     def send_batch(self, queue: Queue, messages: Sequence[OperationMessage]) -> None: ...
 
 
+class DeadLetter(Protocol):
+    """A message of a dead-letter queue (`signbridge.storage.queues.DeadLetter`)."""
+
+    @property
+    def queue(self) -> Queue: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def message(self) -> OperationMessage | None: ...
+
+
+class DeadLetterQueues(Protocol):
+    """What the housekeeper uses of `signbridge.storage.queues.DeadLetterQueues`."""
+
+    def read(self, queue: Queue, *, limit: int) -> Iterator[DeadLetter]: ...
+
+    def drop(self, letter: Any) -> None:
+        """Delete `letter`, one that `read` answered."""
+
+
 class SecretStore(Protocol):
     """What the workflow uses of `signbridge.storage.secrets.SecretStore`."""
 

@@ -16,6 +16,7 @@ from signbridge.config import Settings
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import utc_now
 from signbridge.workflow.ports import (
+    DeadLetterQueues,
     FileDownloads,
     FileStore,
     IdempotencyStore,
@@ -36,6 +37,8 @@ class Services(ABC):
     secrets: SecretStore
     idempotency: IdempotencyStore
     clock: Callable[[], datetime] = utc_now
+    dead_letters: DeadLetterQueues | None = None
+    """The work queues' dead-letter queues (the housekeeper drops those of finished requests); None: not available."""
 
     @abstractmethod
     def zapsign(self) -> ZapSignClient:

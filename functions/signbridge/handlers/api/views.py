@@ -81,6 +81,9 @@ class SignerView(_View):
         default=None, description="One-Shot: the service contract the signer must be shown before signing."
     )
     failure_reason: str | None = None
+    refusal_reason: str | None = Field(
+        default=None, description="The signer who refused: the reason ZapSign gives (free text the signer typed)."
+    )
 
 
 class TimelineEntryView(_View):
@@ -116,6 +119,12 @@ class RequestSummary(_View):
 class RequestView(RequestSummary):
     current_signer: int | None = Field(default=None, description="One-Shot: whose turn it is to sign.")
     signature_appearance: dict[str, Any] | None = None
+    refused_by: int | None = Field(
+        default=None, description="A refused request: the index of the signer who refused, when ZapSign tells."
+    )
+    refusal_reason: str | None = Field(
+        default=None, description="A refused request: the reason ZapSign gives (free text the signer typed)."
+    )
     signers: list[SignerView]
     documents: list[DocumentView]
     timeline: list[TimelineEntryView] = Field(description="Every status change, oldest first.")
@@ -207,13 +216,18 @@ def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, An
         **_summary_fields(request),
         "current_signer": request.current_signer,
         "signature_appearance": request.signature_appearance,
-        "signers": [_signer_view(signer, links) for signer in aggregate.signers],
+        "refused_by": request.refused_by,
+        "refusal_reason": request.refusal_reason,
+        "signers": [
+            _signer_view(signer, links, request.refusal_reason if signer.index == request.refused_by else None)
+            for signer in aggregate.signers
+        ],
         "documents": [_document_view(document, links) for document in aggregate.documents],
         "timeline": [_timeline_view(entry) for entry in aggregate.timeline],
     }
 
 
-def _signer_view(signer: Signer, links: LinkSigner) -> SignerView:
+def _signer_view(signer: Signer, links: LinkSigner, refusal_reason: str | None = None) -> SignerView:
     contract = (
         links.link(signer.contract_key, sha256=None, download_name=f"contract-signer-{signer.index}.pdf")
         if signer.contract_key
@@ -231,6 +245,7 @@ def _signer_view(signer: Signer, links: LinkSigner) -> SignerView:
         otp_failures=signer.otp_failures,
         contract=contract,
         failure_reason=signer.failure_reason,
+        refusal_reason=refusal_reason,
     )
 
 

@@ -1,6 +1,13 @@
 """`create_oneshot_request`: `POST create` for the current signer, identity from the signer, the three ID images
-streamed from S3. Not idempotent and not resolvable upstream: its intent is recorded first, and a lost answer fails
-the request rather than risk a second certificate."""
+streamed from S3.
+
+Not idempotent and not resolvable upstream (the Optimizer cannot be asked which requests it holds, contracts/
+oneshot.md §6.3), yet safe to repeat for what the design protects: a One-Shot request that is created but never used
+sends no SMS and issues no certificate (those happen at `POST otp/{pk}` and `POST sign/{pk}`, which only ever use the
+pk SignBridge recorded). So an uncertain answer (a 5xx, a read timeout, a connection lost after sending) or an intent
+without a recorded answer (a crash mid-call) is retried, not failed: the worst case is an unused request at the
+Optimizer, logged as `possible orphan` with its signer and time (and counted, `OneShotPossibleOrphan`) so an operator
+can delete it there. Its intent (`oneshot_create_started_at`) is still recorded first, so a lost answer is seen."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from urllib.parse import quote
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from signbridge import api_routes
+from signbridge import api_routes, observability, telemetry
 from signbridge.domain.changes import Lookup
 from signbridge.domain.errors import StoredFileNotFoundError
 from signbridge.domain.messages import OperationMessage
@@ -56,18 +63,9 @@ def create_oneshot_request(services: Services, message: OperationMessage) -> Non
         skip("the One-Shot request already exists", signer=signer.index)
         return
     if signer.oneshot_create_started_at is not None:
-        # A previous attempt sent the create and its answer was lost (a crash, a timeout). Another create could
-        # issue a second request (and a second certificate) for the same person; the Optimizer offers no way to find
-        # the first one (contracts/oneshot.md §6.3).
-        fail(
-            services,
-            message,
-            f"signer {signer.index}: a One-Shot create was sent at {time_of(signer.oneshot_create_started_at)} but its "
-            "answer was never recorded, and the Optimizer cannot be asked for it; not creating a second one. Look for "
-            "that signer's request on the Optimizer (delete its documents if any), then create a new SignBridge "
-            "request",
-        )
-        return
+        # A previous attempt sent the create and its answer was lost (a crash mid-call). The Optimizer cannot be
+        # asked for it; creating again is safe (see the module docstring), the first one is at most unused.
+        _possible_orphan(aggregate.request.id, signer.index, time_of(signer.oneshot_create_started_at), "lost answer")
     try:
         identity = _identity(aggregate, signer)
         # Everything that can fail without calling the Optimizer happens before the intent is recorded.
@@ -87,14 +85,12 @@ def create_oneshot_request(services: Services, message: OperationMessage) -> Non
         fail(services, message, str(error))
         return
     except UncertainOutcomeError as error:
-        fail(
-            services,
-            message,
-            f"signer {signer.index}: the One-Shot create may or may not have happened ({error.message}); the "
-            "Optimizer cannot be asked, so no second request is made. Look for that signer's request on the "
-            "Optimizer (delete its documents if any), then create a new SignBridge request",
-        )
-        return
+        # It may have created a request nobody will use: retried later with the worker's backoff (module docstring).
+        _possible_orphan(aggregate.request.id, signer.index, time_of(services.clock()), error.message)
+        step.update_signer(signer.index, {"oneshot_create_started_at": None})
+        raise RetryableError(
+            error.provider, error.operation, f"outcome uncertain ({error.message}); creating again", status=error.status
+        ) from error
     # The result is a fact: recorded whatever the request did meanwhile, so a cancel still finds the pk to clean up.
     step.move_signer(
         signer.index,
@@ -105,6 +101,15 @@ def create_oneshot_request(services: Services, message: OperationMessage) -> Non
     )
     logger.info("One-Shot request created", extra={"oneshot_pk": created.pk, "signer": signer.index})
     step.advance()
+
+
+def _possible_orphan(request_id: str, signer_index: int, at: str, why: str) -> None:
+    """Log and count a create that may have left an unused request at the Optimizer (no personal data)."""
+    logger.warning(
+        "possible orphan One-Shot request; creating again",
+        extra={"request_id": request_id, "signer": signer_index, "create_sent_at": at, "why": why},
+    )
+    telemetry.count(observability.ONESHOT_POSSIBLE_ORPHANS)
 
 
 def _identity(aggregate: RequestAggregate, signer: Signer) -> SignerIdentity:

@@ -191,8 +191,10 @@ def _read_evidence_url(remote_signer: Callable[[], ZapSignSigner | None], kind: 
 
 
 def _first_then_fresh(first: str | None, fresh: Callable[[], str | None]) -> Callable[[], str | None]:
-    """A link source for `_download`: the link already read, then a freshly read one (after a 403)."""
-    unused = [first]
+    """A link source for `_download`: the link already read, then a freshly read one (after a 403). Without a link
+    already read (a reconciler re-plan or a redelivery after the DLQ carries no payload) the first link is read fresh
+    from ZapSign too: the message never holds the truth, ZapSign does."""
+    unused = [first] if first else []
 
     def link() -> str | None:
         return unused.pop() if unused else fresh()

@@ -2,7 +2,9 @@
 
 ZapSign's create is not idempotent (each call is a new document and a credit), so its intent is recorded first
 (`Document.zapsign_create_started_at` on document 0) and each token as soon as it arrives; a retry resumes with what
-is missing. An uncertain create is resolved by looking in the request's own ZapSign folder.
+is missing. An uncertain create is resolved by looking in the request's own ZapSign folder; when the folder stays empty
+for `CREATE_RESOLUTION_WINDOW`, the create did not happen and is made again (never a failed request for a create
+ZapSign never saw). A 429 or a connection never made is retried at once: nothing was created.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ MIB: Final = 1024 * 1024
 ZAPSIGN_MAX_PDF_BYTES: Final = 10 * MIB  # §3.1: "max 10 MB" per PDF
 
 
-# How long a create's outcome may stay unknown before the request fails instead of risking a second document. The
-# list is cached "60 seconds" (§3.3; a warning box says "60 minutes"): 10 minutes gives the 60-second reading many
-# retries, without holding a request for an hour.
+# How long a create's outcome is looked for in the request's folder before it counts as not done (and the document is
+# created then). The list is cached "60 seconds" (§3.3; a warning box says "60 minutes"): 10 minutes gives the
+# 60-second reading many retries, without holding a request for an hour. The residual risk (a list that lagged longer
+# than the window: a second document, one more credit) is accepted over failing a request ZapSign never saw; a second
+# document would show as "several ZapSign documents in the request's folder" in the log, and the unused one expires
+# at its `date_limit_to_sign`.
 CREATE_RESOLUTION_WINDOW: Final = timedelta(minutes=10)
 
 
@@ -181,10 +186,11 @@ def _create_main_document(step: Step, client: ZapSignClient) -> ZapSignDocument:
                 "an earlier create's outcome is unknown and the list does not show its document yet",
                 retry_after=LIST_RETRY_SECONDS,
             )
-        raise _StepFailedError(
-            f"ZapSign create outcome unknown: no document in ZapSign folder {zapsign_folder(request.id)} "
-            f"{int(CREATE_RESOLUTION_WINDOW.total_seconds() // 60)} minutes after the attempt; check ZapSign before "
-            "creating this request again"
+        # The folder stayed empty through a window of list reads that each show a new document within a minute:
+        # the earlier attempt created nothing (a 5xx or a timeout before ZapSign acted), so create now.
+        logger.warning(
+            "no document of an uncertain create in the request's folder after the resolution window; creating",
+            extra={"request_id": request.id, "window_minutes": int(CREATE_RESOLUTION_WINDOW.total_seconds() // 60)},
         )
     new_document = _new_document(services, aggregate)
     step.update_document(

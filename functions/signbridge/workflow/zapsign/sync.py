@@ -1,5 +1,10 @@
 """`sync_zapsign_document`: `GET docs/{token}/` is the truth (a webhook is only a hint) → signer sub-statuses, and
-the request `zapsign_pending → zapsign_signed | refused | cancelled`."""
+the request `zapsign_pending → zapsign_signed | refused | cancelled | expired`.
+
+`doc_expired` is a hint like the others: ZapSign's Detail has no expired status (contracts/zapsign.md §4.4, the
+document stays `pending`), so the request expires only when the Detail shows it neither signed, refused nor deleted
+and the deadline SignBridge recorded (sent as `date_limit_to_sign`) has passed by SignBridge's clock. A forged or
+early hint changes nothing; the housekeeper's daily expiry stays the safety net."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from signbridge.domain.models import Cause, IdImageKind, RequestAggregate, Reque
 from signbridge.domain.operations import Op
 from signbridge.domain.zapsign import ZapSignDocument, ZapSignSigner
 from signbridge.workflow import progress
+from signbridge.workflow.maintenance import unsigned_end_steps
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
 from signbridge.workflow.zapsign.common import evidence_url, get_main
@@ -28,7 +34,7 @@ S = SignerStatus
 # Hints whose event can change what SignBridge records (signer opened/signed, document signed/refused/deleted). The
 # others (read confirmation, notification sent, expiration alert, …) are acknowledged without a Detail call, which
 # keeps ZapSign calls at one per relevant webhook (design.md "What a request should cost").
-RELEVANT_HINTS: Final = frozenset({"doc_signed", "doc_refused", "doc_deleted", "doc_viewed"})
+RELEVANT_HINTS: Final = frozenset({"doc_signed", "doc_refused", "doc_deleted", "doc_viewed", "doc_expired"})
 
 
 def sync_zapsign_document(services: Services, message: OperationMessage) -> None:
@@ -63,8 +69,28 @@ def sync_zapsign_document(services: Services, message: OperationMessage) -> None
         logger.warning("no ZapSign token recorded: nothing to sync", extra={"request_id": request_id})
         return
     detail = get_main(services.zapsign(), main_token)
+    if event_type == "doc_expired" and _expires(services, aggregate, detail):
+        _expire(step, message.correlation_id)
+        return
     _apply_detail(step, detail)
     step.advance(payloads=_link_payloads(aggregate, detail) if detail.is_signed else None)
+
+
+def _expires(services: Services, aggregate: RequestAggregate, detail: ZapSignDocument) -> bool:
+    deadline = aggregate.request.deadline
+    still_open = not (detail.deleted or detail.is_refused or detail.is_signed)
+    return still_open and deadline is not None and deadline <= services.clock()
+
+
+def _expire(step: Step, correlation_id: str) -> None:
+    """`zapsign_pending → expired`, then what tells the providers that it ended unsigned (as the housekeeper does)."""
+    before = step.aggregate
+    step.move_request(R.EXPIRED, detail="the signing deadline passed at ZapSign (doc_expired)")
+    logger.info("request expired at ZapSign", extra={"request_id": before.request.id})
+    telemetry.request_finished(R.EXPIRED.value)
+    steps = unsigned_end_steps(before, correlation_id)
+    if steps:
+        step.enqueue(steps)
 
 
 def _link_payloads(aggregate: RequestAggregate, detail: ZapSignDocument) -> dict[progress.StepKey, dict[str, Any]]:
@@ -113,10 +139,16 @@ def _apply_detail(step: Step, detail: ZapSignDocument) -> None:
         move_request(R.CANCELLED, "the ZapSign document was deleted at ZapSign", ())
         return
     if detail.is_refused:
-        refusers = [change for change in moves if change.to is S.REFUSED]
+        refusers = _refusers(aggregate, detail, moves)
         who = ", ".join(str(change.index) for change in refusers)
         text = f"refused at ZapSign by signer {who}" if refusers else "refused at ZapSign"
-        move_request(R.REFUSED, text, refusers, refusal_reason=detail.rejected_reason or None)
+        move_request(
+            R.REFUSED,
+            text,
+            refusers,
+            refusal_reason=detail.rejected_reason or None,
+            refused_by=refusers[0].index if len(refusers) == 1 else None,
+        )
         return
     if detail.is_signed:
         changes = [
@@ -137,6 +169,26 @@ def _apply_detail(step: Step, detail: ZapSignDocument) -> None:
             detail=f"ZapSign: signer {change.index} {change.to.value.replace('_', ' ')}",
             while_request=R.ZAPSIGN_PENDING,
         )
+
+
+def _refusers(
+    aggregate: RequestAggregate, detail: ZapSignDocument, moves: Sequence[SignerChange]
+) -> list[SignerChange]:
+    """Who refused a refused document: the signers ZapSign shows refused; else, since ZapSign's Detail documents no
+    refused signer status (contracts/zapsign.md §3.2, §5 item 9), the one signer who had not signed, when only one
+    had not (a signer refuses on the signing page, and one who signed cannot refuse). None when neither tells."""
+    shown = [change for change in moves if change.to is S.REFUSED]
+    if shown:
+        return shown
+    unsigned = [
+        signer
+        for signer in aggregate.signers
+        if signer.zapsign_signer_token is not None
+        and not ((remote := detail.signer(signer.zapsign_signer_token)) is not None and remote.has_signed)
+    ]
+    if len(unsigned) == 1 and may_transition_signer(aggregate.request.workflow, unsigned[0].status, S.REFUSED):
+        return [SignerChange(unsigned[0].index, unsigned[0].status, S.REFUSED)]
+    return []
 
 
 def _signer_moves(
