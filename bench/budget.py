@@ -1,4 +1,4 @@
-"""The design's "What a request should cost" table (shared/design.md), as the simulators count calls.
+"""The design's "What a request should cost" table (docs/design.md), as the simulators count calls.
 
 Per completed request with one signer and `d` documents, by the simulators' endpoint names (`GET /_sim/calls`):
 ZapSign `create_document`, `add_extra_document`, `get_document` (Detail), `file` (a download through a file link);

@@ -4,7 +4,7 @@ Checks, in order: the AWS identity; the table, the bucket and both queues (and t
 filled in the shape the functions read (values never shown); the ZapSign token works (`GET info-plan/`: the plan and
 credits as ZapSign answers them); the webhook secret and the header it is registered with; the One-Shot Optimizer
 reachable with the stored credentials, and which environment it is; the HTTP API answers. ZapSign documents no way
-to list webhooks (contracts/zapsign.md §4.2), so whether the registration exists cannot be asked of ZapSign: the
+to list webhooks (docs/providers/zapsign.md §4.2), so whether the registration exists cannot be asked of ZapSign: the
 check says so and what is known on SignBridge's side.
 """
 

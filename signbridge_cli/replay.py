@@ -81,7 +81,7 @@ def _read_raw(services: Services, raw_key: str) -> dict[str, Any]:
 
 
 def _oneshot_pk(body: Mapping[str, Any]) -> str | None:
-    # New format: {"request": {"pk": 388141, ...}}; legacy: {"request": 46760} (contracts/oneshot.md §6.2).
+    # New format: {"request": {"pk": 388141, ...}}; legacy: {"request": 46760} (docs/providers/oneshot.md §6.2).
     request = body.get("request")
     value = request.get("pk") if isinstance(request, Mapping) else request
     if isinstance(value, bool) or value is None:

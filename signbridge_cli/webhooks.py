@@ -1,7 +1,7 @@
 """`signbridge webhooks register|rotate`: SignBridge's webhook at ZapSign and the secret header it carries.
 
 ZapSign signs nothing: SignBridge knows a webhook is ZapSign's by a shared secret in the `X-Webhook-Token` header,
-registered with the webhook (contracts/zapsign.md §4.2). The webhook secret (Secrets Manager) holds
+registered with the webhook (docs/providers/zapsign.md §4.2). The webhook secret (Secrets Manager) holds
 `{"zapsign": [current, previous], "oneshot": [...]}`; the webhook function accepts every non-empty entry.
 
 Rotation, in one command: (1) write `[new, current]` so both are accepted; (2) wait until the functions' secret

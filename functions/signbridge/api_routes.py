@@ -14,8 +14,8 @@ class Route(NamedTuple):
     authenticated: bool  # False only for provider webhooks, which check their own secrets
 
 
-# The header ZapSign sends with every webhook (registered with the webhook, contracts/zapsign.md §4.2): ZapSign signs
-# nothing, so a shared secret in a custom header is how SignBridge knows the call is ZapSign's.
+# The header ZapSign sends with every webhook (registered with the webhook, docs/providers/zapsign.md §4.2): ZapSign
+# signs nothing, so a shared secret in a custom header is how SignBridge knows the call is ZapSign's.
 ZAPSIGN_WEBHOOK_SECRET_HEADER = "X-Webhook-Token"  # noqa: S105 - the header's name, not a secret
 
 API = "api"

@@ -20,7 +20,7 @@ PRESIGN_TTL_MAX_SECONDS = 3600  # presigned links never live longer than an hour
 
 DEFAULT_ZAPSIGN_BASE_URL = "https://sandbox.api.zapsign.com.br/api/v1/"
 DEFAULT_ONESHOT_BASE_URL = "https://optimizer-developers.uanataca.com/oneshot/api/v1/"
-# ZapSign serves `original_file` / `signed_file` as presigned links on its S3 bucket (contracts/zapsign.md §3.2).
+# ZapSign serves `original_file` / `signed_file` as presigned links on its S3 bucket (docs/providers/zapsign.md §3.2).
 DEFAULT_ZAPSIGN_FILE_HOSTS = ("zapsign.s3.amazonaws.com", "zapsign.s3.sa-east-1.amazonaws.com")
 
 

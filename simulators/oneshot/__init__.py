@@ -1,11 +1,11 @@
 """A stateful simulator of the Uanataca One-Shot Optimizer (New Optimizer, `/oneshot/api/v1`).
 
-It follows `contracts/oneshot.md`: documented behaviour where the contract has it, the legacy Optimizer's texts and
-codes where only those are known, and labelled guesses (`# GUESS (contracts/oneshot.md §x)`) where nothing is
+It follows `docs/providers/oneshot.md`: documented behaviour where the contract has it, the legacy Optimizer's texts and
+codes where only those are known, and labelled guesses (`# GUESS (docs/providers/oneshot.md §x)`) where nothing is
 known. The client must not depend on a guessed shape; the simulator has to answer *something*.
 
 Provider routes (all also under the doubled prefix `/oneshot/api/v1/api/v1/...` seen in the rendered curl samples,
-and with or without a trailing slash, contracts/oneshot.md §2). The endpoint name is what `/_sim/calls` counts and
+and with or without a trailing slash, docs/providers/oneshot.md §2). The endpoint name is what `/_sim/calls` counts and
 what a fault plan names:
 
 | endpoint            | route                                                   |

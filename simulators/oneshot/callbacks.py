@@ -20,8 +20,8 @@ class Callbacks(Tokens):
         now = self.now()
         certificates: list[dict[str, Any]] = []
         if status == "ISSUED" and found.certificate_serial and found.issued_at is not None:
-            # The certificate the documents were signed with (simulators/signatures/pki.py; GUESS, contracts/
-            # oneshot.md §6.2: its lifetime is undocumented, the test PKI gives it a day).
+            # The certificate the documents were signed with (simulators/signatures/pki.py; GUESS,
+            # docs/providers/oneshot.md §6.2: its lifetime is undocumented, the test PKI gives it a day).
             valid_from = found.certificate_valid_from or found.issued_at
             valid_to = found.certificate_valid_to or found.issued_at + timedelta(days=1).total_seconds()
             certificates.append(
@@ -37,7 +37,7 @@ class Callbacks(Tokens):
             if found.registration_authority.isdigit()
             else found.registration_authority
         )
-        # New payload (contracts/oneshot.md §6.2, N13); `previous_status` and `date` are "present when present".
+        # New payload (docs/providers/oneshot.md §6.2, N13); `previous_status` and `date` are "present when present".
         body: dict[str, Any] = {
             "event_type": event_type,
             "sent_at": compact_time(now),
@@ -52,5 +52,5 @@ class Callbacks(Tokens):
         }
         if previous != status:
             body["previous_status"] = previous
-        # No auth header: the Optimizer sends none (contracts/oneshot.md §6.2).
+        # No auth header: the Optimizer sends none (docs/providers/oneshot.md §6.2).
         self.webhooks.send(found.callback, event_type, body, {"Content-Type": "application/json"})

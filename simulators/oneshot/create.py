@@ -81,10 +81,10 @@ class CreateRequest(Callbacks):
                 created_at=self.now(),
             )
             self.requests[pk] = sim_request
-            # INFERENCE (contracts/oneshot.md §6.1): create also approves with the RAO credentials.
+            # INFERENCE (docs/providers/oneshot.md §6.1): create also approves with the RAO credentials.
             self._change_status(sim_request, "REQUEST_CREATED", "CREATED")
             self._change_status(sim_request, "REQUEST_APPROVED", "ENROLLREADY")
-        # GUESS (contracts/oneshot.md §5.3): the new create response is only partly known; this is the contract's
+        # GUESS (docs/providers/oneshot.md §5.3): the new create response is only partly known; this is the contract's
         # placeholder (pk under details, status, asyncmode).
         return json_response(
             {
@@ -114,7 +114,7 @@ class CreateRequest(Callbacks):
     def _check_billing(self, values: dict[str, str]) -> Response | None:
         username, encoded = values.get("billing_username"), values.get("billing_password")
         if not username or not encoded:
-            # GUESS (contracts/oneshot.md §5.3): legacy answered field-validation dicts with 500; the exact
+            # GUESS (docs/providers/oneshot.md §5.3): legacy answered field-validation dicts with 500; the exact
             # answer to missing billing credentials is unknown.
             missing = "billing_username" if not username else "billing_password"
             return server_error({missing: ["This field is required"]})
@@ -134,6 +134,6 @@ class CreateRequest(Callbacks):
             mime = sniff_mime(image.stream.read(16))
             image.stream.seek(0)
             if mime not in ("image/jpeg", "image/png"):
-                # GUESS (contracts/oneshot.md §5.8): the legacy images text, reused for ID images.
+                # GUESS (docs/providers/oneshot.md §5.8): the legacy images text, reused for ID images.
                 return unsupported(f"Image file type not supported: {mime}")
         return None

@@ -30,7 +30,7 @@ class Documents(CreateRequest):
                 return bad_request("Hash signature flow is not simulated")
             return bad_request("Missing required parameter: 'file'")  # GUESS: text modelled on the images one
         if len(parts) > MAX_FILES_PER_CALL:
-            # GUESS (contracts/oneshot.md §6.4): the limit is documented, the error text is not.
+            # GUESS (docs/providers/oneshot.md §6.4): the limit is documented, the error text is not.
             return bad_request(f"Maximum of {MAX_FILES_PER_CALL} documents at once through the same call")
         files: list[tuple[str, str, bytes]] = []
         for name, storage in parts:
@@ -41,7 +41,7 @@ class Documents(CreateRequest):
             files.append((name, storage.filename or name, data))
         with self.lock:
             if sim_request.status == "ISSUED" or sim_request.signing:
-                # GUESS (contracts/oneshot.md §6.1): a request is single-use; adding documents after the sign is
+                # GUESS (docs/providers/oneshot.md §6.1): a request is single-use; adding documents after the sign is
                 # refused like a second sign.
                 return precondition_failed(f"Request already in {sim_request.status} status")
             if len(sim_request.documents) + len(files) > self.max_documents_per_request:
@@ -52,9 +52,9 @@ class Documents(CreateRequest):
                 sim_request.documents[uid] = SimDocument(uid, name, filename, data, self.now())
                 uploaded.append({"name": name, "uid": uid})
         if len(uploaded) == 1:
-            # Documented shape (contracts/oneshot.md §5.7, N1).
+            # Documented shape (docs/providers/oneshot.md §5.7, N1).
             return json_response({"status": "success", "detail": uploaded[0]})
-        # GUESS (contracts/oneshot.md §7 item 3): the new multi-file answer is unknown; a list under "detail".
+        # GUESS (docs/providers/oneshot.md §7 item 3): the new multi-file answer is unknown; a list under "detail".
         return json_response({"status": "success", "detail": uploaded})
 
     def _documents_list(self, request: Request, pk: str) -> Response:
@@ -62,7 +62,7 @@ class Documents(CreateRequest):
             found = self._find(pk, "Request {pk} not found")
             if isinstance(found, Response):
                 return found
-            # Shape per the user's copy of the new docs (contracts/oneshot.md §5.7): the inner object is empty.
+            # Shape per the user's copy of the new docs (docs/providers/oneshot.md §5.7): the inner object is empty.
             # GUESS: an empty request answers an empty dict (legacy answered 404 "No documents found ...").
             detail: dict[str, dict[str, Any]] = {uid: {} for uid in found.documents}
         return json_response({"status": "success", "detail": detail})
@@ -73,9 +73,9 @@ class Documents(CreateRequest):
             if isinstance(found, Response):
                 return found
             if not found.documents:
-                return not_found("No documents found for specified Request")  # LEGACY (contracts/oneshot.md §5.7)
+                return not_found("No documents found for specified Request")  # LEGACY (docs/providers/oneshot.md §5.7)
             found.documents.clear()
-        # Documented shape (contracts/oneshot.md §5.7, N1).
+        # Documented shape (docs/providers/oneshot.md §5.7, N1).
         return json_response({"status": "success", "message": f"Documents deleted for Request {found.pk}"})
 
     def _document_retrieve(self, request: Request, pk: str, uid: str) -> Response:
@@ -89,8 +89,8 @@ class Documents(CreateRequest):
             document = found.documents.get(uid)
             data = None if document is None else document.original if document_type == "original" else document.signed
         if data is None:
-            return not_found("Document not found")  # LEGACY (contracts/oneshot.md §5.7)
-        # LEGACY content type (contracts/oneshot.md §7 item 5: the new one is unknown).
+            return not_found("Document not found")  # LEGACY (docs/providers/oneshot.md §5.7)
+        # LEGACY content type (docs/providers/oneshot.md §7 item 5: the new one is unknown).
         return Response(data, status=200, mimetype="application/octet-stream")
 
     def _document_delete(self, request: Request, pk: str, uid: str) -> Response:

@@ -15,7 +15,7 @@ class Images(Signing):
     def _image_upload(self, request: Request) -> Response:
         image = request.files.get("image")
         if image is None:
-            return bad_request("Missing required parameter: 'image'")  # LEGACY (contracts/oneshot.md §5.8)
+            return bad_request("Missing required parameter: 'image'")  # LEGACY (docs/providers/oneshot.md §5.8)
         data = image.read()
         mime = sniff_mime(data)
         if mime != "image/png":
@@ -23,7 +23,7 @@ class Images(Signing):
         uid = str(uuid.uuid4())
         with self.lock:
             self.images[uid] = data
-        # Documented shape (contracts/oneshot.md §5.8, N3).
+        # Documented shape (docs/providers/oneshot.md §5.8, N3).
         return json_response(
             {"status": "success", "message": f"Image uploaded with uid '{uid}'", "details": {"image_uid": uid}}
         )
@@ -39,5 +39,5 @@ class Images(Signing):
         with self.lock:
             if self.images.pop(image_uid, None) is None:
                 return not_found(f"Image with uid {image_uid} not found")
-        # GUESS (contracts/oneshot.md §5.8): the new body was not captured.
+        # GUESS (docs/providers/oneshot.md §5.8): the new body was not captured.
         return json_response({"status": "success", "message": f"Image {image_uid} deleted"})

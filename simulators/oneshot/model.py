@@ -10,11 +10,11 @@ from typing import Any
 API_PREFIXES = ("/oneshot/api/v1", "/oneshot/api/v1/api/v1")
 
 
-# The sandbox's preconfigured RAO token, as documented (contracts/oneshot.md §2, N6).
+# The sandbox's preconfigured RAO token, as documented (docs/providers/oneshot.md §2, N6).
 SANDBOX_TOKEN = "3bf8d8eb-d96c-41ea-83ad-d78a7016c7da"  # noqa: S105 - the public sandbox token
 
 
-# GUESS (contracts/oneshot.md §2): the sandbox RAO behind that token; any values do, these are the simulator's.
+# GUESS (docs/providers/oneshot.md §2): the sandbox RAO behind that token; any values do, these are the simulator's.
 SANDBOX_RAO_USERNAME = "9001800"
 
 
@@ -30,7 +30,7 @@ DEFAULT_REGISTRATION_AUTHORITY = "139"
 DEFAULT_PROFILE = "PFnubeQAFCiudadano"
 
 
-FIRST_REQUEST_PK = 388141  # the contract's example pk (contracts/oneshot.md §3)
+FIRST_REQUEST_PK = 388141  # the contract's example pk (docs/providers/oneshot.md §3)
 
 
 ID_DOCUMENT_TYPES = ("IDC", "PAS", "PNO", "TIN", "CI", "CE")
@@ -42,10 +42,10 @@ REQUIRED_FIELDS = ("given_name", "surname_1", "serial_number", "email", "mobile_
 ID_IMAGE_FIELDS = ("document_front", "document_rear", "document_owner")
 
 
-MAX_FILES_PER_CALL = 10  # LEGACY (contracts/oneshot.md §6.4): "maximum of 10 documents at once"
+MAX_FILES_PER_CALL = 10  # LEGACY (docs/providers/oneshot.md §6.4): "maximum of 10 documents at once"
 
 
-OTP_INTERVAL_SECONDS = 60  # LEGACY (contracts/oneshot.md §6.4): one OTP per minute
+OTP_INTERVAL_SECONDS = 60  # LEGACY (docs/providers/oneshot.md §6.4): one OTP per minute
 
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

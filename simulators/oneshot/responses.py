@@ -14,7 +14,7 @@ from simulators.base import json_response
 def legacy_error(status: int, reason: str, details: Any) -> Response:
     """The legacy error envelope `{"status": "<code> <reason>", "details": ...}`.
 
-    LEGACY (contracts/oneshot.md §5.1, §7 item 2): the new Optimizer's error format is undocumented, so the
+    LEGACY (docs/providers/oneshot.md §5.1, §7 item 2): the new Optimizer's error format is undocumented, so the
     simulator answers errors the way the old one did; the client branches on the HTTP status first.
     """
     return json_response({"status": f"{status} {reason}", "details": details}, status)
@@ -45,7 +45,7 @@ def server_error(details: Any) -> Response:
 
 
 def fastapi_422(location: list[str], message: str, kind: str) -> Response:
-    # INFERENCE (contracts/oneshot.md §2): the New Optimizer looks like FastAPI, whose validation errors look so.
+    # INFERENCE (docs/providers/oneshot.md §2): the New Optimizer looks like FastAPI, whose validation errors look so.
     return json_response({"detail": [{"loc": location, "msg": message, "type": kind}]}, 422)
 
 
@@ -63,12 +63,13 @@ def sniff_mime(data: bytes) -> str:
 
 
 def compact_time(epoch: float) -> str:
-    """`sent_at` format of the webhooks: `YYYYMMDDHHMMSS` (contracts/oneshot.md §6.2)."""
+    """`sent_at` format of the webhooks: `YYYYMMDDHHMMSS` (docs/providers/oneshot.md §6.2)."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d%H%M%S")
 
 
 def certificate_time(epoch: float) -> str:
-    """`valid_from` / `valid_to` format in webhook certificates: `YYYYMMDD HH:MM:SS` (contracts/oneshot.md §6.2)."""
+    """`valid_from` / `valid_to` format in webhook certificates: `YYYYMMDD HH:MM:SS`
+    (docs/providers/oneshot.md §6.2)."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d %H:%M:%S")
 
 

@@ -27,10 +27,11 @@ class Signing(Documents):
             now = self.now()
             if found.otp is not None and now - found.otp.sent_at < OTP_INTERVAL_SECONDS:
                 return precondition_failed("Error occured during OTP generation: Otp generated less than a minute ago")
-            code = f"{secrets.randbelow(1_000_000):06d}"  # 6 digits, as in the examples (contracts §5.4)
+            code = f"{secrets.randbelow(1_000_000):06d}"  # 6 digits, as in the examples
+            # (docs/providers/oneshot.md §5.4)
             found.otp = SimOtp(code, now, found.phone)  # GUESS: a new code replaces the previous one
             self.sms.append({"pk": found.pk, "phone": found.phone, "code": code, "sent_at": now})
-        # GUESS (contracts/oneshot.md §5.4): the new OTP answer was not seen.
+        # GUESS (docs/providers/oneshot.md §5.4): the new OTP answer was not seen.
         return json_response({"status": "success", "message": "OTP generated"})
 
     def _sign(self, request: Request, pk: str) -> Response:  # noqa: PLR0911 - a validation chain: one early answer per documented error
@@ -69,7 +70,7 @@ class Signing(Documents):
                 timer.daemon = True
                 self._timers = [*(pending for pending in self._timers if pending.is_alive()), timer]
                 timer.start()
-                # Message per N7 / legacy (contracts/oneshot.md §5.5); the envelope is a GUESS.
+                # Message per N7 / legacy (docs/providers/oneshot.md §5.5); the envelope is a GUESS.
                 return json_response(
                     {
                         "status": "success",
@@ -77,7 +78,7 @@ class Signing(Documents):
                     }
                 )
             self._sign_documents(found)
-        # GUESS (contracts/oneshot.md §5.5): the new sync answer was not seen; the legacy text.
+        # GUESS (docs/providers/oneshot.md §5.5): the new sync answer was not seen; the legacy text.
         return json_response({"status": "success", "message": "Documents correctly signed"})
 
     def _check_appearance(self, appearance: Any) -> Response | None:
@@ -93,7 +94,7 @@ class Signing(Documents):
             return fastapi_422(["body", "signature", "appearance", "page"], "Input should be a valid integer", "int")
         image = appearance.get("image")
         if image and image not in self.images:
-            return not_found(f"Image with uid {image} not found")  # LEGACY text (contracts/oneshot.md §5.8)
+            return not_found(f"Image with uid {image} not found")  # LEGACY text (docs/providers/oneshot.md §5.8)
         return None
 
     def _finish_async_sign(self, pk: int) -> None:

@@ -45,9 +45,9 @@ class OneShotState(Simulator):
     ) -> None:
         """
         clock: epoch seconds; `POST /_sim/oneshot/clock` (or `advance_clock`) adds an offset to it.
-        max_documents_per_request: GUESS (contracts/oneshot.md §6.4): the per-request maximum exists, its value
+        max_documents_per_request: GUESS (docs/providers/oneshot.md §6.4): the per-request maximum exists, its value
             is unknown.
-        otp_validity_seconds: GUESS (contracts/oneshot.md §7 item 11): the OTP validity is undocumented.
+        otp_validity_seconds: GUESS (docs/providers/oneshot.md §7 item 11): the OTP validity is undocumented.
         async_sign_delay_seconds: how long an async sign takes before the `REQUEST_ENROLLED` callback.
         environments: the `env` values this Optimizer serves (the public test Optimizer: sandbox).
         billing_accounts: username -> plain password. When None, any billing user with a Base64 password is

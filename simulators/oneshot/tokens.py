@@ -22,7 +22,7 @@ from simulators.oneshot.state import OneShotState
 class Tokens(OneShotState):
     def _tokens_list(self, request: Request) -> Response:
         with self.lock:
-            # GUESS (contracts/oneshot.md §5.2): the new shape of GET /tokens was not seen; the legacy one, with
+            # GUESS (docs/providers/oneshot.md §5.2): the new shape of GET /tokens was not seen; the legacy one, with
             # "status": "success", keyed by token uid. The preconfigured sandbox token comes first.
             details = {
                 token.uid: {
@@ -58,7 +58,7 @@ class Tokens(OneShotState):
                     return bad_request("A token with these credentials already exist!")
             uid = str(uuid.uuid4())
             self.tokens[uid] = SimToken(uid, username, password, pin)
-        # Documented shape (contracts/oneshot.md §5.2, N2).
+        # Documented shape (docs/providers/oneshot.md §5.2, N2).
         return json_response({"status": "success", "message": "Token created", "details": {"token_uid": uid}})
 
     def _token_get(self, request: Request, token_uid: str) -> Response:
@@ -66,6 +66,6 @@ class Tokens(OneShotState):
             token = self.tokens.get(token_uid)
         if token is None:
             return not_found(f"Token {token_uid} not found")
-        # GUESS (contracts/oneshot.md §5.2): the new body was cut off; the legacy details with "status": "success".
+        # GUESS (docs/providers/oneshot.md §5.2): the new body was cut off; the legacy details with "status": "success".
         details = {"username": token.username, "password": token.password is not None, "pin": token.pin is not None}
         return json_response({"status": "success", "details": details})

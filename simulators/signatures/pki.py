@@ -17,7 +17,7 @@ The hierarchy (names fixed, keys random; EC P-256, but the TSA's RSA-2048 as pyH
 
 Validity runs on the real clock (not a simulator's adjustable one), so a verifier checking "now" agrees: the CAs
 and the TSA for ten years, a holder's single-use certificate for `HOLDER_LIFETIME` from issue (GUESS,
-contracts/oneshot.md §6.2: One-Shot's certificate lifetime is not documented), and an `expired` certificate ended a
+docs/providers/oneshot.md §6.2: One-Shot's certificate lifetime is not documented), and an `expired` certificate ended a
 day before it signs.
 """
 

@@ -1,4 +1,4 @@
-"""A stateful ZapSign simulator that follows `shared/contracts/zapsign.md` (sections cited as §n).
+"""A stateful ZapSign simulator that follows `docs/providers/zapsign.md` (sections cited as §n).
 
 Run it alone:  `python -m simulators.zapsign --port 8700 --token dev-token`  (prints the API base URL;
 Ctrl-C stops). In tests: `ZapSignSimulator(port=0, api_token="t").start()` and `sim.api_base_url`.

@@ -65,7 +65,7 @@ class RestApi(SignerActions):
         if self._over_rate_limit(token if valid else f"ip:{request.remote_addr}"):
             # §2.4: 429, no Retry-After or X-RateLimit-* headers documented.
             return json_response({"detail": "Request was throttled."}, 429)
-        # GUESS (contracts/zapsign.md §2.6): DRF-style {"detail": ...} bodies for 401/402/403.
+        # GUESS (docs/providers/zapsign.md §2.6): DRF-style {"detail": ...} bodies for 401/402/403.
         problem: tuple[int, str] | None = None
         if not token:
             problem = (401, "As credenciais de autenticação não foram fornecidas.")
@@ -137,7 +137,7 @@ class RestApi(SignerActions):
                 documents = [doc for doc in documents if doc.status in wanted]
             folder = request.args.get("folder_path")
             if folder:
-                # GUESS (contracts/zapsign.md §3.3): `folder_path` filters on the document's folder; whether it
+                # GUESS (docs/providers/zapsign.md §3.3): `folder_path` filters on the document's folder; whether it
                 # matches that folder only or its subfolders too is not documented. Exact folder, slashes normalized.
                 documents = [doc for doc in documents if _folder(doc.options["folder_path"]) == _folder(folder)]
             deleted = request.args.get("deleted")
@@ -184,7 +184,7 @@ class RestApi(SignerActions):
             document = self.documents.get(token)
             if document is None:
                 return _not_found()
-            # GUESS (contracts/zapsign.md §3.5): deleting twice is not documented; answer 200 and fire nothing.
+            # GUESS (docs/providers/zapsign.md §3.5): deleting twice is not documented; answer 200 and fire nothing.
             if not document.deleted:
                 document.deleted = True
                 document.deleted_at = document.last_update_at = self.now()
@@ -204,7 +204,7 @@ class RestApi(SignerActions):
             raise RequestRejectedError({"detail": "Envie exatamente um de base64_pdf ou url_pdf."})
         pdf = self._document_source(body)
         with self.lock:
-            # GUESS (contracts/zapsign.md §3.8): the status code past 14 extra documents or on a finished document
+            # GUESS (docs/providers/zapsign.md §3.8): the status code past 14 extra documents or on a finished document
             # is not documented; 400 like other request problems.
             if len(document.extra_docs) >= MAX_EXTRA_DOCS:
                 raise RequestRejectedError({"detail": f"Limite de {MAX_EXTRA_DOCS} documentos extras atingido."})
@@ -233,12 +233,13 @@ class RestApi(SignerActions):
                 self._regenerate_signed_files(document)
             if body.get("send_webhook"):
                 self._emit_current_state(document)
-        # GUESS (contracts/zapsign.md §3.9): "no documented body" on success.
+        # GUESS (docs/providers/zapsign.md §3.9): "no documented body" on success.
         return json_response({"message": "Documento enviado para reprocessamento."})
 
     def _refuse_document(self, request: Request) -> Response:
         if not request.headers.get("User-Agent"):
-            # GUESS (contracts/zapsign.md §3.6): the User-Agent is mandatory; the status for its absence is not shown.
+            # GUESS (docs/providers/zapsign.md §3.6): the User-Agent is mandatory; the status for its absence is not
+            # shown.
             return json_response({"detail": "User-Agent header is required."}, 403)
         try:
             body = _json_object(request)
@@ -260,7 +261,7 @@ class RestApi(SignerActions):
                 raise _coded("document_already_refused", 403)
             if document.deleted:
                 raise _coded("refuse_not_allowed", 403)
-            # GUESS (contracts/zapsign.md §4.4 doc_refused, §3.6): a company cancel also fires doc_refused.
+            # GUESS (docs/providers/zapsign.md §4.4 doc_refused, §3.6): a company cancel also fires doc_refused.
             self._refuse(document, reason)
             if self.config.refuse_fires_doc_signed:
                 self._regenerate_signed_files(document, label="Documento recusado")
@@ -284,7 +285,7 @@ class RestApi(SignerActions):
         if webhook_type is None:
             errors["type"] = [REQUIRED]
         elif webhook_type != "" and webhook_type not in KNOWN_EVENTS:
-            # GUESS (contracts/zapsign.md §4.2): only "", the four document events and email_bounce are documented;
+            # GUESS (docs/providers/zapsign.md §4.2): only "", the four document events and email_bounce are documented;
             # the newer events are accepted under their own names.
             errors["type"] = [f'"{webhook_type}" não é um tipo válido.']
         headers = body.get("headers", [])
@@ -314,7 +315,7 @@ class RestApi(SignerActions):
             raise RequestRejectedError({"headers": ['Use [{"name": "...", "value": "..."}].']})
         with self.lock:
             registration.headers.extend({"name": item["name"], "value": item["value"]} for item in headers)
-        # GUESS (contracts/zapsign.md §4.2): the success body is not documented.
+        # GUESS (docs/providers/zapsign.md §4.2): the success body is not documented.
         return json_response({"message": "Headers adicionados com sucesso."})
 
     def _delete_webhook(self, request: Request) -> Response:
@@ -325,7 +326,7 @@ class RestApi(SignerActions):
         return json_response({"message": "Webhook deletado com sucesso"})
 
     def _info_plan(self, request: Request) -> Response:
-        # GUESS (contracts/zapsign.md §3: `GET info-plan/` is documented, its answer's fields are not): the plan's
+        # GUESS (docs/providers/zapsign.md §3: `GET info-plan/` is documented, its answer's fields are not): the plan's
         # name and the API credits left, the two facts an operator asks for.
         with self.lock:
             used = len(self.documents)

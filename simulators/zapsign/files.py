@@ -94,7 +94,7 @@ class FileLinks(ZapSignState):
             raise RequestRejectedError({source: ["Deve ser uma string."]}, status=406)
         if source == "base64_pdf":
             if value.startswith("data:"):
-                # GUESS (contracts/zapsign.md §4.5 item 2): the docs forbid the data: prefix; 400 is our reading.
+                # GUESS (docs/providers/zapsign.md §4.5 item 2): the docs forbid the data: prefix; 400 is our reading.
                 raise RequestRejectedError({"base64_pdf": ["Envie apenas o base64, sem o prefixo data:...;base64,"]})
             try:
                 pdf = base64.b64decode(value, validate=True)

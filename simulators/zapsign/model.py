@@ -163,7 +163,7 @@ class WebhookRegistration:
             return False
         if self.type == event_type:
             return True
-        # GUESS (contracts/zapsign.md §4.2): "" covers the four document events only; injected unknown events go
+        # GUESS (docs/providers/zapsign.md §4.2): "" covers the four document events only; injected unknown events go
         # to "" registrations too so that receivers can be tested for tolerance (§2.3).
         return self.type == "" and (event_type in ALL_TYPE_EVENTS or unknown)
 
@@ -178,7 +178,8 @@ class ZapSignConfig:
     file_link_lifetime_seconds: int = 3600
     rate_limit_per_minute: int = 500
     rate_limit_window_seconds: int = 60
-    # GUESS (contracts/zapsign.md §4.4, §5 item 8): "recusado" as in the doc_refused example ("refused": list filter).
+    # GUESS (docs/providers/zapsign.md §4.4, §5 item 8): "recusado" as in the doc_refused example ("refused": list
+    # filter).
     refused_status: str = "recusado"
     partial_signed_file: bool = False
     refuse_fires_doc_signed: bool = False

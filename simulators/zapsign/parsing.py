@@ -61,7 +61,7 @@ def _document_options(body: dict[str, Any]) -> dict[str, Any]:
     lang = body.get("lang") or "pt-br"
     if lang not in ("pt-br", "es", "en"):
         raise RequestRejectedError({"lang": [f'"{lang}" não é uma escolha válida.']})
-    # GUESS (contracts/zapsign.md §3.1, §5 item 17): the request key is spelled "Metadata" in the docs' table and
+    # GUESS (docs/providers/zapsign.md §3.1, §5 item 17): the request key is spelled "Metadata" in the docs' table and
     # "metadata" in payloads; accept both.
     metadata = body.get("metadata", body.get("Metadata")) or []
     if not isinstance(metadata, list) or not all(isinstance(item, dict) and "key" in item for item in metadata):
@@ -138,5 +138,5 @@ def _not_found() -> Response:
 
 
 def _coded(code: str, status: int) -> RequestRejectedError:
-    # GUESS (contracts/zapsign.md §2.6, §5 item 13): the key carrying the named code is not documented.
+    # GUESS (docs/providers/zapsign.md §2.6, §5 item 13): the key carrying the named code is not documented.
     return RequestRejectedError({"error": code}, status)

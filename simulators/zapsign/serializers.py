@@ -106,7 +106,7 @@ class Serializers(FileLinks):
             "liveness_photo_url": "",
             "selfie_validation_type": fields["selfie_validation_type"],
             "ip": signer.ip,
-            # GUESS (contracts/zapsign.md §2.1): real links are app.zapsign.com.br/verificar/{token}; ours point at
+            # GUESS (docs/providers/zapsign.md §2.1): real links are app.zapsign.com.br/verificar/{token}; ours point at
             # the simulator's own signing page so a person can sign during a local demo.
             "sign_url": f"{self.base_url}/verificar/{signer.token}",
             "order_group": fields["order_group"],

@@ -95,7 +95,7 @@ class SignerActions(WebhookEmitter):
             signer.geo_latitude, signer.geo_longitude, signer.ip = geo_latitude, geo_longitude, "127.0.0.1"
             if all(other.status == "signed" for other in document.signers):
                 document.status = "signed"
-            # GUESS (contracts/zapsign.md §5 item 10): signed_file null until everyone signed, unless configured.
+            # GUESS (docs/providers/zapsign.md §5 item 10): signed_file null until everyone signed, unless configured.
             if document.status == "signed" or self.config.partial_signed_file:
                 self._regenerate_signed_files(document)
             self._emit("doc_signed", document, {"signer_who_signed": self._signer_json(signer)})

@@ -34,7 +34,7 @@ class WebhookEmitter(Serializers):
         return sent
 
     def _emit_current_state(self, document: SimDocument) -> None:
-        # GUESS (contracts/zapsign.md §4.1 "Reprocessing"): the resent event type is not documented.
+        # GUESS (docs/providers/zapsign.md §4.1 "Reprocessing"): the resent event type is not documented.
         if document.deleted:
             self._emit("doc_deleted", document)
         elif self._is_refused(document):

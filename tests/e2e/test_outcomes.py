@@ -24,7 +24,7 @@ def test_a_signer_refusing_at_zapsign_ends_the_request_refused(e2e: E2E) -> None
 
     # Then the request ends refused, nothing signed is stored
     refused = e2e.wait(request_id, "refused")
-    # ZapSign's Detail documents no refused signer status (contracts/zapsign.md §5 item 9), so who refused is known
+    # ZapSign's Detail documents no refused signer status (docs/providers/zapsign.md §5 item 9), so who refused is known
     # only when ZapSign says so; the simulator does not.
     assert refused["signers"][0]["status"] in ("refused", "pending", "link_opened")
     assert e2e.keys(f"signed/{request_id}/") == []

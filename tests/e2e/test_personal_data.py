@@ -1,4 +1,4 @@
-"""No personal data in the functions' logs, across a whole request (design.md, "Personal data").
+"""No personal data in the functions' logs, across a whole request (docs/design.md, "Personal data").
 
 The integration suites check single handlers; this one listens to every log record the functions write while a
 `zapsign_oneshot` request goes from the API through ZapSign, One-Shot, both webhooks and the worker to `completed`.

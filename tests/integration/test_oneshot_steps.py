@@ -580,7 +580,7 @@ def test_two_unrecorded_uploads_that_cannot_be_told_apart_fail_the_request(
         )
         content = stored_bytes(oneshot_services, keys.original_key(request_id, index))
         direct_client(oneshot_simulator).upload_document(pk, FilePart(content, f"{request_id}-{index:03d}-0.pdf"))
-    # (the new Optimizer's listing carries no names: contracts/oneshot.md §5.7, as the simulator answers)
+    # (the new Optimizer's listing carries no names: docs/providers/oneshot.md §5.7, as the simulator answers)
     # When the steps run again
     oneshot_worker.replay(pending)
     oneshot_worker.run()

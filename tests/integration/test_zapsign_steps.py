@@ -334,8 +334,8 @@ def test_two_signers_the_request_waits_for_both_then_every_signed_pdf_is_archive
         assert document.signed_keys == {ZAPSIGN_STAGE: key}
         assert document.final_key == key
         assert document.signed_sha256 == {ZAPSIGN_STAGE: hashlib.sha256(served).hexdigest()}
-    # And ZapSign was read once per doc_signed (design.md, "What a request should cost"): the archive steps used the
-    # links of the read that found the document signed
+    # And ZapSign was read once per doc_signed (docs/design.md, "What a request should cost"): the archive steps used
+    # the links of the read that found the document signed
     assert zapsign_simulator.calls["get_document"] - reads_before == 2
 
 

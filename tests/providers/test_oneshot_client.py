@@ -1,5 +1,5 @@
 """OneShotClient against the One-Shot simulator (127.0.0.1, port 0), and its response readers on every shape the
-contract documents (contracts/oneshot.md)."""
+contract documents (docs/providers/oneshot.md)."""
 
 from __future__ import annotations
 
@@ -553,7 +553,8 @@ def test_credentials_never_show_secrets_in_their_repr() -> None:
 
 
 def test_credentials_may_leave_billing_authority_and_profile_to_the_optimizer() -> None:
-    # Given credentials with the RAO token only (the rest preset in the Optimizer's settings, contracts §5.3)
+    # Given credentials with the RAO token only (the rest preset in the Optimizer's settings,
+    # docs/providers/oneshot.md §5.3)
     credentials = OneShotCredentials.model_validate({"token": SANDBOX_TOKEN})
     # Then only the token travels in the body
     assert credentials.body_fields() == [("token", SANDBOX_TOKEN)]

@@ -1,5 +1,5 @@
-"""`ZapSignClient.list_documents` (`GET docs/`, contracts/zapsign.md §3.3) against the simulator, and the shapes the
-docs show for it."""
+"""`ZapSignClient.list_documents` (`GET docs/`, docs/providers/zapsign.md §3.3) against the simulator, and the shapes
+the docs show for it."""
 
 from __future__ import annotations
 

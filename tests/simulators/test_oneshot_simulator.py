@@ -1,5 +1,6 @@
 """The One-Shot simulator over raw HTTP: its answers keep the shapes of the contract's examples
-(contracts/oneshot.md), its errors the legacy texts and codes, and its control routes do what docs/simulators.md says.
+(docs/providers/oneshot.md), its errors the legacy texts and codes, and its control routes do what
+docs/simulators.md says.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tests.support.signatures import signer_names
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "oneshot"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
-# Examples copied from contracts/oneshot.md (section in each comment). The simulator must keep their shapes.
+# Examples copied from docs/providers/oneshot.md (section in each comment). The simulator must keep their shapes.
 TOKEN_CREATED = {  # §5.2, N2 (CONFIRMED-NEW)
     "status": "success",
     "message": "Token created",

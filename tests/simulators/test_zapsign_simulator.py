@@ -1,4 +1,4 @@
-"""The ZapSign simulator against `shared/contracts/zapsign.md`: raw HTTP, so the tests see exactly what a client sees.
+"""The ZapSign simulator against `docs/providers/zapsign.md`: raw HTTP, so the tests see exactly what a client sees.
 
 Shapes are compared with the contract's examples (`tests/fixtures/zapsign/`, `events/zapsign/`): every field of an
 example must be present with the same JSON type (null matches anything), so a drift on either side shows.

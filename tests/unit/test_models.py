@@ -28,7 +28,7 @@ NOW = datetime(2025, 1, 31, 9, 5, tzinfo=UTC)
 
 
 def test_request_statuses_are_the_designed_ones() -> None:
-    # Given design.md's request lifecycle
+    # Given docs/design.md's request lifecycle
     expected = {
         "draft", "submitted", "zapsign_pending", "zapsign_signed", "oneshot_pending", "awaiting_otp", "signing",
         "archiving", "completed", "refused", "cancelled", "expired", "failed",
@@ -50,7 +50,7 @@ def test_a_workflow_knows_which_providers_it_uses(
 ) -> None:
     # Given a workflow
     # When asked which providers it uses
-    # Then it answers as design.md describes it
+    # Then it answers as docs/design.md describes it
     assert (workflow.uses_zapsign, workflow.uses_oneshot, workflow.client_sends_id_images) == (
         zapsign,
         oneshot,
@@ -59,7 +59,7 @@ def test_a_workflow_knows_which_providers_it_uses(
 
 
 def test_one_shot_id_document_types_are_one_shots_list() -> None:
-    # Given One-Shot's id_document_type list (contracts/oneshot.md §5.3)
+    # Given One-Shot's id_document_type list (docs/providers/oneshot.md §5.3)
     # When the enum is listed
     # Then it is that list, in order
     assert [kind.value for kind in IdDocumentType] == ["IDC", "PAS", "PNO", "TIN", "CI", "CE"]

@@ -19,7 +19,8 @@ class _Input(BaseModel):
 
 
 class SignaturePosition(_Input):
-    """A rectangle in PDF points (1 px = 0.75 pt) from the page's bottom-left corner (contracts/oneshot.md §5.5)."""
+    """A rectangle in PDF points (1 px = 0.75 pt) from the page's bottom-left corner
+    (docs/providers/oneshot.md §5.5)."""
 
     x1: float = Field(ge=0, le=MAX_PAGE_POINTS)
     y1: float = Field(ge=0, le=MAX_PAGE_POINTS)
@@ -40,7 +41,7 @@ class SignaturePosition(_Input):
 
 class SignatureAppearance(_Input):
     """`oneshot` and `zapsign_oneshot`: how the qualified signature shows on the page (the Optimizer's
-    `signature.appearance`, contracts/oneshot.md §5.5). Applied to every document of the request."""
+    `signature.appearance`, docs/providers/oneshot.md §5.5). Applied to every document of the request."""
 
     text: list[AppearanceLine] | None = Field(
         default=None, min_length=1, max_length=MAX_APPEARANCE_LINES, description="Lines of text in the stamp."

@@ -1,6 +1,6 @@
 """ISO 3166-1 alpha-2 country codes: the 249 officially assigned codes.
 
-One-Shot's `id_document_country` is an ISO 3166-1 alpha-2 code (contracts/oneshot.md §5.3). This is the standard's
+One-Shot's `id_document_country` is an ISO 3166-1 alpha-2 code (docs/providers/oneshot.md §5.3). This is the standard's
 officially assigned set (the same set tzdata ships in `iso3166.tab`); user-assigned codes such as `XK` are not in it.
 """
 

@@ -52,12 +52,12 @@ class WebhookSecrets(_Secret):
 
 
 class OneShotCredentials(BaseModel):
-    """What the Optimizer needs in the body to act for the Registration Authority (contracts/oneshot.md §2), and
+    """What the Optimizer needs in the body to act for the Registration Authority (docs/providers/oneshot.md §2), and
     the shape of the One-Shot secret itself (`signbridge.storage.secrets.SecretStore.oneshot` reads it as this).
 
     Give the RAO `token`, or `username` + `password` + `pin`. `billing_username` + `billing_password`,
     `registration_authority` and `profile` are optional: an Optimizer may have them preset in its settings file
-    (contracts/oneshot.md §5.3: "required only if not set at settings.toml"). `billing_password` is Base64 already,
+    (docs/providers/oneshot.md §5.3: "required only if not set at settings.toml"). `billing_password` is Base64 already,
     as the Optimizer expects it; it is sent as it is. A value that is given may not be empty (an unfilled
     placeholder must fail loudly, not reach the Optimizer). Secrets are `SecretStr`, so they never show in a repr
     or a log.
@@ -99,7 +99,7 @@ class OneShotCredentials(BaseModel):
     @field_validator("billing_password")
     @classmethod
     def _base64(cls, value: SecretStr | None) -> SecretStr | None:
-        # A plain password would reach the Optimizer as garbage and come back as a 500 (contracts/oneshot.md §5.3).
+        # A plain password would reach the Optimizer as garbage and come back as a 500 (docs/providers/oneshot.md §5.3).
         if value is not None:
             try:
                 base64.b64decode(value.get_secret_value(), validate=True)

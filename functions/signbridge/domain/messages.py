@@ -4,7 +4,7 @@ A versioned envelope (`version`) so a message written by an older deployment can
 after an upgrade. `op` names one worker operation (the worker's registry owns the list); `signer` and `document` say
 which part of the request it concerns; `generation` distinguishes deliberate repeats of the same operation (an OTP
 resend, a redrive by an operator) from accidental duplicates, which share every field and so share their
-deduplication id (`{request}:{op}:{signer}:{document}:{generation}`, design.md "Shape").
+deduplication id (`{request}:{op}:{signer}:{document}:{generation}`, docs/design.md "Shape").
 """
 
 from __future__ import annotations

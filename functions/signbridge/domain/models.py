@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_DOCUMENTS: Final = 15  # ZapSign: a main document and up to 14 extra documents (contracts/zapsign.md §3.8)
+MAX_DOCUMENTS: Final = 15  # ZapSign: a main document and up to 14 extra documents (docs/providers/zapsign.md §3.8)
 MAX_SIGNERS: Final = 20  # keeps a create (request + documents + signers + event) far below DynamoDB's 100 items
 
 
@@ -26,7 +26,7 @@ def utc_now() -> datetime:
 
 
 class Workflow(StrEnum):
-    """Which providers a request goes through (design.md, "What a user gets")."""
+    """Which providers a request goes through (docs/design.md, "What a user gets")."""
 
     ZAPSIGN = "zapsign"
     """ZapSign only: signers sign a ZapSign document; the signed PDFs are copied to S3."""
@@ -138,7 +138,7 @@ class Cause(StrEnum):
 
 
 class IdDocumentType(StrEnum):
-    """One-Shot's `id_document_type` values (contracts/oneshot.md §5.3)."""
+    """One-Shot's `id_document_type` values (docs/providers/oneshot.md §5.3)."""
 
     IDC = "IDC"
     """National identity card (One-Shot's default)."""

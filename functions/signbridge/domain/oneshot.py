@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from signbridge.domain.provider_errors import PermanentError, RetryableError
 
 PROVIDER = "oneshot"
-MAX_FILES_PER_UPLOAD = 10  # LEGACY (contracts/oneshot.md §6.4): "maximum of 10 documents at once"
-OTP_INTERVAL_SECONDS = 60.0  # LEGACY (contracts/oneshot.md §6.4): one OTP per minute
+MAX_FILES_PER_UPLOAD = 10  # LEGACY (docs/providers/oneshot.md §6.4): "maximum of 10 documents at once"
+OTP_INTERVAL_SECONDS = 60.0  # LEGACY (docs/providers/oneshot.md §6.4): one OTP per minute
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 STREAM_CHUNK_BYTES = 64 * 1024
 
@@ -61,7 +61,7 @@ class OtpTooSoonError(RetryableError):
 
 
 class SignerIdentity(BaseModel):
-    """The signer's identity fields of `create` (contracts/oneshot.md §5.3). The Optimizer validates them."""
+    """The signer's identity fields of `create` (docs/providers/oneshot.md §5.3). The Optimizer validates them."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -92,7 +92,7 @@ class FilePart:
 
 @dataclass(frozen=True)
 class IdEvidence:
-    """The three identity images of the classic flow, JPEG or PNG (contracts/oneshot.md §3)."""
+    """The three identity images of the classic flow, JPEG or PNG (docs/providers/oneshot.md §3)."""
 
     document_front: FilePart
     document_rear: FilePart
@@ -100,7 +100,7 @@ class IdEvidence:
 
 
 class SignatureAppearance(BaseModel):
-    """`signature.appearance` of `sign` (contracts/oneshot.md §5.5). Field meanings are LEGACY: `position` in
+    """`signature.appearance` of `sign` (docs/providers/oneshot.md §5.5). Field meanings are LEGACY: `position` in
     points from the bottom-left corner, `page` 0-based, `image` an uploaded image uid (see `upload_image`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -125,7 +125,7 @@ class SignatureAppearance(BaseModel):
 @dataclass(frozen=True)
 class CreatedRequest:
     pk: int
-    status: str | None  # GUESS (contracts/oneshot.md §5.3): `ENROLLREADY` when the answer says
+    status: str | None  # GUESS (docs/providers/oneshot.md §5.3): `ENROLLREADY` when the answer says
     async_mode: bool | None
     message: str
 

@@ -1,7 +1,7 @@
 """Splitting an E.164 number into its country calling code and the national number, as ZapSign wants them.
 
 ZapSign takes a signer's phone as two fields, `phone_country` ("55") and `phone_number` ("11998989222")
-(contracts/zapsign.md §3.1). We store E.164 (`+5511998989222`), which has no separator: the split needs the list of
+(docs/providers/zapsign.md §3.1). We store E.164 (`+5511998989222`), which has no separator: the split needs the list of
 country calling codes. ITU-T E.164 assigns them as a prefix code (no code is the prefix of another), 1 to 3 digits
 long, so the first 1, 2 or 3 digits of a number match exactly one code.
 

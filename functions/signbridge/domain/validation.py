@@ -24,7 +24,7 @@ from signbridge.domain.countries import ISO_3166_ALPHA2
 from signbridge.domain.models import Workflow
 
 MIB: Final = 1024 * 1024
-MAX_NAME_CHARS: Final = 255  # ZapSign's limit for a document name (contracts/zapsign.md §3.1)
+MAX_NAME_CHARS: Final = 255  # ZapSign's limit for a document name (docs/providers/zapsign.md §3.1)
 MAX_ID_IMAGE_BYTES: Final = 4 * MIB
 MAX_METADATA_ENTRIES: Final = 20
 MAX_METADATA_KEY_CHARS: Final = 64
@@ -43,7 +43,8 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 # E.164: "+", a country code that does not start with 0, at most 15 digits in all. One-Shot wants the
-# international prefix (contracts/oneshot.md §5.3: "Please use the mobile phone number with an international prefix").
+# international prefix (docs/providers/oneshot.md §5.3: "Please use the mobile phone number with an international
+# prefix").
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _ID_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")

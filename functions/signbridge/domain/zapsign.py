@@ -3,7 +3,7 @@ sends (strict models), and the status spellings seen in the sources. Plain data;
 `signbridge.providers.zapsign`.
 
 Responses are parsed with models that ignore unknown fields (ZapSign adds response properties without notice,
-§2.3 of contracts/zapsign.md) and read only what SignBridge needs. Status values are kept as strings: the
+§2.3 of docs/providers/zapsign.md) and read only what SignBridge needs. Status values are kept as strings: the
 enumerations differ between sources (§3.2, §5 items 8-9), so helpers such as `ZapSignDocument.is_signed` accept every
 spelling seen.
 """
@@ -103,7 +103,7 @@ class ZapSignSigner(_Tolerant):
 
     @property
     def has_refused(self) -> bool:
-        # GUESS (contracts/zapsign.md §3.2, §5 item 9): Detail documents no refused signer status; the list's
+        # GUESS (docs/providers/zapsign.md §3.2, §5 item 9): Detail documents no refused signer status; the list's
         # include_signers enum has `recusou`. Read any refusal spelling seen.
         return self.status in SIGNER_REFUSED
 
@@ -244,8 +244,8 @@ class NewDocument(_Request):
     external_id: str | None = None
     lang: Literal["pt-br", "es", "en"] | None = None
     date_limit_to_sign: date | datetime | None = None
-    # GUESS (contracts/zapsign.md §3.1, §5 item 17): the docs' table spells the request key "Metadata"; webhooks echo
-    # lowercase `metadata`, so we send lowercase.
+    # GUESS (docs/providers/zapsign.md §3.1, §5 item 17): the docs' table spells the request key "Metadata"; webhooks
+    # echo lowercase `metadata`, so we send lowercase.
     metadata: list[MetadataItem] | None = None
     folder_path: str | None = None
     signature_order_active: bool | None = None

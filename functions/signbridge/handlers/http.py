@@ -20,7 +20,7 @@ from signbridge.workflow.webhooks import WebhookOutcome
 
 logger = Logger(child=True)
 
-ACCEPTED_STATUS: Final = 200  # exactly 200: ZapSign counts only 200 as delivered (contracts/zapsign.md §4.1)
+ACCEPTED_STATUS: Final = 200  # exactly 200: ZapSign counts only 200 as delivered (docs/providers/zapsign.md §4.1)
 
 # A webhook use case: the services, the event, when it was received, the correlation id → its outcome (or a raise).
 AcceptWebhook = Callable[[Services, APIGatewayProxyEventV2, bytes, datetime, str], WebhookOutcome]

@@ -1,4 +1,4 @@
-"""Lambda `zapsign_webhook`: `POST /webhooks/zapsign`, ZapSign's webhook (contracts/zapsign.md §4).
+"""Lambda `zapsign_webhook`: `POST /webhooks/zapsign`, ZapSign's webhook (docs/providers/zapsign.md §4).
 
 Thin: hand the headers and the raw body to `workflow.webhooks.accept_zapsign_webhook` and answer its outcome
 (`handlers.http.answer_webhook`: exactly 200 with a tiny JSON body, or an `application/problem+json` error). The

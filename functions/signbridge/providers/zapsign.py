@@ -1,6 +1,6 @@
 """ZapSign API client: the calls SignBridge makes, typed requests and tolerant typed responses.
 
-Contract: `shared/contracts/zapsign.md` (sections cited as §n). Every call goes through `ProviderHttp` (one
+Contract: `docs/providers/zapsign.md` (sections cited as §n). Every call goes through `ProviderHttp` (one
 session, timeouts, the one retry policy, typed errors):
 
 - 200: the parsed body is returned.
@@ -146,7 +146,7 @@ class ZapSignClient:
             # which this endpoint requires (§3.6).
             self._call("POST", "refuse/", "cancel_document", idempotent=True, json=body)
         except PermanentError as error:
-            # GUESS (contracts/zapsign.md §2.6, §5 item 13): the JSON key carrying the error code is not
+            # GUESS (docs/providers/zapsign.md §2.6, §5 item 13): the JSON key carrying the error code is not
             # documented, so look for the code anywhere in the body.
             if error.status == 403 and "document_already_refused" in error.raw_body:
                 return "already_refused"
@@ -183,7 +183,7 @@ class ZapSignClient:
             body["headers"] = _header_list(headers)
         response = self._call("POST", "user/company/webhook/", "create_webhook", idempotent=False, json=body)
         payload = self._json(response, "create_webhook", idempotent=False)
-        # GUESS (contracts/zapsign.md §4.2, §5 item 7): `{"id": ...}` with an untyped id; kept as a string.
+        # GUESS (docs/providers/zapsign.md §4.2, §5 item 7): `{"id": ...}` with an untyped id; kept as a string.
         webhook_id = payload.get("id") if isinstance(payload, dict) else None
         if webhook_id is None or webhook_id == "":
             raise UncertainOutcomeError(PROVIDER, "create_webhook", "200 without an id", status=response.status_code)

@@ -1,6 +1,6 @@
 """The state store: requests, documents, signers, timeline and lookups in the single DynamoDB table.
 
-DynamoDB is the source of truth for where a request stands (design.md). Every write that moves something is
+DynamoDB is the source of truth for where a request stands (docs/design.md). Every write that moves something is
 conditional, never a blind overwrite:
 
 - `create_request` writes the request, its documents, its signers and the first timeline entry in one
@@ -546,7 +546,7 @@ class RecordStore(RecordReads):
                 subject, request_id, workflow=workflow, from_status=from_status, to_status=to_status, may_move=may_move
             )
         except TransitionNotAllowedError:
-            # Refused and logged, not applied (design.md "Request lifecycle").
+            # Refused and logged, not applied (docs/design.md "Request lifecycle").
             logger.warning(
                 "transition refused",
                 extra={

@@ -1,7 +1,7 @@
 """The API's synchronous One-Shot use cases: submit the SMS code (which signs at the Optimizer) and ask for another.
 
-Signing is the one provider call made from the API rather than the worker (design.md, "Shape"): the client waits for
-its answer. It is not idempotent upstream (it issues a qualified certificate), so it follows the intent rule: the
+Signing is the one provider call made from the API rather than the worker (docs/design.md, "Shape"): the client waits
+for its answer. It is not idempotent upstream (it issues a qualified certificate), so it follows the intent rule: the
 request moves `awaiting_otp → signing` first (conditional on its version: two submissions of the same code cannot
 both call the Optimizer), then the call, then the result:
 
@@ -144,7 +144,7 @@ def submit_otp(
             f"the signing service refused to sign ({error.message}); the request has failed"
         ) from None
     if result.async_mode:
-        # The Optimizer signs in the background and reports it by callback (contracts/oneshot.md §3, N7).
+        # The Optimizer signs in the background and reports it by callback (docs/providers/oneshot.md §3, N7).
         logger.info("the Optimizer signs in the background", extra={"signer": signer_index})
         return services.records.get_request(request_id)
     return _record_signed(step, signer_index)
@@ -155,7 +155,7 @@ def resend_otp(services: Services, request_id: str, signer_index: int, *, correl
 
     Raises `NotAwaitingOtpError` (409) unless the request awaits this signer's code, and `OtpResendTooSoonError`
     (429, with the seconds to wait) within a minute of the last SMS: the Optimizer sends at most one a minute
-    (contracts/oneshot.md §6.4).
+    (docs/providers/oneshot.md §6.4).
     """
     step = Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id)
     signer = _awaiting_signer(step.aggregate, signer_index)

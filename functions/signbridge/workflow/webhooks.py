@@ -1,8 +1,8 @@
 """Provider webhooks: check the caller, store the raw body first, enqueue a hint for the worker, answer fast.
 
-A webhook body is never trusted (design.md, "Fetch, don't trust"): it only says which provider object to look at. The
-acknowledgement path is the raw body to S3 (content-addressed, so a duplicate delivery lands on the same key) and one
-enqueue; the worker re-reads the provider and decides. One section per provider, each with its own entry point.
+A webhook body is never trusted (docs/design.md, "Fetch, don't trust"): it only says which provider object to look at.
+The acknowledgement path is the raw body to S3 (content-addressed, so a duplicate delivery lands on the same key) and
+one enqueue; the worker re-reads the provider and decides. One section per provider, each with its own entry point.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ ONESHOT_PROVIDER: Final = "oneshot"
 def accept_oneshot_callback(
     services: Services, path_secret: str, body: bytes, received_at: datetime, *, correlation_id: str
 ) -> WebhookOutcome:
-    """`POST /webhooks/oneshot/{secret}`: the Optimizer's status-change callback (contracts/oneshot.md §6.2).
+    """`POST /webhooks/oneshot/{secret}`: the Optimizer's status-change callback (docs/providers/oneshot.md §6.2).
 
     The Optimizer sends no signature and no auth header, so the secret is the last path segment of the callback URL
     SignBridge gave it. A wrong secret raises `UnknownCallbackAddressError` and nothing is stored. Otherwise the raw
@@ -145,9 +145,10 @@ def _oneshot_event_type(payload: object) -> str | None:
 
 
 ZAPSIGN_PROVIDER: Final = "zapsign"
-# The events whose body is the document serializer, `token` being the ZapSign document's token (contracts/zapsign.md
-# §4.4). `email_bounce` has its own small body (its `token` may be a signer's, §5 item 18) and
-# `background_check_completed` names no document: both are stored only, like any event type ZapSign adds later (§2.3).
+# The events whose body is the document serializer, `token` being the ZapSign document's token
+# (docs/providers/zapsign.md §4.4). `email_bounce` has its own small body (its `token` may be a signer's, §5 item 18)
+# and `background_check_completed` names no document: both are stored only, like any event type ZapSign adds later
+# (§2.3).
 ZAPSIGN_DOCUMENT_EVENTS: Final = frozenset(
     {
         "doc_created",
@@ -174,7 +175,7 @@ def accept_zapsign_webhook(
     *,
     correlation_id: str,
 ) -> WebhookOutcome:
-    """`POST /webhooks/zapsign` (contracts/zapsign.md §4).
+    """`POST /webhooks/zapsign` (docs/providers/zapsign.md §4).
 
     ZapSign signs nothing; the webhook is registered with a custom header carrying a shared secret
     (`api_routes.ZAPSIGN_WEBHOOK_SECRET_HEADER`), compared in constant time with the accepted secrets (two during a

@@ -103,7 +103,7 @@ class DocumentInput(_Input):
         return None if self.content_base64 is None else decode_base64(self.content_base64)
 
 
-# What a One-Shot request needs of each signer (contracts/oneshot.md §5.3).
+# What a One-Shot request needs of each signer (docs/providers/oneshot.md §5.3).
 ONESHOT_REQUIRED_SIGNER_FIELDS: Final = ("given_name", "first_surname", "id_number", "phone", "email")
 ID_IMAGE_FIELDS: Final = tuple(kind.value for kind in IdImageKind)
 

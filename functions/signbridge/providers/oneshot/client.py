@@ -1,8 +1,8 @@
 """Client of the Uanataca One-Shot Optimizer (New Optimizer, `/oneshot/api/v1`), on `ProviderHttp`.
 
-Written against `contracts/oneshot.md`. What the contract confirms for the new API is relied on; what is only
+Written against `docs/providers/oneshot.md`. What the contract confirms for the new API is relied on; what is only
 legacy, inferred or guessed is *tolerated*: every reader of a response body accepts each documented shape, and
-each place that depends on an unconfirmed shape says so (`# GUESS (contracts/oneshot.md §x)`).
+each place that depends on an unconfirmed shape says so (`# GUESS (docs/providers/oneshot.md §x)`).
 
 Authentication: there is no auth header (§2). The RAO identity (`token`, or `username` + `password` + `pin`), the
 billing credentials (`billing_password` Base64-encoded), `env`, `registration_authority` and `profile` travel in
@@ -147,7 +147,7 @@ class OneShotClient:
 
         Not idempotent upstream: a 5xx or a lost answer raises `UncertainOutcomeError`, never a second request.
         `callback_url` makes the Optimizer POST status changes there; `use_async` also makes `sign` answer at once
-        and report completion through that callback (contracts/oneshot.md §3, N7).
+        and report completion through that callback (docs/providers/oneshot.md §3, N7).
         """
         fields: list[tuple[str, str]] = [
             (name, value)
@@ -213,7 +213,7 @@ class OneShotClient:
         Raises `OtpTooSoonError` within a minute of the previous one and `InvalidRequestStatusError` when the
         request cannot take an OTP (already signed).
         """
-        # GUESS (contracts/oneshot.md §5.4): the new success body was not seen; nothing in it is used.
+        # GUESS (docs/providers/oneshot.md §5.4): the new success body was not seen; nothing in it is used.
         self._call("POST", f"otp/{pk}", operation="send_otp", idempotent=False)
 
     def sign(
@@ -231,7 +231,7 @@ class OneShotClient:
         """
         body: dict[str, Any] = {"secret": otp}
         if appearance is not None:
-            # CONFIRMED-NEW body (contracts/oneshot.md §5.5); whether it is global or per document is unknown.
+            # CONFIRMED-NEW body (docs/providers/oneshot.md §5.5); whether it is global or per document is unknown.
             body["signature"] = {"appearance": appearance.to_json()}
         if external_unlock is not None:
             body["ext_unlock_type"], body["ext_unlock_value"] = external_unlock
@@ -240,14 +240,14 @@ class OneShotClient:
         message = text_of(answer)
         details = payload_of(answer)
         flag = details.get("asyncmode") if isinstance(details, dict) else None
-        # INFERENCE (contracts/oneshot.md §3, N7): the async answer is only known by its message.
+        # INFERENCE (docs/providers/oneshot.md §3, N7): the async answer is only known by its message.
         async_mode = flag if isinstance(flag, bool) else "going to be signed" in message.lower()
         return SignResult(async_mode=async_mode, message=message)
 
     # -- documents ----------------------------------------------------------------------------------------------
 
     def upload_documents(self, pk: int, files: Sequence[FilePart]) -> list[UploadedDocument]:
-        """`POST document/{pk}`: upload PDFs, at most 10 per call (contracts/oneshot.md §6.4), in as many calls
+        """`POST document/{pk}`: upload PDFs, at most 10 per call (docs/providers/oneshot.md §6.4), in as many calls
         as needed. Returns one `UploadedDocument` per file, in the order given.
 
         Not idempotent (a repeat adds the documents twice). If a later batch fails, the earlier batches stay
@@ -256,7 +256,7 @@ class OneShotClient:
         uploaded: list[UploadedDocument] = []
         for start in range(0, len(files), MAX_FILES_PER_UPLOAD):
             batch = files[start : start + MAX_FILES_PER_UPLOAD]
-            # INFERENCE (contracts/oneshot.md §5.7): field names restart at `file` in every call.
+            # INFERENCE (docs/providers/oneshot.md §5.7): field names restart at `file` in every call.
             names = ["file" if index == 0 else f"file{index + 1}" for index in range(len(batch))]
             body = MultipartBody([], list(zip(names, batch, strict=True)), provider=PROVIDER, operation="upload")
             response = self._call(
@@ -287,7 +287,7 @@ class OneShotClient:
         try:
             response = self._call("GET", f"documents/{pk}", operation="list_documents", idempotent=True)
         except NotFoundError as error:
-            if "no documents" in error.message.lower():  # LEGACY (contracts/oneshot.md §5.7)
+            if "no documents" in error.message.lower():  # LEGACY (docs/providers/oneshot.md §5.7)
                 return []
             raise
         return parse_document_list(_json_or_none(response))

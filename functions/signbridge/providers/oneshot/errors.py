@@ -39,7 +39,7 @@ _TEXT_RULES: tuple[tuple[int, str, type[PermanentError]], ...] = (
     (403, "credential", InvalidCredentialsError),
     (412, "issued status", AlreadySignedError),
     (412, "invalid request status", InvalidRequestStatusError),
-    # LEGACY (contracts/oneshot.md §5.3): the old Optimizer answered configuration and field-validation problems
+    # LEGACY (docs/providers/oneshot.md §5.3): the old Optimizer answered configuration and field-validation problems
     # with 500. INFERENCE: these texts mean nothing was created, so the outcome is not "uncertain".
     (500, "billing credentials not valid", InvalidCredentialsError),
     (500, "this field is required", InvalidInputError),

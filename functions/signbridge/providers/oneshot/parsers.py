@@ -1,4 +1,4 @@
-"""Readers of One-Shot response bodies: each accepts every shape the contract lists (contracts/oneshot.md §5)."""
+"""Readers of One-Shot response bodies: each accepts every shape the contract lists (docs/providers/oneshot.md §5)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def parse_request_pk(body: object) -> int | None:
     the legacy integer `details`, then "pk N" in the message."""
     if not isinstance(body, dict):
         return None
-    # GUESS (contracts/oneshot.md §5.3): the new shape is unconfirmed, hence every candidate.
+    # GUESS (docs/providers/oneshot.md §5.3): the new shape is unconfirmed, hence every candidate.
     for key in ("details", "detail"):
         inner = body.get(key)
         if isinstance(inner, dict) and _as_int(inner.get("pk")) is not None:

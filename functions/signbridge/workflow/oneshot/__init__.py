@@ -8,7 +8,7 @@ that is not idempotent upstream (`create`, `otp`, `upload`) before making it; re
 (one conditional write); then let the `Step` plan what comes next, without reading again.
 
 The Optimizer cannot be asked about a request (the new API removed `GET requests` and `GET async/status`,
-contracts/oneshot.md §6.3), so an uncertain outcome is resolved only where the provider allows it:
+docs/providers/oneshot.md §6.3), so an uncertain outcome is resolved only where the provider allows it:
 
 | call     | how an uncertain outcome is resolved                                                                 |
 |----------|------------------------------------------------------------------------------------------------------|

@@ -1,11 +1,11 @@
 """`create_oneshot_request`: `POST create` for the current signer, identity from the signer, the three ID images
 streamed from S3.
 
-Not idempotent and not resolvable upstream (the Optimizer cannot be asked which requests it holds, contracts/
-oneshot.md §6.3), yet safe to repeat for what the design protects: a One-Shot request that is created but never used
-sends no SMS and issues no certificate (those happen at `POST otp/{pk}` and `POST sign/{pk}`, which only ever use the
-pk SignBridge recorded). So an uncertain answer (a 5xx, a read timeout, a connection lost after sending) or an intent
-without a recorded answer (a crash mid-call) is retried, not failed: the worst case is an unused request at the
+Not idempotent and not resolvable upstream (the Optimizer cannot be asked which requests it holds,
+docs/providers/oneshot.md §6.3), yet safe to repeat for what the design protects: a One-Shot request that is created but
+never used sends no SMS and issues no certificate (those happen at `POST otp/{pk}` and `POST sign/{pk}`, which only ever
+use the pk SignBridge recorded). So an uncertain answer (a 5xx, a read timeout, a connection lost after sending) or an
+intent without a recorded answer (a crash mid-call) is retried, not failed: the worst case is an unused request at the
 Optimizer, logged as `possible orphan` with its signer and time (and counted, `OneShotPossibleOrphan`) so an operator
 can delete it there. Its intent (`oneshot_create_started_at`) is still recorded first, so a lost answer is seen."""
 
@@ -42,13 +42,13 @@ R = RequestStatus
 S = SignerStatus
 
 
-# LEGACY (contracts/oneshot.md §5.3): the old Optimizer defaulted `id_document_country` to ES; the client model needs
-# a value, so a signer without one gets the Optimizer's own default.
+# LEGACY (docs/providers/oneshot.md §5.3): the old Optimizer defaulted `id_document_country` to ES; the client model
+# needs a value, so a signer without one gets the Optimizer's own default.
 DEFAULT_ID_DOCUMENT_COUNTRY: Final = "ES"
 
 
-# LEGACY (contracts/oneshot.md §5.3): `communication_language` took ES, PL, EN. Portuguese is not in that list, so a
-# pt-br signer gets the Optimizer's default rather than a value it may refuse.
+# LEGACY (docs/providers/oneshot.md §5.3): `communication_language` took ES, PL, EN. Portuguese is not in that list, so
+# a pt-br signer gets the Optimizer's default rather than a value it may refuse.
 COMMUNICATION_LANGUAGES: Final = {Language.ES: "ES", Language.EN: "EN"}
 
 
@@ -113,7 +113,7 @@ def _possible_orphan(request_id: str, signer_index: int, at: str, why: str) -> N
 
 
 def _identity(aggregate: RequestAggregate, signer: Signer) -> SignerIdentity:
-    """The signer's `create` fields (contracts/oneshot.md §5.3). Errors name fields, never values."""
+    """The signer's `create` fields (docs/providers/oneshot.md §5.3). Errors name fields, never values."""
     required = {
         "given_name": signer.given_name,
         "first_surname": signer.first_surname,
@@ -181,8 +181,8 @@ def _image_type(extension: str, stored: str | None) -> str:
 def _callback_url(services: Services) -> str | None:
     """Where the Optimizer should POST status changes: `POST /webhooks/oneshot/{secret}` on our API.
 
-    INFERENCE (contracts/oneshot.md §6.2): `callback` is documented with `useasync`; sent with a synchronous sign it
-    still reports `REQUEST_ENROLLED`, which lets `confirm_oneshot_signature` heal a crash between a sign and its
+    INFERENCE (docs/providers/oneshot.md §6.2): `callback` is documented with `useasync`; sent with a synchronous sign
+    it still reports `REQUEST_ENROLLED`, which lets `confirm_oneshot_signature` heal a crash between a sign and its
     recording sooner than the reconciler. Without an API base URL (tests, a bare worker) no callback is asked for.
     """
     base = services.settings.api_base_url

@@ -30,7 +30,7 @@ def confirm_oneshot_signature(services: Services, message: OperationMessage) -> 
 
     Asked by the planner for a stale request, and by a One-Shot callback (a hint: `request_id` None, payload
     `{"oneshot_pk"}`). The callback's body is not trusted: the Optimizer is asked whether the first document's signed
-    version exists (contracts/oneshot.md §6.3, the documented fallback for a lost callback).
+    version exists (docs/providers/oneshot.md §6.3, the documented fallback for a lost callback).
     """
     located = _locate(services, message)
     if located is None:

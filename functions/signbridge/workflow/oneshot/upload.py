@@ -123,7 +123,7 @@ def _previous_upload(client: OneShotClient, target: _Upload) -> str | None:
     """The uid an earlier upload of the document left at the Optimizer, None if it left nothing.
 
     The Optimizer's documents that no document of ours is recorded with are the candidates. The listing names them
-    only in the legacy shape (the new one has an empty object per uid, contracts/oneshot.md §5.7); without names,
+    only in the legacy shape (the new one has an empty object per uid, docs/providers/oneshot.md §5.7); without names,
     several candidates, or another document's upload also unresolved, leave no telling which is which.
     """
     aggregate, signer, document = target.aggregate, target.signer, target.document

@@ -2,7 +2,7 @@
 
 Each operation reads the request into a `Step` (one Query), returns at once when the state says its work is done or
 no longer wanted, calls ZapSign, records its result through the `Step` (one conditional write), then lets the `Step`
-plan what comes next without reading again. Contract: `shared/contracts/zapsign.md` (sections cited as §n).
+plan what comes next without reading again. Contract: `docs/providers/zapsign.md` (sections cited as §n).
 
 - `create.py`, `create_zapsign_document`: `POST docs/` with the first document, `upload-extra-doc/` for each other
   one. ZapSign's create is not idempotent (each call is a new document and a credit), so its intent is recorded first

@@ -221,8 +221,8 @@ def _create_main_document(step: Step, client: ZapSignClient) -> ZapSignDocument:
 def _find_created_document(client: ZapSignClient, request_id: str) -> ZapSignDocument | None:
     """The document an uncertain create made, if ZapSign's list already shows it.
 
-    GUESS (contracts/zapsign.md §3.3): `folder_path` filters the list on that folder. Each candidate is confirmed by
-    its Detail (`external_id` is our request id), so a filter ZapSign ignored can never make us adopt another
+    GUESS (docs/providers/zapsign.md §3.3): `folder_path` filters the list on that folder. Each candidate is confirmed
+    by its Detail (`external_id` is our request id), so a filter ZapSign ignored can never make us adopt another
     request's document.
     """
     folder = zapsign_folder(request_id)
@@ -275,7 +275,7 @@ def _new_signer(request: SignatureRequest, signer: Signer) -> NewSigner:
         phone_country=phone.country_code if phone else None,
         phone_number=phone.national_number if phone else None,
         send_automatic_email=True if signer.email else None,
-        # zapsign_oneshot: ZapSign collects the ID evidence One-Shot needs (design.md, "What a user gets").
+        # zapsign_oneshot: ZapSign collects the ID evidence One-Shot needs (docs/design.md, "What a user gets").
         require_document_photo=True if collects_evidence else None,
         require_selfie_photo=True if collects_evidence else None,
         external_id=zapsign_signer_external_id(request.id, signer.index),
@@ -318,7 +318,7 @@ def _adopt_extra_documents(
 
     Extra documents are added one at a time in document order, each only after the previous token was recorded, so
     document n is ZapSign's (n-1)-th extra document (`extra_docs` lists them in the order they were added: GUESS,
-    contracts/zapsign.md §3.2 shows a list without saying its order).
+    docs/providers/zapsign.md §3.2 shows a list without saying its order).
     """
     still_missing = []
     for document in missing:

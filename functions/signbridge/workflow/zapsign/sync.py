@@ -1,7 +1,7 @@
 """`sync_zapsign_document`: `GET docs/{token}/` is the truth (a webhook is only a hint) → signer sub-statuses, and
 the request `zapsign_pending → zapsign_signed | refused | cancelled | expired`.
 
-`doc_expired` is a hint like the others: ZapSign's Detail has no expired status (contracts/zapsign.md §4.4, the
+`doc_expired` is a hint like the others: ZapSign's Detail has no expired status (docs/providers/zapsign.md §4.4, the
 document stays `pending`), so the request expires only when the Detail shows it neither signed, refused nor deleted
 and the deadline SignBridge recorded (sent as `date_limit_to_sign`) has passed by SignBridge's clock. A forged or
 early hint changes nothing; the housekeeper's daily expiry stays the safety net."""
@@ -33,7 +33,7 @@ S = SignerStatus
 
 # Hints whose event can change what SignBridge records (signer opened/signed, document signed/refused/deleted). The
 # others (read confirmation, notification sent, expiration alert, …) are acknowledged without a Detail call, which
-# keeps ZapSign calls at one per relevant webhook (design.md "What a request should cost").
+# keeps ZapSign calls at one per relevant webhook (docs/design.md "What a request should cost").
 RELEVANT_HINTS: Final = frozenset({"doc_signed", "doc_refused", "doc_deleted", "doc_viewed", "doc_expired"})
 
 
@@ -95,7 +95,7 @@ def _expire(step: Step, correlation_id: str) -> None:
 
 def _link_payloads(aggregate: RequestAggregate, detail: ZapSignDocument) -> dict[progress.StepKey, dict[str, Any]]:
     """The file and photo links of the read that found the document signed, for the archive steps it causes: they
-    last an hour (§3.2), so the archive steps need not read the document again (design.md, "What a request should
+    last an hour (§3.2), so the archive steps need not read the document again (docs/design.md, "What a request should
     cost": one detail per doc_signed). A step whose link has expired reads a fresh one."""
     extra_links = {extra.token: extra.signed_file for extra in detail.extra_docs}
     payloads: dict[progress.StepKey, dict[str, Any]] = {}
@@ -175,7 +175,7 @@ def _refusers(
     aggregate: RequestAggregate, detail: ZapSignDocument, moves: Sequence[SignerChange]
 ) -> list[SignerChange]:
     """Who refused a refused document: the signers ZapSign shows refused; else, since ZapSign's Detail documents no
-    refused signer status (contracts/zapsign.md §3.2, §5 item 9), the one signer who had not signed, when only one
+    refused signer status (docs/providers/zapsign.md §3.2, §5 item 9), the one signer who had not signed, when only one
     had not (a signer refuses on the signing page, and one who signed cannot refuse). None when neither tells."""
     shown = [change for change in moves if change.to is S.REFUSED]
     if shown:
