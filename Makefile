@@ -12,7 +12,7 @@ ifeq ($(shell test "$(NODE_MAJOR)" -ge 22 2>/dev/null && echo recent),)
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(PATH)
 endif
 
-.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-infra test-compat clean
+.PHONY: help install run demo bench chaos lint format typecheck test test-unit test-integration test-e2e test-infra test-compat clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -36,6 +36,11 @@ demo: $(STAMP)  ## the zapsign_oneshot demo request end to end, non-interactive:
 
 bench: $(STAMP)  ## figures: start-up, each workflow end to end, provider and AWS calls (bench/results/)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+CHAOS_SEED ?= 1
+CHAOS_REQUESTS ?= 30
+chaos: $(STAMP)  ## seeded chaos run (CHAOS_SEED, CHAOS_REQUESTS): provider, webhook and AWS faults, crashes; checks + tallies (docs/chaos.md)
+	CHAOS_SEED=$(CHAOS_SEED) CHAOS_REQUESTS=$(CHAOS_REQUESTS) $(BIN)/python -m chaos $(CHAOS_ARGS)
 
 lint: $(STAMP)  ## ruff lint + format check
 	$(BIN)/ruff check .
