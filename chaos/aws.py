@@ -82,6 +82,8 @@ class AwsFaults:
     retried: Mapping[str, float] = field(default_factory=dict)  # function (or "*") -> share, botocore retries
     surfaced: Mapping[str, float] = field(default_factory=dict)  # function (or "*") -> share, straight to the caller
     crashes: Mapping[str, float] = field(default_factory=dict)  # crash point -> share of worker invocations
+    crash_limit: int = 0  # crashes per crash point at most (0: no limit)
+    crash_loses_messages: bool = False  # a killed batch's messages are deleted: only the reconciler can heal
 
     def rate(self, rates: Mapping[str, float], function: str) -> float:
         return float(rates.get(function, rates.get("*", 0.0)))
@@ -92,6 +94,8 @@ class AwsFaults:
             "retried": dict(self.retried),
             "surfaced": dict(self.surfaced),
             "crashes": dict(self.crashes),
+            "crash_limit": self.crash_limit,
+            "crash_loses_messages": self.crash_loses_messages,
         }
 
 
@@ -128,6 +132,7 @@ class AwsFaultInjector:
         self._original_create_client: Callable[..., Any] | None = None
         self._original_request: Callable[..., Any] | None = None
         self._runtime: LambdaRuntime | None = None
+        self.lose_messages: Callable[[Any], None] | None = None  # given the killed batch's event (chaos.run sets it)
 
     # -- installing
 
@@ -191,6 +196,8 @@ class AwsFaultInjector:
             try:
                 return original(name, event, **kwargs)
             except WorkerKilled as killed:
+                if injector.faults.crash_loses_messages and injector.lose_messages is not None:
+                    injector.lose_messages(event)
                 return _killed(runtime, name, kwargs.get("trigger", "direct"), started, str(killed))
             finally:
                 _CURRENT.reset(token)
@@ -216,6 +223,8 @@ class AwsFaultInjector:
             for point in CRASH_POINTS:
                 share = float(self.faults.crashes.get(point, 0.0))
                 if point == "mid_batch" and _records(event) < 2:
+                    continue
+                if self.faults.crash_limit and self.crashed[point] >= self.faults.crash_limit:
                     continue
                 if share and self._rng.random() < share:
                     return point

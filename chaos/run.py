@@ -20,7 +20,9 @@ import argparse
 import json
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -156,6 +158,7 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
     with injector.installed(), LocalStack(stack_config) as stack:
         providers.connect(stack)
         injector.attach(stack.runtime)
+        injector.lose_messages = lambda event: _delete_messages(stack, event)
         environment = stack.function_environment("api")
         bucket, table = environment[env_names.BUCKET_NAME], environment[env_names.TABLE_NAME]
         say(f"chaos run, seed {config.seed}: {config.requests} requests ({', '.join(config.workflows)}) at once")
@@ -241,6 +244,17 @@ def _settle(stack: LocalStack, providers: Providers, *, runs: int) -> None:
     for _ in range(runs):
         stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC)))
         stack.wait_until_idle(timeout=60)
+
+
+def _delete_messages(stack: LocalStack, event: Any) -> None:
+    """Delete a killed batch's messages (`AwsFaults.crash_loses_messages`): no SQS retry, the reconciler alone heals."""
+    sqs = stack.client("sqs")
+    urls = [url for url in stack.resources().values() if url.startswith("http")]
+    for record in event.get("Records", []) if isinstance(event, dict) else []:
+        queue_name = str(record.get("eventSourceARN", "")).rsplit(":", 1)[-1]
+        url = next((url for url in urls if url.rsplit("/", 1)[-1] == queue_name), None)
+        if url is not None:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
 
 
 def _served(providers: Providers) -> set[str]:
@@ -440,6 +454,43 @@ def render(data: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scenario(fields: Mapping[str, Any]) -> ChaosConfig:
+    """A `ChaosConfig` from JSON (`--scenario`): its fields, `aws` given as `AwsFaults` fields."""
+    values = dict(fields)
+    if isinstance(values.get("aws"), dict):
+        values["aws"] = AwsFaults(**values["aws"])
+    if "workflows" in values:
+        values["workflows"] = tuple(values["workflows"])
+    return ChaosConfig(**values)
+
+
+def run_apart(fields: Mapping[str, Any], *, timeout: float = 900.0) -> dict[str, Any]:
+    """Run a scenario in a new process (one local stack per process: the functions keep process-wide state) and
+    answer its report. Used by the tests; the functions' logs go to the process's stdout, kept apart."""
+    with tempfile.TemporaryDirectory(prefix="signbridge-chaos-") as scratch:
+        report = Path(scratch) / "report.json"
+        subprocess.run(  # noqa: S603 - our own module, our own arguments
+            [
+                sys.executable,
+                "-m",
+                "chaos",
+                "--no-record",
+                "--scenario",
+                json.dumps(dict(fields)),
+                "--report",
+                str(report),
+            ],
+            cwd=REPO_ROOT,
+            check=False,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if not report.is_file():
+            raise RuntimeError(f"the chaos scenario wrote no report: {json.dumps(dict(fields))}")
+        return dict(json.loads(report.read_text()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description="A seeded chaos run of the local stack.")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "1")))
@@ -447,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--workflow", action="append", choices=WORKFLOWS, help="default: all three")
     parser.add_argument("--no-record", action="store_true", help="print only")
+    parser.add_argument("--scenario", help="a scenario as JSON: ChaosConfig fields, `aws` as AwsFaults fields")
+    parser.add_argument("--report", type=Path, help="also write the report (JSON) here")
     options = parser.parse_args(argv)
     config = ChaosConfig(
         seed=options.seed,
@@ -454,6 +507,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         concurrency=options.concurrency,
         workflows=options.workflow or WORKFLOWS,
     )
+    if options.scenario:
+        config = scenario(json.loads(options.scenario))
     console = sys.stdout
 
     def say(line: str) -> None:
@@ -463,6 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"the functions' logs: {FUNCTION_LOG}")
     with FUNCTION_LOG.open("w", encoding="utf-8") as log, redirect_stdout(log):
         report = run_chaos(config, say=say)
+    if options.report is not None:
+        options.report.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True))
     if not options.no_record:
         record(report)
         say(f"recorded: {RESULTS.relative_to(REPO_ROOT)} and {DOC.relative_to(REPO_ROOT)}")
