@@ -68,6 +68,7 @@ class ChaosConfig:
     request_timeout: float = 240.0
     reconcile_every: float = 5.0
     reconciler_runs: int = 3
+    settle_timeout: float = 60.0  # the longest wait for the stack to go idle, after the run and after each reconcile
     provider_faults: bool = True
     webhook_faults: bool = True
     aws: AwsFaults | None = None  # default: `default_aws_faults(seed)`
@@ -167,7 +168,7 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
         with _reconciling(stack, every=config.reconcile_every):
             results = _run_requests(stack, providers, config, bucket=bucket)
         _set_plans(providers, {}, {})
-        _settle(stack, providers, runs=config.reconciler_runs)
+        _settle(stack, providers, runs=config.reconciler_runs, timeout=config.settle_timeout)
         report.requests = [_request_row(result) for result in results]
         report.checks = _checks(stack, providers, results, bucket=bucket)
         report.tallies = {
@@ -236,14 +237,14 @@ def _run_requests(stack: LocalStack, providers: Providers, config: ChaosConfig, 
         return list(pool.map(one, workflows))
 
 
-def _settle(stack: LocalStack, providers: Providers, *, runs: int) -> None:
+def _settle(stack: LocalStack, providers: Providers, *, runs: int, timeout: float) -> None:
     for simulator in (providers.zapsign_simulator, providers.oneshot_simulator):
         assert simulator is not None
         simulator.webhooks.flush_held()
-    stack.wait_until_idle(timeout=60)
+    stack.wait_until_idle(timeout=timeout)
     for _ in range(runs):
         stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC)))
-        stack.wait_until_idle(timeout=60)
+        stack.wait_until_idle(timeout=timeout)
 
 
 def _delete_messages(stack: LocalStack, event: Any) -> None:

@@ -93,7 +93,7 @@ def test_a_crash_after_a_zapsign_create_is_healed_by_the_reconciler_alone() -> N
 @pytest.mark.xfail(strict=True, reason="issue 10 defect 1: the reconciler cannot heal archive_zapsign_document")
 def test_a_crash_after_the_zapsign_archive_s3_write_is_healed_by_the_reconciler_alone() -> None:
     aws = {"seed": 3, "crashes": {"after_s3_write": 1.0}, "crash_limit": 1, "crash_loses_messages": True}
-    report = _one("zapsign", aws=aws, request_timeout=45)
+    report = _one("zapsign", aws=aws, request_timeout=45, settle_timeout=15)
 
     assert report["tallies"]["aws"]["crashes"] == {"after_s3_write": 1}
     assert report["ok"], _failed(report)
