@@ -12,7 +12,7 @@ ifeq ($(shell test "$(NODE_MAJOR)" -ge 22 2>/dev/null && echo recent),)
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(PATH)
 endif
 
-.PHONY: help install run demo bench lint format typecheck test test-unit test-integration test-e2e test-infra test-compat fuzz clean
+.PHONY: help install run demo bench chaos lint format typecheck test test-unit test-integration test-e2e test-infra test-compat test-chaos fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,6 +38,11 @@ demo: $(STAMP)  ## the zapsign_oneshot demo request end to end, non-interactive:
 bench: $(STAMP)  ## figures: start-up, each workflow end to end, provider and AWS calls (bench/results/)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+CHAOS_SEED ?= 1
+CHAOS_REQUESTS ?= 30
+chaos: $(STAMP)  ## seeded chaos run (CHAOS_SEED, CHAOS_REQUESTS): provider, webhook and AWS faults, crashes; checks + tallies (docs/chaos.md)
+	CHAOS_SEED=$(CHAOS_SEED) CHAOS_REQUESTS=$(CHAOS_REQUESTS) $(BIN)/python -m chaos $(CHAOS_ARGS)
+
 lint: $(STAMP)  ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,7 +67,10 @@ test-infra: $(STAMP)  ## CDK template assertions, cdk-nag, cfn-lint (two synths,
 	$(BIN)/pytest tests/infra -q -m infra
 
 test: lint typecheck $(STAMP)  ## lint, type check and every test suite
-	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15
+	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15 -m 'not chaos'
+
+test-chaos: $(STAMP)  ## the chaos scenarios (each boots its own local stack with faults and crash points; ~10 min)
+	$(BIN)/pytest tests/chaos -q -m chaos
 
 FUZZ_API_EXAMPLES ?= 150
 FUZZ_WEBHOOK_EXAMPLES ?= 1500

@@ -16,22 +16,26 @@ Every simulator also answers these control routes:
 | `POST /_sim/tsa`           | the test TSA: an RFC 3161 `application/timestamp-query` → `timestamp-reply`   |
 
 Fault plan (JSON): `{"seed": 7, "endpoints": {"<endpoint or *>": {"error_rate": 0.2, "error_status": 503,
-"rate_limit_burst": 3, "retry_after": 1, "latency_ms": 50, "timeout_seconds": 5}}, "webhooks": {"drop_rate": 0.1,
-"duplicate_rate": 0.1, "reorder": true}}`. `rate_limit_burst: n` answers the next n calls with 429;
-`timeout_seconds` holds the answer that long (a client with a shorter read timeout sees a timeout);
-`error_after_work: true` makes an injected error happen after the endpoint did its work (the state changes, the
-answer is the error: a 5xx after the provider did the work).
+"rate_limit_burst": 3, "retry_after": 1, "latency_ms": 50, "timeout_seconds": 5, "reset_rate": 0.05, "after_rate": 0.1,
+"truncate_rate": 0.1, "corrupt_rate": 0.0}}, "webhooks": {"drop_rate": 0.1, "duplicate_rate": 0.1, "reorder": true}}`.
+`rate_limit_burst: n` answers the next n calls with 429; `timeout_seconds` holds the answer that long (a client with
+a shorter read timeout sees a timeout); `reset_rate`: that share of calls has its connection closed with no answer;
+`after_rate`: that share is processed (the provider did the work) and then answered `error_status`;
+`truncate_rate`: the answer's body is cut in half and the connection closed (its `Content-Length` promised all of
+it); `corrupt_rate`: 16 bytes in the middle of the body are inverted (a 200 with a corrupt file).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +65,10 @@ class EndpointFaults:
     retry_after: int | None = None
     latency_ms: int = 0
     timeout_seconds: float = 0.0
-    error_after_work: bool = False
+    reset_rate: float = 0.0
+    after_rate: float = 0.0
+    truncate_rate: float = 0.0
+    corrupt_rate: float = 0.0
 
 
 @dataclass
@@ -220,6 +227,14 @@ class WebhookDispatcher:
                 self._lock.notify_all()
 
 
+def _close_connection(request: Request) -> None:
+    """Close the client's connection now (werkzeug's server hands its socket over in the environ)."""
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+
+
 class Simulator:
     """Base of a stateful provider simulator. Subclasses add routes in `__init__` and state in `reset_state`."""
 
@@ -231,6 +246,7 @@ class Simulator:
         self.url_map = Map(strict_slashes=False, merge_slashes=False)
         self.views: dict[str, View] = {}
         self.calls: Counter[str] = Counter()
+        self.injected: Counter[str] = Counter()  # faults injected, by kind (429, 5xx, reset, after, truncated, ...)
         self.faults = FaultPlan()
         self.rng = random.Random(0)
         self.webhooks = WebhookDispatcher()
@@ -285,6 +301,7 @@ class Simulator:
         with self.lock:
             self.reset_state()
             self.calls.clear()
+            self.injected.clear()
             self.faults = FaultPlan()
             self.signatures.faults = SigningFaults()
             self.rng = random.Random(0)
@@ -295,7 +312,7 @@ class Simulator:
         response = self._dispatch(request)
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request) -> Response:  # noqa: PLR0911 - one answer per way a call can end
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, arguments = adapter.match()
@@ -308,25 +325,22 @@ class Simulator:
             return json_response({"detail": error.description}, error.code or 400)
         self.calls[str(endpoint)] += 1
         if not str(endpoint).startswith("sim_"):
-            injected = self._inject_fault(str(endpoint))
+            injected = self._inject_fault(str(endpoint), request)
             if injected is not None:
-                spec = self.faults.for_endpoint(str(endpoint))
-                if spec is not None and spec.error_after_work and injected.status_code >= 500:
-                    self._run_view(str(endpoint), request, arguments)
                 return injected
-        return self._run_view(str(endpoint), request, arguments)
-
-    def _run_view(self, endpoint: str, request: Request, arguments: Mapping[str, Any]) -> Response:
         try:
-            return self.views[endpoint](request, **arguments)
+            response = self.views[str(endpoint)](request, **arguments)
         except Exception:  # a simulator bug must show as a 500, as a real server would answer
             logger.exception("%s: unhandled error in %s", self.name, endpoint)
             return json_response({"detail": "Internal simulator error"}, 500)
+        if str(endpoint).startswith("sim_"):
+            return response
+        return self._fault_after(request, str(endpoint), response)
 
     def not_found(self, request: Request) -> Response:
         return json_response({"detail": "Not found."}, 404)
 
-    def _inject_fault(self, endpoint: str) -> Response | None:
+    def _inject_fault(self, endpoint: str, request: Request) -> Response | None:
         spec = self.faults.for_endpoint(endpoint)
         if spec is None:
             return None
@@ -334,15 +348,56 @@ class Simulator:
             if spec.rate_limit_burst > 0:
                 spec.rate_limit_burst -= 1
                 headers = {"Retry-After": str(spec.retry_after)} if spec.retry_after is not None else None
+                self.injected["429"] += 1
                 return json_response({"detail": "Request was throttled."}, 429, headers)
             fail = spec.error_rate > 0 and self.rng.random() < spec.error_rate
         if spec.latency_ms:
             time.sleep(spec.latency_ms / 1000)
         if spec.timeout_seconds:
+            self.injected["held"] += 1
             time.sleep(spec.timeout_seconds)
         if fail:
+            self.injected[str(spec.error_status)] += 1
             return json_response({"detail": "Injected server error."}, spec.error_status)
+        if self._draw(spec.reset_rate):
+            self.injected["reset"] += 1
+            _close_connection(request)
+            return Response(b"", status=200)
         return None
+
+    def _draw(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self.lock:
+            return self.rng.random() < rate
+
+    def _fault_after(self, request: Request, endpoint: str, response: Response) -> Response:
+        """Faults after the view ran (its work is done): a 5xx answer, a truncated or a corrupt body."""
+        spec = self.faults.for_endpoint(endpoint)
+        if spec is None or response.status_code >= 300 or response.is_streamed:
+            return response
+        if self._draw(spec.after_rate):
+            self.injected[f"{spec.error_status} after the work"] += 1
+            return json_response({"detail": "Injected server error after the work was done."}, spec.error_status)
+        if self._draw(spec.truncate_rate):
+            self.injected["truncated"] += 1
+            data = response.get_data()
+
+            def truncated() -> Iterator[bytes]:
+                yield data[: len(data) // 2]
+                _close_connection(request)
+
+            headers = [(name, value) for name, value in response.headers.items() if name.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(data))))
+            return Response(truncated(), status=response.status_code, headers=headers, direct_passthrough=True)
+        if self._draw(spec.corrupt_rate):
+            self.injected["corrupt"] += 1
+            body = bytearray(response.get_data())
+            middle = len(body) // 2
+            for index in range(middle, min(middle + 16, len(body))):
+                body[index] ^= 0xFF
+            response.set_data(bytes(body))
+        return response
 
     # -- control routes -------------------------------------------------------------------------------------------
 

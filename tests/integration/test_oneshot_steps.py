@@ -462,7 +462,7 @@ def test_an_uncertain_create_is_retried_and_the_request_completes_its_steps(
     # was done, the answer lost)
     set_faults(
         oneshot_simulator,
-        {"endpoints": {"create": {"error_rate": 1.0, "error_status": 503, "error_after_work": True}}},
+        {"endpoints": {"create": {"after_rate": 1.0, "error_status": 503}}},
     )
     # When the create step runs
     request_id = seed_request(oneshot_services)
