@@ -420,9 +420,14 @@ def test_the_refused_ranges_of_the_document_name_pattern_are_unicodes_control_an
 
     from signbridge.domain.validation import CONTROL_CHARACTER_RANGES  # noqa: PLC0415
 
+    # The ranges follow Unicode 15.1 (Python 3.13, the Lambda runtime); an older interpreter's Unicode lacks some of
+    # them (they are unassigned there) but has no control or format character outside them.
     listed = {code for low, high in CONTROL_CHARACTER_RANGES for code in range(low, high + 1)}
     found = {code for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) in ("Cc", "Cf")}
-    assert listed == found
+    assert found <= listed
+    assert all(unicodedata.category(chr(code)) == "Cn" for code in listed - found)
+    if unicodedata.unidata_version == "15.1.0":
+        assert listed == found
 
 
 @pytest.mark.parametrize(
