@@ -333,7 +333,9 @@ def submit_otp(request_id: RequestId, signer: SignerIndex, body: Annotated[Submi
     summary="Send the One-Shot signer another SMS code",
     description="The Optimizer sends at most one SMS a minute: a resend too soon answers 429 with Retry-After.",
     tags=["signing"],
-    responses=_with_headers({**_ok(202, "Accepted", Accepted), **_problems(404, 409, 422, 429, 500)}, 429, _RETRY_AFTER),
+    responses=_with_headers(
+        {**_ok(202, "Accepted", Accepted), **_problems(404, 409, 422, 429, 500)}, 429, _RETRY_AFTER
+    ),
 )
 def resend_otp(request_id: RequestId, signer: SignerIndex) -> Response[Accepted]:
     logger.append_keys(request_id=request_id, signer=signer)
@@ -376,9 +378,7 @@ def openapi_document() -> Response[str]:
 def docs_page() -> Response[str]:
     """Swagger UI over the document above, its script and style inlined from Powertools' copy (no CDN). Only the
     local stack routes `GET /v1/docs` here (`signbridge.api_routes.LOCAL_DOCS_ROUTE`)."""
-    return Response(
-        status_code=200, content_type=content_types.TEXT_HTML, body=docs_html(get_settings().api_base_url)
-    )
+    return Response(status_code=200, content_type=content_types.TEXT_HTML, body=docs_html(get_settings().api_base_url))
 
 
 @lru_cache(maxsize=4)

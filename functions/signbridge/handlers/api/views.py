@@ -217,7 +217,9 @@ class UploadView(_View):
 
 
 class CreatedRequestView(RequestView):
-    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{**_REQUEST_EXAMPLE, "uploads": [_UPLOAD_EXAMPLE]}]})
+    model_config = ConfigDict(
+        frozen=True, json_schema_extra={"examples": [{**_REQUEST_EXAMPLE, "uploads": [_UPLOAD_EXAMPLE]}]}
+    )
 
     uploads: list[UploadView] = Field(
         default_factory=list, description="One presigned POST per document declared for upload."
@@ -225,7 +227,9 @@ class CreatedRequestView(RequestView):
 
 
 class RequestList(_View):
-    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{"items": [_SUMMARY_EXAMPLE], "next_cursor": None}]})
+    model_config = ConfigDict(
+        frozen=True, json_schema_extra={"examples": [{"items": [_SUMMARY_EXAMPLE], "next_cursor": None}]}
+    )
 
     items: list[RequestSummary]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end.")
