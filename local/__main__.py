@@ -222,6 +222,7 @@ def _print_addresses(say: Callable[[str], None], stack: LocalStack, providers: P
     say(f"SignBridge local stack ({stack.config.stage})")
     say(f"  API              {stack.api_url}")
     say(f"  OpenAPI          {stack.api_url}/v1/openapi.json")
+    say(f"  API docs         {stack.api_url}/v1/docs")
     say(f"  AWS (moto)       {stack.aws_endpoint_url}  (any credentials, region {stack.identity.region})")
     say(f"  bucket           {environment.get(env_names.BUCKET_NAME, '?')}")
     say(f"  table            {environment.get(env_names.TABLE_NAME, '?')}")

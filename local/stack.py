@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ from local.template.names import AwsIdentity, LocalNames
 from local.template.parser import load_template
 from local.template.resolver import Resolver
 from local.template.specs import TemplateModel, TemplateWarning
+from signbridge.api_routes import LOCAL_DOCS_ROUTE
 
 logger = logging.getLogger("signbridge.local")
 
@@ -418,7 +419,7 @@ class LocalStack:
 
     @staticmethod
     def _routes(model: TemplateModel) -> list[GatewayRoute]:
-        return [
+        routes = [
             GatewayRoute(
                 method=route.method,
                 path=route.path,
@@ -428,12 +429,29 @@ class LocalStack:
             )
             for route in model.routes
         ]
+        return routes + _local_only_routes(routes)
 
     @staticmethod
     def _require(value: Any) -> Any:
         if value is None:
             raise RuntimeError("the stack is not started")
         return value
+
+
+# Routes the local stack adds to the template's: the interactive docs page, answered by the function that serves the
+# OpenAPI document (`signbridge.api_routes.LOCAL_DOCS_ROUTE`; the deployed API has no such route).
+LOCAL_ONLY_ROUTES: Mapping[tuple[str, str], tuple[str, str]] = {
+    (LOCAL_DOCS_ROUTE.method, LOCAL_DOCS_ROUTE.path): ("GET", "/v1/openapi.json"),
+}
+
+
+def _local_only_routes(routes: Sequence[GatewayRoute]) -> list[GatewayRoute]:
+    by_key = {(route.method, route.path): route for route in routes}
+    return [
+        replace(by_key[sibling], method=method, path=path)
+        for (method, path), sibling in LOCAL_ONLY_ROUTES.items()
+        if sibling in by_key and (method, path) not in by_key
+    ]
 
 
 def _handler(override: str | Handler | None, template_handler: str) -> str | Handler:

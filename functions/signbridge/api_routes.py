@@ -35,6 +35,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/webhooks/oneshot/{secret}", ONESHOT_WEBHOOK, False),
 )
 
+# The interactive docs page (Swagger UI over the OpenAPI document, its assets inlined): the `api` function answers it,
+# but only the local stack routes it (the API construct creates `ROUTES` alone, so on AWS it is not reachable).
+LOCAL_DOCS_ROUTE = Route("GET", "/v1/docs", API, True)
+
 # Lambda functions and their handler entry points (module `signbridge.handlers.<name>`, function `handler`).
 FUNCTIONS: tuple[str, ...] = (
     API,

@@ -177,3 +177,12 @@ def test_the_openapi_document_is_served(e2e: E2E) -> None:
     document = answer.json()
     assert "/v1/requests" in document["paths"]
     assert document["openapi"].startswith("3.")
+
+
+def test_the_local_stack_serves_the_docs_page(e2e: E2E) -> None:
+    answer = e2e.api.get("/v1/docs")
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "SwaggerUIBundle" in answer.text
+    assert "<script src=" not in answer.text  # the assets are inlined: nothing comes from a CDN

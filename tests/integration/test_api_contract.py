@@ -12,6 +12,9 @@ from openapi_spec_validator import validate
 from signbridge import __version__, api_routes, env_names
 from signbridge.config import reset_settings_cache
 from signbridge.handlers import api
+from signbridge.handlers.api import bodies as bodies_module
+from signbridge.handlers.api import views
+from signbridge.handlers.problems import Problem
 from signbridge.workflow import signature_requests as use_cases
 from tests.support.api import ApiClient
 from tests.support.events import load_event
@@ -33,8 +36,11 @@ def test_the_resolver_serves_exactly_the_api_routes_of_the_route_table(api_clien
         for route in (*api.app._static_routes, *api.app._dynamic_routes)
     }
 
-    # Then they are the same routes, and the OpenAPI document describes exactly those
-    assert registered == API_ROUTES
+    # Then they are the same routes (and the docs page only the local stack routes), and the OpenAPI document
+    # describes exactly those
+    docs = api_routes.LOCAL_DOCS_ROUTE
+    assert docs not in api_routes.ROUTES
+    assert registered == API_ROUTES | {(docs.method, docs.path)}
     document = api_client.request("GET", "/v1/openapi.json").body
     assert openapi_routes(document) == API_ROUTES
 
@@ -71,6 +77,67 @@ def test_the_openapi_document_is_valid_openapi_3_and_describes_the_bodies(
     # and every route says how calls are authorized
     assert document["security"] == [{"sigv4": []}]
     assert "sigv4" in document["components"]["securitySchemes"]
+
+
+def test_every_component_schema_is_referenced_and_every_body_has_an_example(api_client: ApiClient) -> None:
+    # Given the OpenAPI document
+    document = api_client.request("GET", "/v1/openapi.json").body
+    schemas = document["components"]["schemas"]
+
+    # Then every schema in components is referenced from the paths or from another referenced schema
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert set(schemas) == refs
+    # and every request and response body has an example its model accepts
+    bodies = {
+        name
+        for operation in (op for ops in document["paths"].values() for op in ops.values())
+        for holder in (operation.get("requestBody", {}), *operation["responses"].values())
+        for name in re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(holder.get("content", {})))
+    }
+    models = {
+        "CreateRequestBody": bodies_module.CreateRequestBody,
+        "CancelRequestBody": bodies_module.CancelRequestBody,
+        "SubmitOtpBody": bodies_module.SubmitOtpBody,
+        "CreatedRequestView": views.CreatedRequestView,
+        "RequestView": views.RequestView,
+        "RequestList": views.RequestList,
+        "Accepted": views.Accepted,
+        "Problem": Problem,
+    }
+    assert bodies == set(models)
+    for name, model in models.items():
+        examples = schemas[name]["examples"]
+        assert examples, name
+        for example in examples:
+            model.model_validate(example)
+
+
+def test_the_documented_headers_are_the_ones_the_api_sends(api_client: ApiClient) -> None:
+    # Given the OpenAPI document
+    paths = api_client.request("GET", "/v1/openapi.json").body["paths"]
+
+    # Then a creation documents Location (always) and Idempotent-Replayed (on a replay), and Retry-After where sent
+    created = paths["/v1/requests"]["post"]["responses"]["201"]["headers"]
+    assert created["Location"]["required"] is True
+    assert created["Idempotent-Replayed"]["required"] is False
+    assert "Retry-After" in paths["/v1/requests"]["post"]["responses"]["409"]["headers"]
+    signer = "/v1/requests/{request_id}/signers/{signer}/otp"
+    assert "Retry-After" in paths[signer + "/resend"]["post"]["responses"]["429"]["headers"]
+    assert "Retry-After" in paths[signer]["post"]["responses"]["503"]["headers"]
+
+
+def test_the_docs_page_is_swagger_ui_over_the_document_with_no_outside_assets(api_client: ApiClient) -> None:
+    # When a browser opens the docs page
+    answer = api_client.request("GET", api_routes.LOCAL_DOCS_ROUTE.path)
+
+    # Then it is Swagger UI, its script and style inlined (nothing loaded from another host), with the document
+    assert answer.status == 200
+    assert answer.content_type.startswith("text/html")
+    page = answer.raw_body
+    assert "SwaggerUIBundle" in page
+    assert "<script src=" not in page
+    assert "<link rel='stylesheet'" not in page
+    assert '"/v1/requests/{request_id}/cancel"' in page
 
 
 def test_an_unknown_route_is_a_404_problem(api_client: ApiClient) -> None:

@@ -154,6 +154,7 @@ class ApiClient:
 def api_client(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
     # The OpenAPI document is cached per process; each test's settings give it its own server URL.
     api.openapi_json.cache_clear()
+    api.docs_html.cache_clear()
     return ApiClient(settings)
 
 

@@ -68,7 +68,29 @@ class ProblemFieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details (`application/problem+json`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://signbridge.dev/problems/validation-error",
+                    "title": "The request is not valid",
+                    "status": 422,
+                    "detail": "1 field is not valid",
+                    "instance": "/v1/requests",
+                    "correlation_id": "Kp3xYhXbIAMEb2w=",
+                    "errors": [
+                        {
+                            "field": "signers.0.phone",
+                            "message": "a mobile number with its international prefix, e.g. +34600111222",
+                            "in": "body",
+                            "type": "phone_e164",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     type: str = Field(description="A stable URI naming the kind of problem; branch on it.")
     title: str

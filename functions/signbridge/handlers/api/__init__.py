@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import traceback
 from functools import lru_cache
+from importlib.resources import files
 from typing import Annotated, Any, Final
 
 from aws_lambda_powertools import Logger, Metrics
@@ -30,6 +32,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -166,6 +169,33 @@ def _ok(status: int, description: str, model: type[Any]) -> dict[int, Any]:
     return {status: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
 
 
+def _with_headers(responses: dict[int, Any], status: int, headers: dict[str, Any]) -> dict[int, Any]:
+    """`responses` with `headers` (OpenAPI header objects) documented on the answer `status`."""
+    return {**responses, status: {**responses[status], "headers": headers}}
+
+
+_CREATED_HEADERS: Final = {
+    "Location": {
+        "description": "The created request's path, `/v1/requests/{request_id}`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    REPLAYED_HEADER: {
+        "description": "`true` when the answer replays the request an earlier call with the same Idempotency-Key "
+        "created; absent otherwise.",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+_RETRY_AFTER: Final = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+
+
 def _correlation_id() -> str:
     return app.current_event.request_context.request_id
 
@@ -190,7 +220,15 @@ SignerIndex = Annotated[int, Path(ge=0, lt=MAX_SIGNERS, description="The signer'
     description="Inline documents (base64) are stored at once; declared documents get a presigned S3 POST each. "
     "Send an Idempotency-Key to make retries safe.",
     tags=["requests"],
-    responses={**_ok(201, "Created", CreatedRequestView), **_problems(400, 409, 413, 415, 422, 500)},
+    responses=_with_headers(
+        _with_headers(
+            {**_ok(201, "Created", CreatedRequestView), **_problems(400, 409, 413, 415, 422, 500)},
+            201,
+            _CREATED_HEADERS,
+        ),
+        409,
+        _RETRY_AFTER,
+    ),
 )
 def create_request(
     body: Annotated[CreateRequestBody, Body()],
@@ -277,10 +315,11 @@ def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | No
     "`SIGNBRIDGE_OTP_MAX_FAILURES` wrong codes (5 by default); then the signer is locked (423 signer-locked) until "
     "an operator unlocks them (`…/otp/unlock`).",
     tags=["signing"],
-    responses={
-        **_ok(200, "The request after signing", RequestView),
-        **_problems(400, 404, 409, 415, 422, 423, 500, 503),
-    },
+    responses=_with_headers(
+        {**_ok(200, "The request after signing", RequestView), **_problems(400, 404, 409, 415, 422, 423, 500, 503)},
+        503,
+        _RETRY_AFTER,
+    ),
 )
 def submit_otp(request_id: RequestId, signer: SignerIndex, body: Annotated[SubmitOtpBody, Body()]) -> RequestView:
     logger.append_keys(request_id=request_id, signer=signer)
@@ -294,7 +333,9 @@ def submit_otp(request_id: RequestId, signer: SignerIndex, body: Annotated[Submi
     summary="Send the One-Shot signer another SMS code",
     description="The Optimizer sends at most one SMS a minute: a resend too soon answers 429 with Retry-After.",
     tags=["signing"],
-    responses={**_ok(202, "Accepted", Accepted), **_problems(404, 409, 422, 429, 500)},
+    responses=_with_headers(
+        {**_ok(202, "Accepted", Accepted), **_problems(404, 409, 422, 429, 500)}, 429, _RETRY_AFTER
+    ),
 )
 def resend_otp(request_id: RequestId, signer: SignerIndex) -> Response[Accepted]:
     logger.append_keys(request_id=request_id, signer=signer)
@@ -323,7 +364,7 @@ def unlock_otp(request_id: RequestId, signer: SignerIndex) -> RequestView:
     _route("GET", "/v1/openapi.json"),
     summary="This API's OpenAPI document",
     tags=["meta"],
-    responses={200: {"description": "OpenAPI 3 document"}},
+    responses={200: {"description": "OpenAPI 3 document"}, **_problems(500)},
 )
 def openapi_document() -> Response[str]:
     return Response(
@@ -333,11 +374,30 @@ def openapi_document() -> Response[str]:
     )
 
 
+@app.get(api_routes.LOCAL_DOCS_ROUTE.path, include_in_schema=False)
+def docs_page() -> Response[str]:
+    """Swagger UI over the document above, its script and style inlined from Powertools' copy (no CDN). Only the
+    local stack routes `GET /v1/docs` here (`signbridge.api_routes.LOCAL_DOCS_ROUTE`)."""
+    return Response(status_code=200, content_type=content_types.TEXT_HTML, body=docs_html(get_settings().api_base_url))
+
+
+@lru_cache(maxsize=4)
+def docs_html(api_base_url: str) -> str:
+    assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    return generate_swagger_html(
+        spec=openapi_json(api_base_url).replace("</", "<\\/"),  # the JSON cannot close the <script> it sits in
+        swagger_js=assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        swagger_css=assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8"),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
+
+
 @lru_cache(maxsize=4)
 def openapi_json(api_base_url: str) -> str:
     """The OpenAPI document of the routes above, for the API's public base URL (cached: the routes are fixed)."""
     servers = [Server(url=api_base_url.rstrip("/"))] if api_base_url else None
-    return app.get_openapi_json_schema(
+    document = app.get_openapi_json_schema(
         title="SignBridge",
         version=__version__,
         description="Electronic signatures through ZapSign and Uanataca One-Shot. Errors are RFC 9457 "
@@ -348,11 +408,49 @@ def openapi_json(api_base_url: str) -> str:
             "sigv4": APIKey(
                 name="Authorization",
                 in_=APIKeyIn.header,
-                description="AWS Signature Version 4 (service execute-api), e.g. with awscurl.",
+                description="IAM authorization: every call is signed with AWS Signature Version 4 for the service "
+                "`execute-api` (the `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` "
+                "header, with `X-Amz-Date` and, for temporary credentials, `X-Amz-Security-Token`), e.g. with awscurl "
+                "or botocore's SigV4Auth. Not a static key: the caller's IAM identity needs `execute-api:Invoke` on "
+                "the route. A stage configured with a JWT authorizer takes `Authorization: Bearer <token>` instead.",
             )
         },
         security=[{"sigv4": []}],
     )
+    return json.dumps(_without_unused_schemas(_without_default_422(json.loads(document))), indent=2)
+
+
+_POWERTOOLS_422: Final = "#/components/schemas/HTTPValidationError"
+
+
+def _without_default_422(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` without the 422 Powertools adds by default to a route that declares none (here only the document's
+    own route, which takes no input): every 422 this API answers is a problem, documented with the route."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if _POWERTOOLS_422 in json.dumps(responses.get("422", {})):
+                del responses["422"]
+    return document
+
+
+_SCHEMA_REF = re.compile(r'"#/components/schemas/([^"]+)"')
+
+
+def _without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` without the component schemas nothing refers to (Powertools adds `ResponseValidationError` for
+    the response validation this API does not turn on)."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    outside = json.dumps({**document, "components": {**document.get("components", {}), "schemas": {}}})
+    used: set[str] = set()
+    pending = set(_SCHEMA_REF.findall(outside))
+    while pending:
+        name = pending.pop()
+        used.add(name)
+        pending |= set(_SCHEMA_REF.findall(json.dumps(schemas.get(name, {})))) - used
+    if schemas:
+        document["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
+    return document
 
 
 # ------------------------------------------------------------------------------------------------ entry point

@@ -111,6 +111,21 @@ ID_IMAGE_FIELDS: Final = tuple(kind.value for kind in IdImageKind)
 class CreateRequestBody(_Input):
     """`POST /v1/requests`. Checks that depend on the workflow are reported at the field they concern."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "workflow": "zapsign",
+                    "signers": [{"name": "Ana García", "email": "ana@example.com"}],
+                    "documents": [{"name": "contract.pdf", "size": 48213}],
+                    "language": "es",
+                    "external_id": "order-1234",
+                    "metadata": {"department": "sales"},
+                }
+            ]
+        }
+    )
+
     workflow: Workflow
     signers: list[SignerInput] = Field(min_length=1, max_length=MAX_SIGNERS)
     documents: list[DocumentInput] = Field(min_length=1, max_length=MAX_DOCUMENTS)
@@ -217,6 +232,8 @@ MAX_CANCEL_REASON_CHARS: Final = 200
 class CancelRequestBody(_Input):
     """`POST /v1/requests/{id}/cancel` (the body is optional). The reason goes to the timeline: no personal data."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "the contract was withdrawn"}]})
+
     reason: str | None = Field(
         default=None,
         min_length=1,
@@ -228,5 +245,7 @@ class CancelRequestBody(_Input):
 
 class SubmitOtpBody(_Input):
     """`POST /v1/requests/{id}/signers/{n}/otp`: the SMS code the signer received."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "123456"}]})
 
     code: str = Field(repr=False, pattern=r"^[0-9]{4,8}$", description="The code from the SMS: 4 to 8 digits.")

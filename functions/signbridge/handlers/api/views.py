@@ -40,6 +40,80 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+# Examples for the OpenAPI document: a ZapSign request just created, one document declared for upload.
+_AT = "2026-03-02T10:15:00Z"
+_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": "0f8fad5bd9cb469fa16570867728950e",
+    "workflow": "zapsign",
+    "status": "draft",
+    "status_since": _AT,
+    "version": 1,
+    "external_id": "order-1234",
+    "metadata": {"department": "sales"},
+    "language": "es",
+    "deadline": None,
+    "created_at": _AT,
+    "updated_at": _AT,
+    "failure_reason": None,
+    "document_count": 1,
+    "signer_count": 1,
+}
+_REQUEST_EXAMPLE: dict[str, Any] = {
+    **_SUMMARY_EXAMPLE,
+    "current_signer": None,
+    "signature_appearance": None,
+    "refused_by": None,
+    "refusal_reason": None,
+    "signers": [
+        {
+            "index": 0,
+            "name": "Ana García",
+            "email": "ana@example.com",
+            "language": None,
+            "status": "pending",
+            "status_since": _AT,
+            "sign_url": None,
+            "otp_sent_at": None,
+            "otp_failures": 0,
+            "contract": None,
+            "failure_reason": None,
+            "refusal_reason": None,
+        }
+    ],
+    "documents": [
+        {
+            "index": 0,
+            "name": "contract.pdf",
+            "status": "awaiting_upload",
+            "status_since": _AT,
+            "size": None,
+            "sha256": None,
+            "rejection_reason": None,
+            "files": {},
+        }
+    ],
+    "timeline": [
+        {
+            "at": _AT,
+            "subject": "request",
+            "index": None,
+            "from": None,
+            "to": "draft",
+            "cause": "api",
+            "detail": None,
+            "correlation_id": "Kp3xYhXbIAMEb2w=",
+        }
+    ],
+}
+_UPLOAD_EXAMPLE: dict[str, Any] = {
+    "document": 0,
+    "url": "https://signbridge-documents.s3.amazonaws.com/",
+    "fields": {"key": "requests/0f8fad5bd9cb469fa16570867728950e/0/original.pdf", "policy": "eyJleHBpcmF0aW9u…"},
+    "expires_at": "2026-03-02T10:30:00Z",
+    "max_bytes": 48213,
+}
+
+
 class FileLink(_View):
     url: str = Field(description="A presigned GET link to the stored PDF; it expires at `expires_at`.")
     expires_at: datetime
@@ -100,6 +174,8 @@ class TimelineEntryView(_View):
 
 
 class RequestSummary(_View):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_SUMMARY_EXAMPLE]})
+
     id: str
     workflow: Workflow
     status: RequestStatus
@@ -117,6 +193,8 @@ class RequestSummary(_View):
 
 
 class RequestView(RequestSummary):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_REQUEST_EXAMPLE]})
+
     current_signer: int | None = Field(default=None, description="One-Shot: whose turn it is to sign.")
     signature_appearance: dict[str, Any] | None = None
     refused_by: int | None = Field(
@@ -139,17 +217,27 @@ class UploadView(_View):
 
 
 class CreatedRequestView(RequestView):
+    model_config = ConfigDict(
+        frozen=True, json_schema_extra={"examples": [{**_REQUEST_EXAMPLE, "uploads": [_UPLOAD_EXAMPLE]}]}
+    )
+
     uploads: list[UploadView] = Field(
         default_factory=list, description="One presigned POST per document declared for upload."
     )
 
 
 class RequestList(_View):
+    model_config = ConfigDict(
+        frozen=True, json_schema_extra={"examples": [{"items": [_SUMMARY_EXAMPLE], "next_cursor": None}]}
+    )
+
     items: list[RequestSummary]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end.")
 
 
 class Accepted(_View):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{"status": "accepted"}]})
+
     status: Literal["accepted"] = "accepted"
 
 
