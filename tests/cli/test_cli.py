@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities import parameters
 import signbridge_cli as cli
 from signbridge import env_names
 from signbridge.config import Settings
-from signbridge.domain.changes import Lookup
+from signbridge.domain.changes import Lookup, SignerChange
 from signbridge.domain.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
 from signbridge.storage.records import RecordStore
 from simulators.zapsign.simulator import ZapSignSimulator
@@ -63,14 +63,13 @@ def test_show_prints_where_a_request_stands_with_personal_data_masked(
             "zapsign_signer_token": "st",
         },
     )
-    record_store.transition(
-        request.id,
+    record_store.move_request(
+        record_store.get_request(request.id),
         R.ZAPSIGN_PENDING,
-        expected_version=1,
         cause=Cause.WORKER,
         correlation_id="corr-create",
         detail="ZapSign document created",
-        extra_updates={"zapsign_doc_token": "doc-token-secretish"},
+        updates={"zapsign_doc_token": "doc-token-secretish"},
     )
     # When an operator shows it
     code, output = run("requests", "show", request.id)
@@ -240,13 +239,12 @@ def test_replaying_a_stored_zapsign_webhook_reenqueues_its_hint_for_the_request(
 ) -> None:
     # Given a request waiting at ZapSign, whose doc_signed webhook body is stored under raw/zapsign/
     request = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=utc_now())
-    record_store.transition(
-        request.id,
+    record_store.move_request(
+        record_store.get_request(request.id),
         R.ZAPSIGN_PENDING,
-        expected_version=1,
         cause=Cause.WORKER,
         correlation_id="corr-create",
-        extra_updates={"zapsign_doc_token": "doc-token-7"},
+        updates={"zapsign_doc_token": "doc-token-7"},
         lookups=[Lookup.zapsign_doc("doc-token-7")],
     )
     raw_key = put_raw(s3_client, bucket, "zapsign", load_event("zapsign/doc_signed.json", token="doc-token-7"))
@@ -272,15 +270,11 @@ def test_replaying_a_stored_oneshot_callback_asks_to_confirm_the_signers_signatu
 ) -> None:
     # Given a One-Shot request whose signer 0 has One-Shot request 388141, and its stored callback
     request = place(record_store, Workflow.ONESHOT, R.ONESHOT_PENDING, since=utc_now())
-    record_store.transition_signer(
-        request.id,
-        0,
-        SignerStatus.ONESHOT_REQUESTED,
-        workflow=Workflow.ONESHOT,
-        expected_status=SignerStatus.PENDING,
+    record_store.move_part(
+        record_store.get_request(request.id),
+        SignerChange(0, SignerStatus.PENDING, SignerStatus.ONESHOT_REQUESTED, {"oneshot_request_pk": "388141"}),
         cause=Cause.WORKER,
         correlation_id="corr-create",
-        updates={"oneshot_request_pk": "388141"},
         lookups=[Lookup.oneshot_request("388141", signer=0)],
     )
     raw_key = put_raw(s3_client, bucket, "oneshot", load_event("oneshot/request_enrolled.json"))

@@ -11,7 +11,7 @@ import pytest
 from signbridge.config import Settings
 from signbridge.domain.errors import ConcurrentUpdateError
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import RequestStatus, SignerStatus, Workflow
+from signbridge.domain.models import RequestAggregate, RequestStatus, SignerStatus, Workflow
 from signbridge.domain.operations import Op
 from signbridge.handlers import api
 from signbridge.storage.records import RecordStore
@@ -127,16 +127,16 @@ def test_a_cancel_that_loses_a_race_reads_the_request_again_and_cancels_it(
     request = place(record_store, Workflow.ZAPSIGN, R.SUBMITTED, since=datetime.now(UTC))
     services = AwsServices.from_settings(settings)
     monkeypatch.setattr(api, "get_services", lambda: services)
-    real_transition = services.records.transition
+    real_move = services.records.move_request
     attempts: list[RequestStatus] = []
 
-    def racing_transition(request_id: str, to: RequestStatus, **kwargs: Any) -> Any:
+    def racing_move(aggregate: RequestAggregate, to: RequestStatus, **kwargs: Any) -> Any:
         attempts.append(to)
         if len(attempts) == 1:
-            raise ConcurrentUpdateError(request_id, "request", expected="submitted at version 1")
-        return real_transition(request_id, to, **kwargs)
+            raise ConcurrentUpdateError(aggregate.request.id, "request", expected="submitted at version 1")
+        return real_move(aggregate, to, **kwargs)
 
-    monkeypatch.setattr(services.records, "transition", racing_transition)
+    monkeypatch.setattr(services.records, "move_request", racing_move)
 
     # When the client cancels it
     answer = api_client.cancel(request.id)

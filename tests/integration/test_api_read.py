@@ -11,6 +11,7 @@ import requests
 
 from signbridge.config import Settings
 from signbridge.domain import keys
+from signbridge.domain.changes import DocumentChange, SignerChange
 from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, Workflow
 from signbridge.handlers import api
 from signbridge.storage import clients
@@ -40,15 +41,17 @@ def test_the_view_has_download_links_for_every_stored_version(
     request_id = created["id"]
     signed_key = keys.signed_key(request_id, 0, "zapsign")
     stored = file_store.store_bytes(signed_key, SIGNED_BYTES, expect_pdf=True, max_bytes=10_000)
-    record_store.update_document(
-        request_id,
-        0,
-        expected_status=DocumentStatus.RECEIVED,
-        updates={
-            "signed_keys": {"zapsign": signed_key},
-            "final_key": signed_key,
-            "signed_sha256": {"zapsign": stored.sha256},
-        },
+    record_store.update_part(
+        record_store.get_request(request_id),
+        DocumentChange(
+            0,
+            DocumentStatus.RECEIVED,
+            updates={
+                "signed_keys": {"zapsign": signed_key},
+                "final_key": signed_key,
+                "signed_sha256": {"zapsign": stored.sha256},
+            },
+        ),
     )
 
     # When the client reads the request
@@ -99,11 +102,13 @@ def test_the_view_gives_the_zapsign_signing_link_and_the_one_shot_contract(
     record_store.create_request(request, documents, signers, cause=Cause.API, correlation_id="test")
     contract_key = keys.contract_key(request.id, 0)
     file_store.store_bytes(contract_key, PDF_BYTES, expect_pdf=True, max_bytes=10_000)
-    record_store.update_signer(
-        request.id,
-        0,
-        expected_status=signers[0].status,
-        updates={"sign_url": "https://app.zapsign.com.br/verificar/abc123", "contract_key": contract_key},
+    record_store.update_part(
+        record_store.get_request(request.id),
+        SignerChange(
+            0,
+            signers[0].status,
+            updates={"sign_url": "https://app.zapsign.com.br/verificar/abc123", "contract_key": contract_key},
+        ),
     )
 
     # When the client reads it

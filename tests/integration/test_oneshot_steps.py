@@ -13,6 +13,7 @@ import requests
 from pypdf import PdfReader
 
 from signbridge.domain import keys
+from signbridge.domain.changes import DocumentChange, SignerChange
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     ZAPSIGN_STAGE,
@@ -367,8 +368,9 @@ def test_an_otp_intent_without_a_result_is_recorded_as_sent_without_calling(
     # Given an OTP step whose intent is recorded (a previous attempt crashed during the call)
     request_id = seed_request(oneshot_services)
     pending = _run_until(oneshot_worker, Op.SEND_ONESHOT_OTP)
-    oneshot_services.records.update_signer(
-        request_id, 0, expected_status=S.CONTRACT_STORED, updates={"otp_intent_generation": 0}
+    oneshot_services.records.update_part(
+        oneshot_services.records.get_request(request_id),
+        SignerChange(0, S.CONTRACT_STORED, updates={"otp_intent_generation": 0}),
     )
     # When the step runs again
     oneshot_worker.replay(pending)
@@ -410,9 +412,7 @@ def test_a_crash_between_the_sign_and_its_recording_is_resolved_by_the_confirm_s
     # recording the result
     aggregate = to_awaiting_otp(oneshot_services, oneshot_worker)
     request_id, pk = aggregate.request.id, signer_pk(aggregate)
-    oneshot_services.records.transition(
-        request_id, R.SIGNING, expected_version=aggregate.request.version, cause=Cause.API, correlation_id="crash"
-    )
+    oneshot_services.records.move_request(aggregate, R.SIGNING, cause=Cause.API, correlation_id="crash")
     direct_client(oneshot_simulator).sign(pk, otp_of(oneshot_simulator, pk))
     # When the reconciler finds it stale and the planner asks for the confirm step
     progress.advance(oneshot_services, request_id, cause=Cause.SCHEDULE, correlation_id="reconcile", stale=True)
@@ -434,9 +434,7 @@ def test_a_sign_that_never_happened_goes_back_to_awaiting_the_code_once_it_canno
     # Given a request left in signing whose sign never reached the Optimizer
     aggregate = to_awaiting_otp(oneshot_services, oneshot_worker)
     request_id, pk = aggregate.request.id, signer_pk(aggregate)
-    oneshot_services.records.transition(
-        request_id, R.SIGNING, expected_version=aggregate.request.version, cause=Cause.API, correlation_id="crash"
-    )
+    oneshot_services.records.move_request(aggregate, R.SIGNING, cause=Cause.API, correlation_id="crash")
     # When the confirm step runs while the sign could still be under way
     progress.advance(oneshot_services, request_id, cause=Cause.SCHEDULE, correlation_id="early", stale=True)
     oneshot_worker.run()
@@ -488,8 +486,9 @@ def test_a_create_intent_without_a_pk_creates_again(
     # Given a create whose intent was recorded by an attempt that crashed during the call
     request_id = seed_request(oneshot_services)
     pending = _run_until(oneshot_worker, Op.CREATE_ONESHOT_REQUEST)
-    oneshot_services.records.update_signer(
-        request_id, 0, expected_status=S.PENDING, updates={"oneshot_create_started_at": oneshot_services.clock()}
+    oneshot_services.records.update_part(
+        oneshot_services.records.get_request(request_id),
+        SignerChange(0, S.PENDING, updates={"oneshot_create_started_at": oneshot_services.clock()}),
     )
     # When the step runs again
     oneshot_worker.replay(pending)
@@ -528,11 +527,9 @@ def test_an_upload_whose_answer_was_lost_adopts_the_document_it_left(
     pending = _run_until(oneshot_worker, Op.UPLOAD_ONESHOT_DOCUMENT)
     aggregate = oneshot_services.records.get_request(request_id)
     pk = signer_pk(aggregate)
-    oneshot_services.records.update_document(
-        request_id,
-        0,
-        expected_status=D.RECEIVED,
-        updates={"oneshot_upload_started": {0: oneshot_services.clock()}},
+    oneshot_services.records.update_part(
+        oneshot_services.records.get_request(request_id),
+        DocumentChange(0, D.RECEIVED, updates={"oneshot_upload_started": {0: oneshot_services.clock()}}),
     )
     original = stored_bytes(oneshot_services, keys.original_key(request_id, 0))
     lost_uid = direct_client(oneshot_simulator).upload_document(pk, FilePart(original, "lost.pdf")).uid
@@ -552,8 +549,9 @@ def test_an_upload_intent_that_left_nothing_uploads_again(
     # Given an upload step whose earlier attempt crashed before anything reached the Optimizer
     request_id = seed_request(oneshot_services)
     pending = _run_until(oneshot_worker, Op.UPLOAD_ONESHOT_DOCUMENT)
-    oneshot_services.records.update_document(
-        request_id, 0, expected_status=D.RECEIVED, updates={"oneshot_upload_started": {0: oneshot_services.clock()}}
+    oneshot_services.records.update_part(
+        oneshot_services.records.get_request(request_id),
+        DocumentChange(0, D.RECEIVED, updates={"oneshot_upload_started": {0: oneshot_services.clock()}}),
     )
     # When the step runs again
     oneshot_worker.replay(pending)
@@ -572,11 +570,9 @@ def test_two_unrecorded_uploads_that_cannot_be_told_apart_fail_the_request(
     pending = _run_until(oneshot_worker, Op.UPLOAD_ONESHOT_DOCUMENT)
     pk = signer_pk(oneshot_services.records.get_request(request_id))
     for index in (0, 1):
-        oneshot_services.records.update_document(
-            request_id,
-            index,
-            expected_status=D.RECEIVED,
-            updates={"oneshot_upload_started": {0: oneshot_services.clock()}},
+        oneshot_services.records.update_part(
+            oneshot_services.records.get_request(request_id),
+            DocumentChange(index, D.RECEIVED, updates={"oneshot_upload_started": {0: oneshot_services.clock()}}),
         )
         content = stored_bytes(oneshot_services, keys.original_key(request_id, index))
         direct_client(oneshot_simulator).upload_document(pk, FilePart(content, f"{request_id}-{index:03d}-0.pdf"))
@@ -602,9 +598,7 @@ def test_cancelling_deletes_the_documents_at_the_optimizer(
     request_id, pk = aggregate.request.id, signer_pk(aggregate)
     assert len(oneshot_simulator.requests[pk].documents) == 2
     # When it is cancelled and the cancel step runs
-    oneshot_services.records.transition(
-        request_id, R.CANCELLED, expected_version=aggregate.request.version, cause=Cause.API, correlation_id="cancel"
-    )
+    oneshot_services.records.move_request(aggregate, R.CANCELLED, cause=Cause.API, correlation_id="cancel")
     progress.enqueue(
         oneshot_services,
         [OperationMessage(op=Op.CANCEL_ONESHOT_REQUEST.value, request_id=request_id, correlation_id="cancel")],
@@ -626,9 +620,7 @@ def test_a_late_step_for_a_cancelled_request_does_nothing(
     # Given a request cancelled while its create step waited on the queue
     request_id = seed_request(oneshot_services)
     aggregate = oneshot_services.records.get_request(request_id)
-    oneshot_services.records.transition(
-        request_id, R.CANCELLED, expected_version=aggregate.request.version, cause=Cause.API, correlation_id="cancel"
-    )
+    oneshot_services.records.move_request(aggregate, R.CANCELLED, cause=Cause.API, correlation_id="cancel")
     # When the step runs
     oneshot_worker.run()
     # Then the Optimizer is not called

@@ -183,13 +183,7 @@ def test_the_hint_lets_the_worker_record_a_signature_whose_answer_was_lost(
     oneshot_worker.run()
     aggregate = oneshot_services.records.get_request(request_id)
     pk = signer_pk(aggregate)
-    oneshot_services.records.transition(
-        request_id,
-        RequestStatus.SIGNING,
-        expected_version=aggregate.request.version,
-        cause=Cause.API,
-        correlation_id="lost",
-    )
+    oneshot_services.records.move_request(aggregate, RequestStatus.SIGNING, cause=Cause.API, correlation_id="lost")
     http = ProviderHttp("oneshot", oneshot_simulator.api_url, read_timeout=5.0)
     OneShotClient(oneshot_simulator.api_url, oneshot_credentials(), http=http).sign(
         pk, oneshot_simulator.last_otp(pk=pk) or ""

@@ -24,6 +24,7 @@ from signbridge.domain.errors import (
 from signbridge.domain.models import (
     Cause,
     DocumentStatus,
+    RequestAggregate,
     RequestStatus,
     SignatureRequest,
     SignerStatus,
@@ -56,16 +57,14 @@ def create(
     return request
 
 
-def move(store: RecordStore, request: SignatureRequest, to: R, *, version: int | None = None, **options: Any) -> Any:
-    return store.transition(
-        request.id,
-        to,
-        expected_version=version or request.version,
-        expected_status=options.pop("expected_status", request.status),
-        workflow=request.workflow,
-        cause=options.pop("cause", Cause.WORKER),
-        correlation_id="corr-move",
-        **options,
+def held(store: RecordStore, request: SignatureRequest) -> RequestAggregate:
+    """The aggregate as a caller holding `request` (at its status and version) sees it."""
+    return store.get_request(request.id).model_copy(update={"request": request})
+
+
+def move(store: RecordStore, request: SignatureRequest, to: R, **options: Any) -> RequestAggregate:
+    return store.move_request(
+        held(store, request), to, cause=options.pop("cause", Cause.WORKER), correlation_id="corr-move", **options
     )
 
 
@@ -123,15 +122,13 @@ def test_a_transition_moves_the_request_and_records_it(store: RecordStore, clock
     request = create(store, clock)
     clock.advance(timedelta(minutes=5))
     # When it moves to zapsign_pending with a field learned on the way
-    result = move(
-        store, request, R.ZAPSIGN_PENDING, detail="zapsign doc created", extra_updates={"zapsign_doc_token": "t1"}
-    )
+    result = move(store, request, R.ZAPSIGN_PENDING, detail="zapsign doc created", updates={"zapsign_doc_token": "t1"})
     # Then status, version, times and the field change together
     item = store.get_request_item(request.id)
     assert (item.status, item.version, item.zapsign_doc_token) == (R.ZAPSIGN_PENDING, 2, "t1")
-    assert item.status_since == item.updated_at == clock() == result.at
+    assert item.status_since == item.updated_at == clock() == result.request.status_since
     assert item.created_at == request.created_at
-    assert result.version == 2
+    assert result.request.version == 2
     # And the timeline says what happened, in order
     timeline = store.get_request(request.id).timeline
     assert [(entry.from_status, entry.to_status) for entry in timeline] == [
@@ -178,36 +175,39 @@ def test_a_move_outside_the_lifecycle_is_refused_before_writing(store: RecordSto
 def test_a_late_event_cannot_move_a_finished_request(store: RecordStore, clock: FakeClock) -> None:
     # Given a completed request
     request = create(store, clock)
-    for version, target in enumerate([R.ZAPSIGN_PENDING, R.ZAPSIGN_SIGNED, R.ARCHIVING, R.COMPLETED], start=1):
-        store.transition(request.id, target, expected_version=version, cause=Cause.WORKER, correlation_id="c")
+    aggregate = store.get_request(request.id)
+    for target in [R.ZAPSIGN_PENDING, R.ZAPSIGN_SIGNED, R.ARCHIVING, R.COMPLETED]:
+        aggregate = store.move_request(aggregate, target, cause=Cause.WORKER, correlation_id="c")
     # When an old doc_signed hint is acted on, with the current version even
+    current = store.get_request(request.id)
+    assert current.request.version == 5
     with pytest.raises(TransitionNotAllowedError):
-        store.transition(request.id, R.ZAPSIGN_SIGNED, expected_version=5, cause=Cause.WEBHOOK, correlation_id="late")
+        store.move_request(current, R.ZAPSIGN_SIGNED, cause=Cause.WEBHOOK, correlation_id="late")
     # Then it stays completed
     assert store.get_request_item(request.id).status is R.COMPLETED
 
 
-def test_without_the_current_status_the_store_reads_it_first(store: RecordStore, clock: FakeClock) -> None:
-    # Given a request at version 2, and callers that pass only a version
-    # When they move it
-    # Then a stale version loses and a missing request is reported
+def test_a_stale_aggregate_loses_and_a_missing_request_is_reported(store: RecordStore, clock: FakeClock) -> None:
+    # Given a request at version 2, and a caller still holding it at version 1
+    # When it moves it
+    # Then the stale aggregate loses and a missing request is reported
     request = create(store, clock)
-    store.transition(request.id, R.ZAPSIGN_PENDING, expected_version=1, cause=Cause.WORKER, correlation_id="c")
+    stale = store.get_request(request.id)
+    store.move_request(stale, R.ZAPSIGN_PENDING, cause=Cause.WORKER, correlation_id="c")
     with pytest.raises(ConcurrentUpdateError):
-        store.transition(request.id, R.ZAPSIGN_SIGNED, expected_version=1, cause=Cause.WORKER, correlation_id="c")
+        store.move_request(stale, R.CANCELLED, cause=Cause.WORKER, correlation_id="c")
     with pytest.raises(RequestNotFoundError):
-        store.transition("missing", R.SUBMITTED, expected_version=1, cause=Cause.WORKER, correlation_id="c")
+        store.get_request("missing")
 
 
-def test_a_transition_of_a_missing_request_says_so(store: RecordStore) -> None:
-    # Given no request with that id
-    # When a transition is attempted with status and workflow given
+def test_a_transition_of_a_missing_request_says_so(store: RecordStore, clock: FakeClock) -> None:
+    # Given an aggregate of a request that was never written
+    request, documents, signers = new_request(Workflow.ZAPSIGN, now=clock())
+    unwritten = RequestAggregate(request=request, documents=tuple(documents), signers=tuple(signers), timeline=())
+    # When it is moved
     # Then the error says the request does not exist
     with pytest.raises(RequestNotFoundError):
-        store.transition(
-            "missing", R.ZAPSIGN_PENDING, expected_version=1, expected_status=R.SUBMITTED,
-            workflow=Workflow.ZAPSIGN, cause=Cause.WORKER, correlation_id="c",
-        )  # fmt: skip
+        store.move_request(unwritten, R.ZAPSIGN_PENDING, cause=Cause.WORKER, correlation_id="c")
 
 
 def run_together(count: int, attempt: Callable[[], object]) -> tuple[list[object], list[Exception]]:
@@ -261,7 +261,7 @@ def test_extra_updates_are_checked_against_the_model(
     # Then it is refused before writing
     request = create(store, clock)
     with pytest.raises(InvalidUpdateError, match=message):
-        move(store, request, R.ZAPSIGN_PENDING, extra_updates=updates)
+        move(store, request, R.ZAPSIGN_PENDING, updates=updates)
     assert store.get_request_item(request.id).version == 1
 
 
@@ -270,10 +270,10 @@ def test_an_update_to_none_removes_the_field(store: RecordStore, clock: FakeCloc
     # When a transition sets it to None
     # Then the field is gone
     request = create(store, clock, workflow=Workflow.ONESHOT)
-    move(store, request, R.ONESHOT_PENDING, extra_updates={"current_signer": 0})
-    store.transition(
-        request.id, R.FAILED, expected_version=2, cause=Cause.WORKER, correlation_id="c",
-        extra_updates={"current_signer": None, "failure_reason": "optimizer refused the request"},
+    move(store, request, R.ONESHOT_PENDING, updates={"current_signer": 0})
+    store.move_request(
+        store.get_request(request.id), R.FAILED, cause=Cause.WORKER, correlation_id="c",
+        updates={"current_signer": None, "failure_reason": "optimizer refused the request"},
     )  # fmt: skip
     item = store.get_request_item(request.id)
     assert (item.current_signer, item.failure_reason) == (None, "optimizer refused the request")
@@ -290,7 +290,7 @@ def test_a_step_records_its_move_parts_and_lookup_atomically(store: RecordStore,
         store,
         request,
         R.ZAPSIGN_PENDING,
-        extra_updates={"zapsign_doc_token": "doc-main"},
+        updates={"zapsign_doc_token": "doc-main"},
         lookups=[Lookup.zapsign_doc("doc-main"), Lookup.zapsign_doc("doc-extra", document=1)],
         document_changes=[
             DocumentChange(
@@ -388,19 +388,18 @@ def test_the_same_request_may_record_its_lookup_again(store: RecordStore, clock:
     # Given a One-Shot request pk recorded with signer 0's move
     request = create(store, clock, workflow=Workflow.ONESHOT)
     move(store, request, R.ONESHOT_PENDING)
-    store.transition_signer(
-        request.id, 0, SignerStatus.ONESHOT_REQUESTED, workflow=Workflow.ONESHOT, expected_status=SignerStatus.PENDING,
-        cause=Cause.WORKER, correlation_id="c", updates={"oneshot_request_pk": "388141"},
-        lookups=[Lookup.oneshot_request(388141, signer=0)],
+    aggregate = store.move_part(
+        store.get_request(request.id),
+        SignerChange(0, SignerStatus.PENDING, SignerStatus.ONESHOT_REQUESTED, {"oneshot_request_pk": "388141"}),
+        cause=Cause.WORKER, correlation_id="c", lookups=[Lookup.oneshot_request(388141, signer=0)],
     )  # fmt: skip
     # When a retried step writes the same lookup with another change of the same request
-    store.update_signer(
-        request.id, 0, expected_status=SignerStatus.ONESHOT_REQUESTED, updates={"contract_key": "contracts/x.pdf"}
+    aggregate = store.update_part(
+        aggregate, SignerChange(0, SignerStatus.ONESHOT_REQUESTED, updates={"contract_key": "contracts/x.pdf"})
     )
-    store.transition_signer(
-        request.id, 0, SignerStatus.CONTRACT_STORED, workflow=Workflow.ONESHOT,
-        expected_status=SignerStatus.ONESHOT_REQUESTED, cause=Cause.WORKER, correlation_id="c",
-        lookups=[Lookup.oneshot_request("388141", signer=0)],
+    store.move_part(
+        aggregate, SignerChange(0, SignerStatus.ONESHOT_REQUESTED, SignerStatus.CONTRACT_STORED),
+        cause=Cause.WORKER, correlation_id="c", lookups=[Lookup.oneshot_request("388141", signer=0)],
     )  # fmt: skip
     # Then it is accepted, and the pk leads to the request and the signer
     target = store.find_by_oneshot_request(388141)
@@ -423,11 +422,14 @@ def test_a_document_moves_on_its_own_status_and_is_on_the_timeline(store: Record
     # Then its uid is recorded with the move, on the timeline, and the request does not move
     request = create(store, clock, workflow=Workflow.ONESHOT)
     clock.advance(timedelta(seconds=1))  # entries at the same instant have no defined order
-    result = store.transition_document(
-        request.id, 0, DocumentStatus.ONESHOT_UPLOADED, workflow=Workflow.ONESHOT,
-        expected_status=DocumentStatus.RECEIVED, cause=Cause.WORKER, correlation_id="c",
-        updates={"oneshot_document_uids": {0: "604b889f"}},
-    )  # fmt: skip
+    result = store.move_part(
+        store.get_request(request.id),
+        DocumentChange(
+            0, DocumentStatus.RECEIVED, DocumentStatus.ONESHOT_UPLOADED, {"oneshot_document_uids": {0: "604b889f"}}
+        ),
+        cause=Cause.WORKER,
+        correlation_id="c",
+    )
     aggregate = store.get_request(request.id)
     assert aggregate.document(0).oneshot_document_uids == {0: "604b889f"}
     entry = aggregate.timeline[-1]
@@ -435,7 +437,7 @@ def test_a_document_moves_on_its_own_status_and_is_on_the_timeline(store: Record
         TimelineSubject.DOCUMENT,
         0,
         "oneshot_uploaded",
-        result.event_id,
+        result.timeline[-1].id,
     )
     # The request itself did not move
     assert aggregate.request.version == 1
@@ -446,11 +448,12 @@ def test_two_concurrent_document_moves_one_wins(store: RecordStore, clock: FakeC
     # When both record the move at once
     # Then one wins and the other loses cleanly
     request = create(store, clock, workflow=Workflow.ONESHOT)
+    aggregate = store.get_request(request.id)
     results, errors = run_together(
         2,
-        lambda: store.transition_document(
-            request.id, 0, DocumentStatus.ONESHOT_UPLOADED, workflow=Workflow.ONESHOT,
-            expected_status=DocumentStatus.RECEIVED, cause=Cause.WORKER, correlation_id="c",
+        lambda: store.move_part(
+            aggregate, DocumentChange(0, DocumentStatus.RECEIVED, DocumentStatus.ONESHOT_UPLOADED),
+            cause=Cause.WORKER, correlation_id="c",
         ),
     )  # fmt: skip
     assert len(results) == 1
@@ -463,10 +466,9 @@ def test_a_part_move_can_require_the_request_status(store: RecordStore, clock: F
     move(store, request, R.CANCELLED)
     # When the step tries to record the upload, only while the request is oneshot_pending
     with pytest.raises(ConcurrentUpdateError) as lost:
-        store.transition_document(
-            request.id, 0, DocumentStatus.ONESHOT_UPLOADED, workflow=Workflow.ONESHOT,
-            expected_status=DocumentStatus.RECEIVED, cause=Cause.WORKER, correlation_id="c",
-            request_status=R.ONESHOT_PENDING,
+        store.move_part(
+            held(store, request), DocumentChange(0, DocumentStatus.RECEIVED, DocumentStatus.ONESHOT_UPLOADED),
+            cause=Cause.WORKER, correlation_id="c", request_status=R.ONESHOT_PENDING,
         )  # fmt: skip
     # Then nothing is written
     assert lost.value.actual == "cancelled"
@@ -478,20 +480,25 @@ def test_part_moves_check_the_lifecycle_and_existence(store: RecordStore, clock:
     # When its parts are moved wrongly, or parts that do not exist
     # Then each mistake has its error
     request = create(store, clock)
+    aggregate = store.get_request(request.id)
     with pytest.raises(TransitionNotAllowedError):
-        store.transition_signer(
-            request.id, 0, SignerStatus.OTP_SENT, workflow=Workflow.ZAPSIGN, expected_status=SignerStatus.PENDING,
-            cause=Cause.WORKER, correlation_id="c",
-        )  # fmt: skip
+        store.move_part(
+            aggregate,
+            SignerChange(0, SignerStatus.PENDING, SignerStatus.OTP_SENT),
+            cause=Cause.WORKER,
+            correlation_id="c",
+        )
     with pytest.raises(SignerNotFoundError):
-        store.transition_signer(
-            request.id, 5, SignerStatus.SIGNED, workflow=Workflow.ZAPSIGN, expected_status=SignerStatus.PENDING,
-            cause=Cause.WEBHOOK, correlation_id="c",
-        )  # fmt: skip
+        store.move_part(
+            aggregate,
+            SignerChange(5, SignerStatus.PENDING, SignerStatus.SIGNED),
+            cause=Cause.WEBHOOK,
+            correlation_id="c",
+        )
     with pytest.raises(DocumentNotFoundError):
-        store.update_document(request.id, 9, expected_status=DocumentStatus.RECEIVED, updates={"size": 1})
+        store.update_part(aggregate, DocumentChange(9, DocumentStatus.RECEIVED, updates={"size": 1}))
     with pytest.raises(InvalidUpdateError):
-        store.update_signer(request.id, 0, expected_status=SignerStatus.PENDING, updates={"status": "signed"})
+        store.update_part(aggregate, SignerChange(0, SignerStatus.PENDING, updates={"status": "signed"}))
 
 
 # ------------------------------------------------------------------------------------------------ listings

@@ -108,9 +108,7 @@ def test_a_second_submission_while_the_first_is_signing_is_refused(
 ) -> None:
     # Given a request whose code was submitted and is being signed (the intent is recorded)
     aggregate = awaiting(oneshot_services, oneshot_worker)
-    oneshot_services.records.transition(
-        aggregate.request.id, R.SIGNING, expected_version=aggregate.request.version, cause=Cause.API, correlation_id="1"
-    )
+    oneshot_services.records.move_request(aggregate, R.SIGNING, cause=Cause.API, correlation_id="1")
     # When the code is submitted again, Then it is refused and the Optimizer is not called a second time
     with pytest.raises(NotAwaitingOtpError):
         signing.submit_otp(

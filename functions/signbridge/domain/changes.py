@@ -50,7 +50,7 @@ class LookupTarget:
 
 @dataclass(frozen=True)
 class DocumentChange:
-    """A document change carried by a request `transition`: a move (`to`) and/or field updates, conditional on
+    """A document change carried by a request move (`move_request`): a move (`to`) and/or field updates, conditional on
     `expected_status`. No timeline entry of its own: the request's entry covers it."""
 
     index: int
@@ -61,7 +61,7 @@ class DocumentChange:
 
 @dataclass(frozen=True)
 class SignerChange:
-    """A signer change carried by a request `transition`; see `DocumentChange`."""
+    """A signer change carried by a request move; see `DocumentChange`."""
 
     index: int
     expected_status: SignerStatus

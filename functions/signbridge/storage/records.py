@@ -5,19 +5,19 @@ conditional, never a blind overwrite:
 
 - `create_request` writes the request, its documents, its signers and the first timeline entry in one
   TransactWriteItems, each `attribute_not_exists`; a second create of the same id is `RequestAlreadyExistsError`.
-- `transition` moves the request if it is still in the status *and* at the version the caller read, increments the
+- `move_request`, `move_part`, `update_part` (the only writes after the create; the workflow's `Step` uses them) take
+  the aggregate the caller read and answer the aggregate as written (`storage/written.py`), so nothing is read again.
+- `move_request` moves the request if it is still in the status *and* at the version of the aggregate, increments the
   version, keeps `gsi_status`/`gsi_status_since` in step and appends the timeline entry, all in one transaction. The
   move is checked against `signbridge.domain.lifecycle` first (`TransitionNotAllowedError`, nothing written); a lost
   race is `ConcurrentUpdateError`. The same transaction can carry document and signer changes and lookup items, so the
   step that learns a provider identifier records it together with the move it causes. Each document and signer move
   it carries has its own timeline entry, all stored in the one timeline item of the transaction
   (`storage/written.py` `carried_entries`): every step reads the timeline, so it stays one item per write.
-- `transition_document` / `transition_signer` move one document or signer conditionally on its own status, with its
-  provider fields in the same write, and optionally only while the request is in a given status.
+- `move_part` moves one document or signer conditionally on its own status, with its provider fields in the same
+  write, and optionally only while the request is in a given status; `update_part` sets fields without a move.
 - A write of one item (a part update, a part move that records no entry) is one conditional `UpdateItem`/`PutItem`
   with the same condition, not a transaction (half the write units); several items always move in one transaction.
-- `move_request`, `move_part`, `update_part` (what the workflow's `Step` uses) are the same writes taken from the
-  aggregate the caller read, and answer the aggregate as written (`storage/written.py`), so nothing is read again.
 
 Lookups for provider identifiers are items (`ZAPSIGN_DOC#{token}`, `ONESHOT_REQUEST#{pk}`), put with
 `attribute_not_exists(pk) OR request_id = :this` so an identifier can never point at two requests and a retry of the
@@ -50,12 +50,10 @@ from signbridge.domain.errors import (
 from signbridge.domain.models import (
     Cause,
     Document,
-    DocumentStatus,
     RequestAggregate,
     RequestStatus,
     SignatureRequest,
     Signer,
-    SignerStatus,
     TimelineEntry,
     TimelineSubject,
     Workflow,
@@ -166,41 +164,127 @@ class RecordStore(RecordReads):
         plan.add(plan.put_event(entry), already_exists)
         self._write(plan)
 
-    # ------------------------------------------------------------------------------------------------ request moves
+    # ------------------------------------------------------------------------------------------------ aggregate writes
 
-    def transition(
+    def move_request(
         self,
-        request_id: str,
+        aggregate: RequestAggregate,
         to: RequestStatus,
         *,
-        expected_version: int,
         cause: Cause,
         correlation_id: str,
         detail: str | None = None,
-        extra_updates: Mapping[str, object] | None = None,
+        updates: Mapping[str, object] | None = None,
         lookups: Sequence[Lookup] = (),
         document_changes: Sequence[DocumentChange] = (),
         signer_changes: Sequence[SignerChange] = (),
-        expected_status: RequestStatus | None = None,
-        workflow: Workflow | None = None,
         record_event: bool = True,
-    ) -> Transition:
-        """Move the request to `to` if it is still at `expected_version` (and in `expected_status`), with a timeline
-        entry unless `record_event` is False.
+    ) -> RequestAggregate:
+        """Move the request as `aggregate` holds it (its status and version are the condition), answered
+        with the aggregate as written (`storage/written.py`): no read before or after."""
+        request = aggregate.request
+        written = self._move_request(
+            request,
+            to,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            extra_updates=updates,
+            lookups=lookups,
+            document_changes=document_changes,
+            signer_changes=signer_changes,
+            record_event=record_event,
+        )
+        return after_request_move(
+            aggregate,
+            written,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            updates=validated_updates(SignatureRequest, REQUEST_PROTECTED, updates or {}, "request"),
+            document_changes=[_validated_change(DOCUMENTS, change) for change in document_changes],
+            signer_changes=[_validated_change(SIGNERS, change) for change in signer_changes],
+        )
 
-        Pass `expected_status` and `workflow` from the request you read to save a read; without them the store reads
-        the request item first. `extra_updates` sets request fields in the same write (None removes a field).
-        """
-        if expected_status is None or workflow is None:
-            current = self.get_request_item(request_id)
-            if current.version != expected_version or expected_status not in (None, current.status):
-                raise ConcurrentUpdateError(
-                    request_id,
-                    "request",
-                    expected=f"{expected_status or 'any status'} at version {expected_version}",
-                    actual=f"{current.status} at version {current.version}",
-                )
-            expected_status, workflow = current.status, current.workflow
+    def move_part(
+        self,
+        aggregate: RequestAggregate,
+        change: DocumentChange | SignerChange,
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None = None,
+        lookups: Sequence[Lookup] = (),
+        request_status: RequestStatus | None = None,
+        record_event: bool = True,
+    ) -> RequestAggregate:
+        """Move document or signer `change.index` to `change.to` if it is still in `change.expected_status` (and, with
+        `request_status`, only while the request is in that status), setting `change.updates` in the same write;
+        answered with the aggregate as written."""
+        if change.to is None:
+            raise ValueError("a transition needs a target status")
+        part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
+        written = self._transition_part(
+            part,
+            aggregate.request.id,
+            change,
+            workflow=aggregate.request.workflow,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            lookups=lookups,
+            request_status=request_status,
+            record_event=record_event,
+        )
+        return after_part_change(
+            aggregate,
+            _validated_change(part, change),
+            written.at,
+            written,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+        )
+
+    def update_part(
+        self,
+        aggregate: RequestAggregate,
+        change: DocumentChange | SignerChange,
+        *,
+        request_status: RequestStatus | None = None,
+    ) -> RequestAggregate:
+        """Set fields of a document or signer without moving it (e.g. `otp_sent_at` on a resend), if it is still in
+        `change.expected_status`; answered with the aggregate as written."""
+        if change.to is not None:
+            raise ValueError("an update does not move: use move_part")
+        part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
+        self._update_part(part, aggregate.request.id, change, request_status)
+        return after_part_change(aggregate, _validated_change(part, change), self._clock())
+
+    # ------------------------------------------------------------------------------------------------ internals
+
+    def _move_request(
+        self,
+        request: SignatureRequest,
+        to: RequestStatus,
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str | None,
+        extra_updates: Mapping[str, object] | None,
+        lookups: Sequence[Lookup],
+        document_changes: Sequence[DocumentChange],
+        signer_changes: Sequence[SignerChange],
+        record_event: bool,
+    ) -> Transition:
+        """Move `request` to `to` if it is still in its status at its version, with a timeline entry unless
+        `record_event` is False. `extra_updates` sets request fields in the same write (None removes a field)."""
+        request_id, expected_status, expected_version, workflow = (
+            request.id,
+            request.status,
+            request.version,
+            request.workflow,
+        )
         self._check_move(
             "request",
             request_id,
@@ -278,193 +362,6 @@ class RecordStore(RecordReads):
             event_id=entry.id if record_event else None,
             version=expected_version + 1,
         )
-
-    # ------------------------------------------------------------------------------------------------ part moves
-
-    def transition_document(
-        self,
-        request_id: str,
-        index: int,
-        to: DocumentStatus,
-        *,
-        workflow: Workflow,
-        expected_status: DocumentStatus,
-        cause: Cause,
-        correlation_id: str,
-        detail: str | None = None,
-        updates: Mapping[str, object] | None = None,
-        lookups: Sequence[Lookup] = (),
-        request_status: RequestStatus | None = None,
-        record_event: bool = True,
-    ) -> Transition:
-        """Move document `index` to `to` if it is still in `expected_status` (and, with `request_status`, only while
-        the request is in that status), setting `updates` in the same write."""
-        return self._transition_part(
-            DOCUMENTS,
-            request_id,
-            DocumentChange(index, expected_status, to, updates or {}),
-            workflow=workflow,
-            cause=cause,
-            correlation_id=correlation_id,
-            detail=detail,
-            lookups=lookups,
-            request_status=request_status,
-            record_event=record_event,
-        )
-
-    def transition_signer(
-        self,
-        request_id: str,
-        index: int,
-        to: SignerStatus,
-        *,
-        workflow: Workflow,
-        expected_status: SignerStatus,
-        cause: Cause,
-        correlation_id: str,
-        detail: str | None = None,
-        updates: Mapping[str, object] | None = None,
-        lookups: Sequence[Lookup] = (),
-        request_status: RequestStatus | None = None,
-        record_event: bool = True,
-    ) -> Transition:
-        """Move signer `index` to `to` if it is still in `expected_status`; see `transition_document`."""
-        return self._transition_part(
-            SIGNERS,
-            request_id,
-            SignerChange(index, expected_status, to, updates or {}),
-            workflow=workflow,
-            cause=cause,
-            correlation_id=correlation_id,
-            detail=detail,
-            lookups=lookups,
-            request_status=request_status,
-            record_event=record_event,
-        )
-
-    def update_document(
-        self,
-        request_id: str,
-        index: int,
-        *,
-        expected_status: DocumentStatus,
-        updates: Mapping[str, object],
-        request_status: RequestStatus | None = None,
-    ) -> None:
-        """Set fields of a document without moving it, if it is still in `expected_status`."""
-        self._update_part(DOCUMENTS, request_id, DocumentChange(index, expected_status, None, updates), request_status)
-
-    def update_signer(
-        self,
-        request_id: str,
-        index: int,
-        *,
-        expected_status: SignerStatus,
-        updates: Mapping[str, object],
-        request_status: RequestStatus | None = None,
-    ) -> None:
-        """Set fields of a signer without moving it (e.g. `otp_sent_at` on a resend), if still in `expected_status`."""
-        self._update_part(SIGNERS, request_id, SignerChange(index, expected_status, None, updates), request_status)
-
-    # ------------------------------------------------------------------------------------------------ aggregate writes
-
-    def move_request(
-        self,
-        aggregate: RequestAggregate,
-        to: RequestStatus,
-        *,
-        cause: Cause,
-        correlation_id: str,
-        detail: str | None = None,
-        updates: Mapping[str, object] | None = None,
-        lookups: Sequence[Lookup] = (),
-        document_changes: Sequence[DocumentChange] = (),
-        signer_changes: Sequence[SignerChange] = (),
-        record_event: bool = True,
-    ) -> RequestAggregate:
-        """`transition` from the request as `aggregate` holds it (its status and version are the condition), answered
-        with the aggregate as written (`storage/written.py`): no read before or after."""
-        request = aggregate.request
-        written = self.transition(
-            request.id,
-            to,
-            expected_version=request.version,
-            expected_status=request.status,
-            workflow=request.workflow,
-            cause=cause,
-            correlation_id=correlation_id,
-            detail=detail,
-            extra_updates=updates,
-            lookups=lookups,
-            document_changes=document_changes,
-            signer_changes=signer_changes,
-            record_event=record_event,
-        )
-        return after_request_move(
-            aggregate,
-            written,
-            cause=cause,
-            correlation_id=correlation_id,
-            detail=detail,
-            updates=validated_updates(SignatureRequest, REQUEST_PROTECTED, updates or {}, "request"),
-            document_changes=[_validated_change(DOCUMENTS, change) for change in document_changes],
-            signer_changes=[_validated_change(SIGNERS, change) for change in signer_changes],
-        )
-
-    def move_part(
-        self,
-        aggregate: RequestAggregate,
-        change: DocumentChange | SignerChange,
-        *,
-        cause: Cause,
-        correlation_id: str,
-        detail: str | None = None,
-        lookups: Sequence[Lookup] = (),
-        request_status: RequestStatus | None = None,
-        record_event: bool = True,
-    ) -> RequestAggregate:
-        """`transition_document` / `transition_signer` of `change`, answered with the aggregate as written."""
-        if change.to is None:
-            raise ValueError("a transition needs a target status")
-        part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
-        written = self._transition_part(
-            part,
-            aggregate.request.id,
-            change,
-            workflow=aggregate.request.workflow,
-            cause=cause,
-            correlation_id=correlation_id,
-            detail=detail,
-            lookups=lookups,
-            request_status=request_status,
-            record_event=record_event,
-        )
-        return after_part_change(
-            aggregate,
-            _validated_change(part, change),
-            written.at,
-            written,
-            cause=cause,
-            correlation_id=correlation_id,
-            detail=detail,
-        )
-
-    def update_part(
-        self,
-        aggregate: RequestAggregate,
-        change: DocumentChange | SignerChange,
-        *,
-        request_status: RequestStatus | None = None,
-    ) -> RequestAggregate:
-        """`update_document` / `update_signer` of `change` (fields only, no move), answered with the aggregate as
-        written."""
-        if change.to is not None:
-            raise ValueError("an update does not move: use move_part")
-        part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
-        self._update_part(part, aggregate.request.id, change, request_status)
-        return after_part_change(aggregate, _validated_change(part, change), self._clock())
-
-    # ------------------------------------------------------------------------------------------------ internals
 
     def _transition_part(
         self,
