@@ -309,6 +309,22 @@ def test_replaying_a_webhook_of_no_request_of_ours_enqueues_nothing(
     assert run("webhooks", "replay", "originals/x/000.pdf")[0] == cli.EXIT_USAGE
 
 
+@pytest.fixture
+def zapsign_at_simulator(
+    secrets: SecretNames,
+    secretsmanager_client: Any,
+    zapsign_simulator: ZapSignSimulator,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> ZapSignSimulator:
+    """The simulator's ZapSign token in Secrets Manager, and the ZapSign base URL pointing at the simulator."""
+    secretsmanager_client.put_secret_value(
+        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
+    )
+    parameters.clear_caches()
+    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
+    return zapsign_simulator
+
+
 # ------------------------------------------------------------------------------------------------ webhooks register
 
 
@@ -317,21 +333,15 @@ def test_register_webhook_registers_the_url_with_the_current_secret_header_and_n
     settings: Settings,
     secrets: SecretNames,
     secretsmanager_client: Any,
-    zapsign_simulator: ZapSignSimulator,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    zapsign_at_simulator: ZapSignSimulator,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given the ZapSign token of the simulator in Secrets Manager, and the ZapSign base URL pointing at it
-    secretsmanager_client.put_secret_value(
-        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
-    )
-    parameters.clear_caches()
-    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
     # When an operator registers the webhook
     code, output = run("webhooks", "register", "--url", "https://api.example.test/webhooks/zapsign")
     # Then ZapSign holds one registration for the URL with the current webhook secret in SignBridge's header
     assert code == 0
-    (registration,) = zapsign_simulator.registrations.values()
+    (registration,) = zapsign_at_simulator.registrations.values()
     assert registration.url == "https://api.example.test/webhooks/zapsign"
     assert registration.type == ""
     assert registration.headers == [{"name": "X-Webhook-Token", "value": "zapsign-hook-current"}]
@@ -347,18 +357,12 @@ def test_register_webhook_defaults_to_the_stacks_webhook_url(
     settings: Settings,
     secrets: SecretNames,
     secretsmanager_client: Any,
-    zapsign_simulator: ZapSignSimulator,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    zapsign_at_simulator: ZapSignSimulator,
     cloudformation_stack: str,
 ) -> None:
-    secretsmanager_client.put_secret_value(
-        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
-    )
-    parameters.clear_caches()
-    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
     code, _ = run("webhooks", "register", "--stage", cloudformation_stack)
     assert code == 0
-    (registration,) = zapsign_simulator.registrations.values()
+    (registration,) = zapsign_at_simulator.registrations.values()
     assert registration.url == "https://api.example.test/webhooks/zapsign"
 
 
@@ -367,16 +371,10 @@ def test_rotate_registers_the_new_secret_deletes_the_old_webhook_and_retires_the
     settings: Settings,
     secrets: SecretNames,
     secretsmanager_client: Any,
-    zapsign_simulator: ZapSignSimulator,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    zapsign_at_simulator: ZapSignSimulator,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given SignBridge's webhook registered at ZapSign with the current secret
-    secretsmanager_client.put_secret_value(
-        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
-    )
-    parameters.clear_caches()
-    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
     url = "https://api.example.test/webhooks/zapsign"
     code, output = run("webhooks", "register", "--url", url, "--json")
     assert code == 0
@@ -386,7 +384,7 @@ def test_rotate_registers_the_new_secret_deletes_the_old_webhook_and_retires_the
     # Then ZapSign holds one registration, a new one, whose header carries a new secret
     assert code == 0
     result = json.loads(output)
-    (registration,) = zapsign_simulator.registrations.values()
+    (registration,) = zapsign_at_simulator.registrations.values()
     assert str(registration.id) == result["webhook_id"] != old_id
     ((header,),) = [registration.headers]
     assert header["name"] == "X-Webhook-Token"
@@ -404,15 +402,9 @@ def test_a_rotation_that_cannot_delete_the_old_webhook_leaves_both_secrets_accep
     settings: Settings,
     secrets: SecretNames,
     secretsmanager_client: Any,
-    zapsign_simulator: ZapSignSimulator,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    zapsign_at_simulator: ZapSignSimulator,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    secretsmanager_client.put_secret_value(
-        SecretId=secrets.zapsign, SecretString=json.dumps({"api_token": ZAPSIGN_TOKEN})
-    )
-    parameters.clear_caches()
-    monkeypatch.setenv(env_names.ZAPSIGN_BASE_URL, zapsign_simulator.api_base_url)
     # When the old webhook id is wrong
     code, _ = run("webhooks", "rotate", "--old-webhook-id", "999", "--url", "https://api.example.test/w", "--wait", "0")
     # Then the command fails saying so, and both the new and the current secret are accepted: nothing is refused
