@@ -118,6 +118,7 @@ class SignBridgeStack(Stack):
             env_names.ZAPSIGN_FILE_HOSTS: ",".join(config.zapsign_file_hosts),
             env_names.ONESHOT_BASE_URL: config.oneshot_base_url,
             env_names.ONESHOT_ENV: config.oneshot_env,
+            env_names.API_AUTH: "jwt" if config.uses_jwt else "iam",
             env_names.ZAPSIGN_SECRET_NAME: self.secrets.names[secrets.ZAPSIGN],
             env_names.WEBHOOK_SECRET_NAME: self.secrets.names[secrets.WEBHOOK],
             env_names.ONESHOT_SECRET_NAME: self.secrets.names[secrets.ONESHOT],

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import sys
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -485,7 +488,8 @@ def doctor(ctx: typer.Context, stage: StageOption = None, json: JsonOption = Fal
 def run(ctx: typer.Context) -> None:
     """All of SignBridge on this machine (python -m local): every option is passed on (`signbridge run --help`).
 
-    Needs the development install (moto, werkzeug): pip install -e '.[dev]' or `make install`.
+    The local stack runs from a clone of SignBridge, with the development install (moto, werkzeug): `make install`
+    there, then `.venv/bin/signbridge run` or `make run`. The installed package carries the operator's commands only.
 
     **Examples**
 
@@ -495,13 +499,37 @@ def run(ctx: typer.Context) -> None:
     raise typer.Exit(run_local(list(ctx.args)))
 
 
+def find_checkout(candidates: Iterable[Path]) -> Path | None:
+    """The first of `candidates` that is a clone of SignBridge (its local stack beside the Lambda code), or None."""
+    for candidate in candidates:
+        if (candidate / "local" / "__main__.py").is_file() and (candidate / "functions" / "signbridge").is_dir():
+            return candidate
+    return None
+
+
+def _checkout_candidates() -> list[Path]:
+    # An editable install (`make install`) runs this package from the clone itself; else the working directory.
+    return [Path(__file__).resolve().parent.parent, Path.cwd()]
+
+
 def run_local(arguments: list[str]) -> int:
+    """`python -m local` with `arguments`, from the clone this tool runs from (or the working directory). The wheel
+    ships `signbridge` and `signbridge_cli` only: the local stack, the simulators and the demo stay in the clone."""
+    checkout = find_checkout(_checkout_candidates())
+    if checkout is None:
+        raise CommandError(
+            "the local stack runs from a clone of SignBridge, not from the installed package: in a clone, "
+            "`make install`, then `make run` (or `.venv/bin/signbridge run`)",
+            EXIT_USAGE,
+        )
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
     try:
         from local.__main__ import main as run_local_stack  # noqa: PLC0415 - imports the stack only for this command
     except ModuleNotFoundError as error:
         raise CommandError(
             f"the local stack needs the development dependencies ({error.name} is missing): "
-            "pip install -e '.[dev]' in a clone of SignBridge, or `make install`",
+            f"`make install` in {checkout} (or pip install -e '.[dev]' there)",
             EXIT_USAGE,
         ) from None
     return run_local_stack(arguments)

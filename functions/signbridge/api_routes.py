@@ -27,6 +27,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/requests", API, True),
     Route("GET", "/v1/requests/{request_id}", API, True),
     Route("POST", "/v1/requests/{request_id}/cancel", API, True),
+    Route("POST", "/v1/requests/{request_id}/documents/{document}/upload", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/unlock", API, True),

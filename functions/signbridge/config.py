@@ -38,6 +38,9 @@ class Settings(BaseModel):
     oneshot_env: Literal["sandbox", "prod"] = "sandbox"
     allow_loopback_http: bool = False
     api_base_url: str = ""
+    # How the deployed API authorises `/v1` calls (the stack sets it from the stage's JWT settings): the OpenAPI
+    # document declares the matching scheme. It documents; API Gateway enforces.
+    api_auth: Literal["iam", "jwt"] = "iam"
     zapsign_secret_name: str
     webhook_secret_name: str
     oneshot_secret_name: str
@@ -68,6 +71,7 @@ class Settings(BaseModel):
             "oneshot_env": env_names.ONESHOT_ENV,
             "allow_loopback_http": env_names.ALLOW_LOOPBACK_HTTP,
             "api_base_url": env_names.API_BASE_URL,
+            "api_auth": env_names.API_AUTH,
             "zapsign_secret_name": env_names.ZAPSIGN_SECRET_NAME,
             "webhook_secret_name": env_names.WEBHOOK_SECRET_NAME,
             "oneshot_secret_name": env_names.ONESHOT_SECRET_NAME,

@@ -51,7 +51,7 @@ def test_a_document_uploaded_through_the_presigned_post_is_signed(e2e: E2E) -> N
     assert done["documents"][1]["files"]["original"]["sha256"] == sha256(pdf)
 
 
-def test_an_upload_that_is_not_a_pdf_is_rejected(e2e: E2E) -> None:
+def test_a_rejected_upload_can_be_uploaded_again_and_the_request_goes_on(e2e: E2E) -> None:
     # Given a request with one document declared for upload
     created = e2e.create(declared(e2e.body("zapsign"), 0))
     request_id = created["id"]
@@ -59,15 +59,35 @@ def test_an_upload_that_is_not_a_pdf_is_rejected(e2e: E2E) -> None:
     # When the client uploads something that is not a PDF
     answer = upload(created["uploads"][0], b"MZ\x90\x00 this is not a PDF at all", "invoice.pdf")
 
-    # Then S3 takes it but the intake rejects the document and the request never reaches ZapSign
+    # Then S3 takes it but the intake rejects the document; the request stays a draft and never reaches ZapSign
     assert answer.status_code in (200, 201, 204), answer.text
-    rejected = e2e.wait(
-        request_id,
-        ("draft", "failed"),
-        condition=lambda body: body["documents"][0]["status"] == "rejected",
-    )
-    assert rejected["documents"][0]["rejection_reason"]
+    rejected = e2e.wait(request_id, "draft", condition=lambda body: body["documents"][0]["status"] == "rejected")
+    assert rejected["documents"][0]["rejection_reason"].endswith("not a PDF")
     assert not e2e.zapsign.find_documents(external_id=rejected.get("external_id"))
+
+    # When the client asks for a new link, twice (a retry), and uploads the right file with it
+    path = f"/v1/requests/{request_id}/documents/0/upload"
+    first, again = e2e.api.post(path), e2e.api.post(path)
+    assert (first.status_code, again.status_code) == (200, 200), first.text
+    reopened = again.json()
+    assert reopened["status"] == "draft"
+    assert reopened["documents"][0]["status"] == "awaiting_upload"
+    assert reopened["documents"][0]["rejection_reason"] is None
+    (form,) = reopened["uploads"]
+    assert form["document"] == 0
+    pdf = demo_pdf("Corrected contract", "e2e")
+    assert upload(form, pdf).status_code in (200, 201, 204)
+
+    # Then the request goes on to ZapSign with the corrected file, and the timeline recorded the reopening once
+    pending = e2e.wait_for_signer_links(request_id)
+    assert pending["documents"][0]["sha256"] == sha256(pdf)
+    details = [entry.get("detail") or "" for entry in pending["timeline"]]
+    assert details.count("document 0 may be uploaded again") == 1
+    # and once it has left draft, another link is refused with a 409 problem
+    closed = e2e.api.post(path)
+    assert closed.status_code == 409, closed.text
+    assert closed.headers["Content-Type"].startswith("application/problem+json")
+    assert closed.json()["type"].endswith("upload-closed")
 
 
 def test_an_upload_larger_than_declared_is_refused(e2e: E2E) -> None:
@@ -81,9 +101,7 @@ def test_an_upload_larger_than_declared_is_refused(e2e: E2E) -> None:
 
     # Then S3 refuses it by the POST policy, or the intake rejects it
     if answer.status_code in (200, 201, 204):
-        body = e2e.wait(
-            request_id, ("draft", "failed"), condition=lambda body: body["documents"][0]["status"] == "rejected"
-        )
+        body = e2e.wait(request_id, "draft", condition=lambda body: body["documents"][0]["status"] == "rejected")
         assert body["documents"][0]["rejection_reason"]
     else:
         assert 400 <= answer.status_code < 500, answer.text

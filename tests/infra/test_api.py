@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from signbridge import api_routes
+from signbridge import api_routes, env_names
 
 from .conftest import Synth, function_logical_id, ref
 
@@ -57,6 +57,13 @@ def test_jwt_authorizer_replaces_iam_when_issuer_and_audience_are_configured(ful
             assert "AuthorizerId" in props
         else:
             assert props["AuthorizationType"] == "NONE"
+
+
+def test_the_api_function_is_told_which_scheme_its_routes_use(synth: Synth, full_synth: Synth) -> None:
+    # The OpenAPI document the api function serves declares the scheme API Gateway applies (SIGNBRIDGE_API_AUTH).
+    for template, expected in ((synth, "iam"), (full_synth, "jwt")):
+        variables = template.props(function_logical_id(api_routes.API))["Environment"]["Variables"]
+        assert variables[env_names.API_AUTH] == expected
 
 
 def test_default_stage_throttles_and_writes_json_access_logs(synth: Synth) -> None:

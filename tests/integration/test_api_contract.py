@@ -8,9 +8,10 @@ import re
 
 import pytest
 from openapi_spec_validator import validate
+from pydantic import ValidationError
 
 from signbridge import __version__, api_routes, env_names
-from signbridge.config import reset_settings_cache
+from signbridge.config import Settings, get_settings, reset_settings_cache
 from signbridge.handlers import api
 from signbridge.handlers.api import bodies as bodies_module
 from signbridge.handlers.api import views
@@ -77,6 +78,54 @@ def test_the_openapi_document_is_valid_openapi_3_and_describes_the_bodies(
     # and every route says how calls are authorized
     assert document["security"] == [{"sigv4": []}]
     assert "sigv4" in document["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize(
+    ("api_auth", "scheme_name", "scheme"),
+    [
+        (None, "sigv4", {"type": "apiKey", "in": "header", "name": "Authorization"}),
+        ("iam", "sigv4", {"type": "apiKey", "in": "header", "name": "Authorization"}),
+        ("jwt", "jwt", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
+    ],
+)
+def test_the_document_declares_the_scheme_the_stage_authorises_with(
+    api_client: ApiClient,
+    monkeypatch: pytest.MonkeyPatch,
+    api_auth: str | None,
+    scheme_name: str,
+    scheme: dict[str, str],
+) -> None:
+    # Given a stage whose API Gateway authorises with IAM (the default) or with a JWT authorizer (the stack sets
+    # SIGNBRIDGE_API_AUTH from the stage's jwt_issuer / jwt_audience)
+    if api_auth is not None:
+        monkeypatch.setenv(env_names.API_AUTH, api_auth)
+    reset_settings_cache()
+
+    # When a client fetches the OpenAPI document and the docs page
+    document = api_client.request("GET", "/v1/openapi.json").body
+    page = api.docs_html("", get_settings().api_auth)
+
+    # Then the document declares that one scheme, for every route, and nothing of the other
+    validate(document)
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {scheme_name}
+    assert scheme.items() <= schemes[scheme_name].items()
+    assert document["security"] == [{scheme_name: []}]
+    assert all("security" not in operation for ops in document["paths"].values() for operation in ops.values())
+    other = {"sigv4": "bearer", "jwt": "AWS4-HMAC-SHA256"}[scheme_name]
+    assert other not in json.dumps(schemes)
+    # and the docs page embeds the same document
+    assert f'"{scheme_name}"' in page
+
+
+def test_an_unknown_api_auth_setting_is_refused(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    # Given a typo in the stage's environment
+    monkeypatch.setenv(env_names.API_AUTH, "cognito")
+    reset_settings_cache()
+
+    # Then the settings refuse it instead of documenting a scheme the API does not use
+    with pytest.raises(ValidationError):
+        get_settings()
 
 
 def test_every_component_schema_is_referenced_and_every_body_has_an_example(api_client: ApiClient) -> None:
@@ -194,6 +243,7 @@ def test_an_unexpected_error_is_a_generic_500_with_the_correlation_id_logged_wit
         ("apigw/list_requests.json", 200),
         ("apigw/get_request.json", 404),
         ("apigw/cancel_request.json", 404),
+        ("apigw/upload_again.json", 404),
         ("apigw/openapi.json", 200),
     ],
 )

@@ -16,6 +16,7 @@ from signbridge.domain import keys
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, Workflow
 from signbridge.domain.operations import Op
+from signbridge.workflow import signature_requests
 from signbridge.workflow.services import Services
 from simulators.pdf import make_pdf
 from tests.support.events import load_event
@@ -125,7 +126,7 @@ def test_uploads_are_received_and_the_last_one_submits_the_request(
     assert sorted(bucket_keys()) == [keys.original_key(request_id, 0), keys.original_key(request_id, 1)]
 
 
-def test_a_file_that_is_not_a_pdf_is_rejected_and_fails_the_request(
+def test_a_file_that_is_not_a_pdf_is_rejected_and_the_request_stays_a_draft(
     zapsign_services: Services, queued: Queued, bucket_keys: Keys, deliver: Deliver
 ) -> None:
     # Given a draft request
@@ -134,16 +135,75 @@ def test_a_file_that_is_not_a_pdf_is_rejected_and_fails_the_request(
     # When the second upload is a PNG
     answer = deliver(request_id, 1, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
 
-    # Then that document is rejected, the request failed naming it, and nothing of the upload is kept
+    # Then that document is rejected naming it, nothing of the upload is kept, and the request waits as a draft (the
+    # client may upload it again) with the rejection on its timeline
     assert answer["results"] == {"rejected": 1}
     aggregate = zapsign_services.records.get_request(request_id)
     reason = "document 1 'contract-1.pdf' rejected: not a PDF"
     assert aggregate.document(1).status is D.REJECTED
     assert aggregate.document(1).rejection_reason == reason
-    assert aggregate.request.status is R.FAILED
-    assert aggregate.request.failure_reason == reason
+    assert aggregate.request.status is R.DRAFT
+    assert aggregate.request.failure_reason is None
+    assert aggregate.timeline[-1].detail == reason
     assert bucket_keys() == []
     assert queued("zapsign") == []
+
+    # When the other document arrives meanwhile
+    deliver(request_id, 0, PDF)
+
+    # Then the request still waits for the rejected one
+    assert zapsign_services.records.get_request(request_id).request.status is R.DRAFT
+    assert queued("zapsign") == []
+
+
+def test_a_rejected_document_uploaded_again_is_received_and_submits_the_request(
+    zapsign_services: Services, queued: Queued, bucket_keys: Keys, deliver: Deliver
+) -> None:
+    # Given a draft whose document 1 was rejected and document 0 received
+    request_id = draft_request(zapsign_services)
+    deliver(request_id, 0, PDF)
+    deliver(request_id, 1, b"not a pdf at all")
+
+    # When the client asks for a new link (the API's use case) and uploads a good file with it
+    reopened = signature_requests.reopen_upload(zapsign_services, request_id, 1, correlation_id="test-reopen")
+    assert [index for index, _ in reopened.uploads] == [1]
+    assert reopened.aggregate.document(1).status is D.AWAITING_UPLOAD
+    answer = deliver(request_id, 1, PDF)
+
+    # Then it is received and the request submitted, its first step queued
+    assert answer["results"] == {"received": 1}
+    aggregate = zapsign_services.records.get_request(request_id)
+    assert aggregate.request.status is R.SUBMITTED
+    assert aggregate.document(1).status is D.RECEIVED
+    assert aggregate.document(1).rejection_reason is None
+    assert [message.op for message in queued("zapsign")] == [Op.CREATE_ZAPSIGN_DOCUMENT.value]
+    assert sorted(bucket_keys()) == [keys.original_key(request_id, 0), keys.original_key(request_id, 1)]
+    # and the timeline tells the story: rejected, reopened, received
+    details = [entry.detail or "" for entry in aggregate.timeline]
+    rejected = details.index("document 1 'contract-1.pdf' rejected: not a PDF")
+    assert details.index("document 1 may be uploaded again") > rejected
+
+
+def test_a_late_duplicate_event_of_a_rejected_upload_changes_nothing(
+    zapsign_services: Services, bucket_keys: Keys, run_intake: Intake
+) -> None:
+    # Given an upload that was rejected
+    request_id = draft_request(zapsign_services, documents=1)
+    key = upload(zapsign_services, request_id, 0, b"not a pdf")
+    event = s3_event(zapsign_services, key, size=9)
+    run_intake(event)
+    before = zapsign_services.records.get_request(request_id)
+
+    # When S3 delivers the same event again
+    answer = run_intake(event)
+
+    # Then nothing changes: the document stays rejected, the request a draft, the timeline as it was
+    assert answer["results"] == {"duplicate": 1}
+    after = zapsign_services.records.get_request(request_id)
+    assert after.request.status is R.DRAFT
+    assert after.document(0) == before.document(0)
+    assert len(after.timeline) == len(before.timeline)
+    assert bucket_keys() == []
 
 
 def test_a_file_over_the_size_cap_is_rejected(
@@ -159,9 +219,9 @@ def test_a_file_over_the_size_cap_is_rejected(
     deliver(request_id, 0, PDF)
 
     # Then it is rejected for its size and nothing is kept
-    request = zapsign_services.records.get_request(request_id).request
-    assert request.status is R.FAILED
-    assert request.failure_reason == "document 0 'contract-0.pdf' rejected: larger than 200 bytes"
+    document = zapsign_services.records.get_request(request_id).document(0)
+    assert document.status is D.REJECTED
+    assert document.rejection_reason == "document 0 'contract-0.pdf' rejected: larger than 200 bytes"
     assert bucket_keys() == []
 
 
@@ -175,9 +235,9 @@ def test_a_sha256_other_than_declared_is_rejected_and_the_copy_removed(
     deliver(request_id, 0, PDF)
 
     # Then it is rejected, and neither the upload nor the original written while checking it is kept
-    request = zapsign_services.records.get_request(request_id).request
-    assert request.status is R.FAILED
-    assert request.failure_reason == "document 0 'contract-0.pdf' rejected: its sha256 differs from the declared one"
+    document = zapsign_services.records.get_request(request_id).document(0)
+    assert document.status is D.REJECTED
+    assert document.rejection_reason == "document 0 'contract-0.pdf' rejected: its sha256 differs from the declared one"
     assert bucket_keys() == []
 
 
@@ -189,9 +249,9 @@ def test_a_size_other_than_declared_is_rejected(zapsign_services: Services, deli
     deliver(request_id, 0, PDF)
 
     # Then it is rejected, saying both sizes
-    request = zapsign_services.records.get_request(request_id).request
+    document = zapsign_services.records.get_request(request_id).document(0)
     assert (
-        request.failure_reason
+        document.rejection_reason
         == f"document 0 'contract-0.pdf' rejected: {len(PDF)} bytes where {len(PDF) + 1} were declared"
     )
 

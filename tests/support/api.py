@@ -32,6 +32,7 @@ ROUTE_EVENTS = {
     ("GET", "/v1/requests"): "apigw/list_requests.json",
     ("GET", "/v1/requests/{request_id}"): "apigw/get_request.json",
     ("POST", "/v1/requests/{request_id}/cancel"): "apigw/cancel_request.json",
+    ("POST", "/v1/requests/{request_id}/documents/{document}/upload"): "apigw/upload_again.json",
     ("GET", "/v1/openapi.json"): "apigw/openapi.json",
     ("POST", "/v1/requests/{request_id}/signers/{signer}/otp"): "apigw/otp_submit.json",
     ("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend"): "apigw/otp_resend.json",
@@ -125,6 +126,13 @@ class ApiClient:
     def cancel(self, request_id: str, body: Any = None) -> ApiAnswer:
         return self.request(
             "POST", "/v1/requests/{request_id}/cancel", path_parameters={"request_id": request_id}, body=body
+        )
+
+    def upload_again(self, request_id: str, document: int) -> ApiAnswer:
+        return self.request(
+            "POST",
+            "/v1/requests/{request_id}/documents/{document}/upload",
+            path_parameters={"request_id": request_id, "document": str(document)},
         )
 
     def submit_otp(self, request_id: str, signer: int, code: str) -> ApiAnswer:

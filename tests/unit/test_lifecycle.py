@@ -282,6 +282,18 @@ def test_forbidden_document_moves_are_refused(workflow: Workflow, source: D, tar
 
 
 @pytest.mark.parametrize("workflow", list(Workflow))
+def test_a_rejected_upload_may_be_uploaded_again_and_only_an_upload(workflow: Workflow) -> None:
+    # Given a document whose upload failed the intake's checks
+    # Then the client may upload it again (a new link moves it back to awaiting_upload), or the request ends
+    assert DOCUMENT_TRANSITIONS[workflow][D.REJECTED] == {D.AWAITING_UPLOAD, D.DISCARDED}
+    assert not lifecycle.is_terminal_document(D.REJECTED)
+    # and nothing else goes back to awaiting an upload: an accepted original is never replaced
+    assert [source for source in DocumentStatus if may_transition_document(workflow, source, D.AWAITING_UPLOAD)] == [
+        D.REJECTED
+    ]
+
+
+@pytest.mark.parametrize("workflow", list(Workflow))
 def test_every_unfinished_document_can_be_discarded(workflow: Workflow) -> None:
     # Given a request that ends without signatures
     # Then every document that is not finished may be discarded

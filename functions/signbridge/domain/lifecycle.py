@@ -47,7 +47,7 @@ REQUEST_STAGES: Final[Mapping[Workflow, tuple[RequestStatus, ...]]] = {
 }
 
 TERMINAL_REQUEST_STATUSES: Final = frozenset({R.COMPLETED, R.REFUSED, R.CANCELLED, R.EXPIRED, R.FAILED})
-TERMINAL_DOCUMENT_STATUSES: Final = frozenset({D.REJECTED, D.ARCHIVED, D.DISCARDED})
+TERMINAL_DOCUMENT_STATUSES: Final = frozenset({D.ARCHIVED, D.DISCARDED})
 TERMINAL_SIGNER_STATUSES: Final = frozenset({S.SIGNED, S.REFUSED, S.FAILED})
 
 _STOPS: Final = frozenset({R.CANCELLED, R.EXPIRED, R.FAILED})  # while nobody is signing and someone has to act
@@ -82,21 +82,26 @@ REQUEST_TRANSITIONS: Final[Mapping[Workflow, Mapping[RequestStatus, frozenset[Re
 
 # Documents: ZapSign holds them as one document (main + extras); One-Shot signers sign in turn, each on the previous
 # signer's output, so `oneshot_signed → oneshot_uploaded` is the next signer's upload. A document of a request that
-# ends unsigned is `discarded` once no provider holds a copy.
+# ends unsigned is `discarded` once no provider holds a copy. An upload that fails the intake's checks leaves its
+# document `rejected` (the request stays a `draft`); the client may ask for a new upload link while the request is a
+# draft, which moves it back `rejected → awaiting_upload`.
 DOCUMENT_TRANSITIONS: Final[Mapping[Workflow, Mapping[DocumentStatus, frozenset[DocumentStatus]]]] = {
     Workflow.ZAPSIGN: {
         D.AWAITING_UPLOAD: frozenset({D.RECEIVED, D.REJECTED, D.DISCARDED}),
+        D.REJECTED: frozenset({D.AWAITING_UPLOAD, D.DISCARDED}),
         D.RECEIVED: frozenset({D.ZAPSIGN_PENDING, D.DISCARDED}),
         D.ZAPSIGN_PENDING: frozenset({D.ARCHIVED, D.DISCARDED}),
     },
     Workflow.ONESHOT: {
         D.AWAITING_UPLOAD: frozenset({D.RECEIVED, D.REJECTED, D.DISCARDED}),
+        D.REJECTED: frozenset({D.AWAITING_UPLOAD, D.DISCARDED}),
         D.RECEIVED: frozenset({D.ONESHOT_UPLOADED, D.DISCARDED}),
         D.ONESHOT_UPLOADED: frozenset({D.ONESHOT_SIGNED, D.DISCARDED}),
         D.ONESHOT_SIGNED: frozenset({D.ONESHOT_UPLOADED, D.ARCHIVED, D.DISCARDED}),
     },
     Workflow.ZAPSIGN_ONESHOT: {
         D.AWAITING_UPLOAD: frozenset({D.RECEIVED, D.REJECTED, D.DISCARDED}),
+        D.REJECTED: frozenset({D.AWAITING_UPLOAD, D.DISCARDED}),
         D.RECEIVED: frozenset({D.ZAPSIGN_PENDING, D.DISCARDED}),
         D.ZAPSIGN_PENDING: frozenset({D.ZAPSIGN_SIGNED, D.DISCARDED}),
         D.ZAPSIGN_SIGNED: frozenset({D.ONESHOT_UPLOADED, D.DISCARDED}),

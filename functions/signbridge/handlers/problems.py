@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import BaseModel, ConfigDict, Field
 
 from signbridge.domain.errors import (
+    DocumentNotFoundError,
     IdempotencyConflictError,
     IdempotencyInProgressError,
     InvalidCursorError,
@@ -44,7 +45,12 @@ from signbridge.workflow.errors import (
     WorkflowError,
     WrongWebhookSecretError,
 )
-from signbridge.workflow.signature_requests import InvalidFieldError, InvalidQueryError, RequestNotCancellableError
+from signbridge.workflow.signature_requests import (
+    InvalidFieldError,
+    InvalidQueryError,
+    RequestNotCancellableError,
+    UploadClosedError,
+)
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"
@@ -157,6 +163,7 @@ INVALID_IDEMPOTENCY_KEY = ProblemKind(400, "invalid-idempotency-key", "The Idemp
 NOT_FOUND = ProblemKind(404, "not-found", "No such resource")
 REQUEST_NOT_FOUND = ProblemKind(404, "request-not-found", "No such request")
 SIGNER_NOT_FOUND = ProblemKind(404, "signer-not-found", "No such signer")
+DOCUMENT_NOT_FOUND = ProblemKind(404, "document-not-found", "No such document")
 METHOD_NOT_ALLOWED = ProblemKind(405, "method-not-allowed", "Method not allowed")
 IDEMPOTENCY_KEY_REUSED = ProblemKind(409, "idempotency-key-reused", "The Idempotency-Key was used with another body")
 IDEMPOTENCY_IN_PROGRESS = ProblemKind(
@@ -169,6 +176,7 @@ NOT_AWAITING_OTP = ProblemKind(409, "not-awaiting-otp", "No SMS code is awaited 
 OTP_REJECTED = ProblemKind(422, "otp-rejected", "The SMS code was not accepted")
 SIGNER_LOCKED = ProblemKind(423, "signer-locked", "Too many wrong SMS codes: the signer is locked")
 NOT_LOCKED = ProblemKind(409, "not-locked", "The signer is not locked")
+UPLOAD_CLOSED = ProblemKind(409, "upload-closed", "The document can no longer be uploaded")
 OTP_TOO_SOON = ProblemKind(429, "otp-too-soon", "Another SMS code cannot be sent yet")
 PROVIDER_UNAVAILABLE = ProblemKind(503, "provider-unavailable", "The signing service is unavailable")
 WORKFLOW_ERROR = ProblemKind(400, "workflow-error", "Workflow error")
@@ -244,6 +252,7 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     PayloadTooLargeError: lambda error: PAYLOAD_TOO_LARGE.answer(error.detail),
     RequestStateError: lambda error: CONFLICT.answer(error.detail),
     RequestNotCancellableError: lambda error: NOT_CANCELLABLE.answer(error.detail),
+    UploadClosedError: lambda error: UPLOAD_CLOSED.answer(error.detail),
     NotAwaitingOtpError: lambda error: NOT_AWAITING_OTP.answer(error.detail),
     OtpRejectedError: lambda error: OTP_REJECTED.answer(error.detail),
     SignerLockedError: lambda error: SIGNER_LOCKED.answer(error.detail),
@@ -266,6 +275,9 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     RequestNotFoundError: lambda error: REQUEST_NOT_FOUND.answer(f"there is no request {error.request_id}"),
     SignerNotFoundError: lambda error: SIGNER_NOT_FOUND.answer(
         f"request {error.request_id} has no signer {error.index}"
+    ),
+    DocumentNotFoundError: lambda error: DOCUMENT_NOT_FOUND.answer(
+        f"request {error.request_id} has no document {error.index}"
     ),
     IdempotencyConflictError: lambda _: IDEMPOTENCY_KEY_REUSED.answer(
         "this Idempotency-Key was already used with a different body; use a new key for a new request"

@@ -12,8 +12,10 @@ erroring invocation twice), so each step is safe to run again:
    being `draft`; the incoming object is deleted; the planner moves the request to `submitted` once every document
    is in.
 4. Refused (not a PDF, empty, too large, size or sha256 mismatch): document `→ rejected` with a reason naming the
-   document by index and name, the incoming object (and any original written) deleted, and the request `failed` with
-   that reason.
+   document by index and name, the incoming object (and any original written) deleted. The request stays a `draft`:
+   the client reads the reason, asks for a new link (`POST /v1/requests/{id}/documents/{n}/upload`, which moves the
+   document back to `awaiting_upload`) and uploads a good file; a draft nobody fixes expires at its deadline or
+   after a day (the housekeeper), as any draft.
 """
 
 from __future__ import annotations
@@ -185,7 +187,6 @@ def _reject(
             correlation_id=correlation_id,
         )
     services.files.delete(upload.key)
-    step.fail(reason)
     logger.warning("upload rejected", extra={"request_id": upload.request_id, "document": upload.index})
     return IntakeResult.REJECTED
 
@@ -203,8 +204,7 @@ def _duplicate(
     step = Step(services, aggregate, cause=Cause.INTAKE, correlation_id=correlation_id)
     current = next((item for item in aggregate.documents if item.index == document.index), document)
     if current.status is DocumentStatus.REJECTED:
-        services.files.delete(upload.key)
-        step.fail(current.rejection_reason or f"document {current.index} rejected")
+        services.files.delete(upload.key)  # the refused file (a crashed run rejected it but did not delete it)
     elif current.original_key is not None and current.status is not DocumentStatus.AWAITING_UPLOAD:
         services.files.delete(upload.key)  # the document holds its checked original: the upload is a stray copy
         if aggregate.request.status is RequestStatus.DRAFT:

@@ -1,4 +1,5 @@
-"""The client's use cases behind the HTTP API: create a request, read it, list requests, cancel one.
+"""The client's use cases behind the HTTP API: create a request, read it, list requests, cancel one, upload a
+declared document again.
 
 The API handler parses and maps; these functions decide. Creating a request:
 
@@ -11,6 +12,9 @@ The API handler parses and maps; these functions decide. Creating a request:
 4. asks a `Step` to `advance` to the first step. A failure there is logged and left to the reconciler, which plans
    every request that has not moved for too long: the request exists, so the client gets its 201;
 5. presigns one S3 POST per declared upload (`incoming/`); the intake function takes it from there.
+
+An upload that fails the intake's checks leaves its document `rejected` and the request a `draft` (the client fixes
+the file; the draft expires at its deadline or after a day, as any draft): `reopen_upload` gives a fresh link for it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from signbridge import telemetry
 from signbridge.domain import keys
 from signbridge.domain.errors import (
     ConcurrentUpdateError,
+    DocumentNotFoundError,
     FileTooLargeError,
     IdempotencyClaimLostError,
     NotAPdfError,
@@ -90,6 +95,10 @@ class RequestNotCancellableError(RequestStateError):
         self.request_status = status
 
 
+class UploadClosedError(RequestStateError):
+    """The request has left `draft`, or the document's upload was already accepted: nothing can be uploaded."""
+
+
 @dataclass(frozen=True)
 class Cancellation:
     """The request after a cancel; `cancelled_now` is False when it was already cancelled."""
@@ -136,8 +145,10 @@ def create_request(
     return created
 
 
-def upload_links(services: Services, aggregate: RequestAggregate) -> list[tuple[int, PresignedPost]]:
-    """A fresh presigned POST for every document still awaiting its upload."""
+def upload_links(
+    services: Services, aggregate: RequestAggregate, *, only: int | None = None
+) -> list[tuple[int, PresignedPost]]:
+    """A fresh presigned POST for every document still awaiting its upload (or for document `only`, if it is)."""
     settings = services.settings
     return [
         (
@@ -150,7 +161,7 @@ def upload_links(services: Services, aggregate: RequestAggregate) -> list[tuple[
             ),
         )
         for document in aggregate.documents
-        if document.status is DocumentStatus.AWAITING_UPLOAD
+        if document.status is DocumentStatus.AWAITING_UPLOAD and only in (None, document.index)
     ]
 
 
@@ -297,6 +308,53 @@ def _signer(services: Services, request_id: str, position: int, body: NewRequest
             "evidence_keys": evidence_keys,
         }
     )
+
+
+# ------------------------------------------------------------------------------------------------ upload again
+
+
+REOPEN_ATTEMPTS: Final = 2  # the first attempt, and one more after losing a race (an intake or a second call)
+
+
+def reopen_upload(services: Services, request_id: str, index: int, *, correlation_id: str) -> Created:
+    """A fresh presigned POST for document `index` of a draft, and the request as it stands.
+
+    A `rejected` document moves back to `awaiting_upload` (its rejection reason cleared; the timeline keeps it and
+    records the reopening); one still `awaiting_upload` (never arrived, or reopened already) just gets a new link, so
+    calling again is harmless. Refused (`UploadClosedError`, 409) once the request has left `draft` or when the
+    document's upload was accepted; `DocumentNotFoundError` (404) for an index the request does not have.
+    """
+    for attempt in range(1, REOPEN_ATTEMPTS + 1):
+        step = Step.read(services, request_id, cause=Cause.API, correlation_id=correlation_id)
+        aggregate = step.aggregate
+        document = next((item for item in aggregate.documents if item.index == index), None)
+        if document is None:
+            raise DocumentNotFoundError(request_id, index)
+        if aggregate.request.status is not RequestStatus.DRAFT:
+            raise UploadClosedError(
+                f"request {request_id} is {aggregate.request.status.value}: uploads are taken while it is a draft"
+            )
+        if document.status is DocumentStatus.REJECTED:
+            try:
+                aggregate = step.move_document(
+                    index,
+                    DocumentStatus.AWAITING_UPLOAD,
+                    expected=DocumentStatus.REJECTED,
+                    detail=f"document {index} may be uploaded again",
+                    updates={"rejection_reason": None},
+                    while_request=RequestStatus.DRAFT,
+                )
+            except ConcurrentUpdateError:
+                if attempt == REOPEN_ATTEMPTS:
+                    raise
+                continue
+            logger.info("upload reopened", extra={"request_id": request_id, "document": index})
+        elif document.status is not DocumentStatus.AWAITING_UPLOAD:
+            raise UploadClosedError(
+                f"document {index} of request {request_id} is {document.status.value}: its upload was accepted"
+            )
+        return Created(aggregate, upload_links(services, aggregate, only=index), replayed=False)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 # ------------------------------------------------------------------------------------------------ read

@@ -25,12 +25,12 @@ import re
 import traceback
 from functools import lru_cache
 from importlib.resources import files
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, SecurityScheme, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
@@ -40,7 +40,7 @@ from signbridge import __version__, api_routes, observability, telemetry
 from signbridge.config import get_settings
 from signbridge.domain.errors import StoreError
 from signbridge.domain.json_limits import JsonLimitError, check_json_limits
-from signbridge.domain.models import MAX_SIGNERS, RequestStatus
+from signbridge.domain.models import MAX_DOCUMENTS, MAX_SIGNERS, RequestStatus
 from signbridge.domain.validation import MAX_EXTERNAL_ID_CHARS
 from signbridge.handlers.api.bodies import CancelRequestBody, CreateRequestBody, SubmitOtpBody
 from signbridge.handlers.api.views import (
@@ -80,6 +80,8 @@ REPLAYED_HEADER: Final = "Idempotent-Replayed"
 JSON_ENVELOPE_ALLOWANCE: Final = 256 * 1024
 MAX_LIST_LIMIT: Final = 100
 REQUEST_ID_MAX_CHARS: Final = 64
+
+ApiAuth = Literal["iam", "jwt"]  # signbridge.config.Settings.api_auth
 
 REQUESTS_CREATED: Final = "RequestsCreated"  # dimension workflow (the other names: signbridge.observability)
 
@@ -212,6 +214,9 @@ RequestId = Annotated[
     Path(min_length=1, max_length=REQUEST_ID_MAX_CHARS, pattern=REQUEST_ID_PATTERN, description="The request id."),
 ]
 SignerIndex = Annotated[int, Path(ge=0, lt=MAX_SIGNERS, description="The signer's index (0 for the first).")]
+DocumentIndex = Annotated[
+    int, Path(ge=0, lt=MAX_DOCUMENTS, description="The document's index in the request (0 for the first).")
+]
 
 
 @app.post(
@@ -309,6 +314,23 @@ def cancel_request(request_id: RequestId, body: Annotated[CancelRequestBody | No
 
 
 @app.post(
+    _route("POST", "/v1/requests/{request_id}/documents/{document}/upload"),
+    summary="Get a new upload link for a declared document (after a rejected upload, or an expired link)",
+    description="While the request is a `draft`: a `rejected` document goes back to `awaiting_upload` (recorded on the "
+    "timeline) and the answer carries a fresh presigned POST for it in `uploads`; a document still awaited just gets "
+    "a new link, so calling again is safe. 409 upload-closed once the request has left `draft`, or when the "
+    "document's upload was accepted.",
+    tags=["requests"],
+    responses={**_ok(200, "The request, and the new upload link", CreatedRequestView), **_problems(404, 409, 422, 500)},
+)
+def reopen_upload(request_id: RequestId, document: DocumentIndex) -> CreatedRequestView:
+    logger.append_keys(request_id=request_id, document=document)
+    services = get_services()
+    reopened = signature_requests.reopen_upload(services, request_id, document, correlation_id=_correlation_id())
+    return created_request_view(reopened.aggregate, _links(services), reopened.uploads)
+
+
+@app.post(
     _route("POST", "/v1/requests/{request_id}/signers/{signer}/otp"),
     summary="Submit the SMS code a One-Shot signer received; signs at once",
     description="A wrong code answers 422 (otp-rejected): the signer may try again, up to "
@@ -370,7 +392,7 @@ def openapi_document() -> Response[str]:
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,
-        body=openapi_json(get_settings().api_base_url),
+        body=openapi_json(get_settings().api_base_url, get_settings().api_auth),
     )
 
 
@@ -378,14 +400,21 @@ def openapi_document() -> Response[str]:
 def docs_page() -> Response[str]:
     """Swagger UI over the document above, its script and style inlined from Powertools' copy (no CDN). Only the
     local stack routes `GET /v1/docs` here (`signbridge.api_routes.LOCAL_DOCS_ROUTE`)."""
-    return Response(status_code=200, content_type=content_types.TEXT_HTML, body=docs_html(get_settings().api_base_url))
+    settings = get_settings()
+    return Response(
+        status_code=200,
+        content_type=content_types.TEXT_HTML,
+        body=docs_html(settings.api_base_url, settings.api_auth),
+    )
 
 
 @lru_cache(maxsize=4)
-def docs_html(api_base_url: str) -> str:
+def docs_html(api_base_url: str, api_auth: ApiAuth = "iam") -> str:
     assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
     return generate_swagger_html(
-        spec=openapi_json(api_base_url).replace("</", "<\\/"),  # the JSON cannot close the <script> it sits in
+        spec=openapi_json(api_base_url, api_auth).replace(
+            "</", "<\\/"
+        ),  # the JSON cannot close the <script> it sits in
         swagger_js=assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         swagger_css=assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8"),
         swagger_base_url="",
@@ -393,29 +422,42 @@ def docs_html(api_base_url: str) -> str:
     )
 
 
+_SIGV4_SCHEME: Final = APIKey(
+    name="Authorization",
+    in_=APIKeyIn.header,
+    description="IAM authorization: every call is signed with AWS Signature Version 4 for the service `execute-api` "
+    "(the `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` header, with `X-Amz-Date` and, "
+    "for temporary credentials, `X-Amz-Security-Token`), e.g. with awscurl or botocore's SigV4Auth. Not a static key: "
+    "the caller's IAM identity needs `execute-api:Invoke` on the route. (OpenAPI has no SigV4 scheme: it is described "
+    "as the `Authorization` header it is.)",
+)
+_JWT_SCHEME: Final = HTTPBearer(
+    bearerFormat="JWT",
+    description="A JWT from the stage's issuer (`jwt_issuer`), for one of its audiences (`jwt_audience`), as "
+    "`Authorization: Bearer <token>`; API Gateway's JWT authorizer checks its signature, issuer, audience and expiry.",
+)
+# The one scheme this stage's API Gateway applies to every `/v1` route: (name in the document, scheme).
+_SECURITY: Final[dict[str, tuple[str, SecurityScheme]]] = {"iam": ("sigv4", _SIGV4_SCHEME), "jwt": ("jwt", _JWT_SCHEME)}
+
+
 @lru_cache(maxsize=4)
-def openapi_json(api_base_url: str) -> str:
-    """The OpenAPI document of the routes above, for the API's public base URL (cached: the routes are fixed)."""
+def openapi_json(api_base_url: str, api_auth: ApiAuth = "iam") -> str:
+    """The OpenAPI document of the routes above, for the API's public base URL and the stage's authorization
+    (`SIGNBRIDGE_API_AUTH`: SigV4 or a JWT bearer; cached: the routes are fixed)."""
     servers = [Server(url=api_base_url.rstrip("/"))] if api_base_url else None
+    scheme_name, scheme = _SECURITY[api_auth]
+    how = {
+        "iam": "Calls are signed with AWS Signature Version 4 (IAM).",
+        "jwt": "Calls carry a JWT bearer token (`Authorization: Bearer …`) from the stage's issuer.",
+    }[api_auth]
     document = app.get_openapi_json_schema(
         title="SignBridge",
         version=__version__,
-        description="Electronic signatures through ZapSign and Uanataca One-Shot. Errors are RFC 9457 "
-        "application/problem+json. Calls are signed with AWS Signature Version 4 (IAM) unless the stage is "
-        "configured with a JWT authorizer.",
+        description=f"Electronic signatures through ZapSign and Uanataca One-Shot. Errors are RFC 9457 "
+        f"application/problem+json. {how}",
         servers=servers,
-        security_schemes={
-            "sigv4": APIKey(
-                name="Authorization",
-                in_=APIKeyIn.header,
-                description="IAM authorization: every call is signed with AWS Signature Version 4 for the service "
-                "`execute-api` (the `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` "
-                "header, with `X-Amz-Date` and, for temporary credentials, `X-Amz-Security-Token`), e.g. with awscurl "
-                "or botocore's SigV4Auth. Not a static key: the caller's IAM identity needs `execute-api:Invoke` on "
-                "the route. A stage configured with a JWT authorizer takes `Authorization: Bearer <token>` instead.",
-            )
-        },
-        security=[{"sigv4": []}],
+        security_schemes={scheme_name: scheme},
+        security=[{scheme_name: []}],
     )
     return json.dumps(_without_unused_schemas(_without_default_422(json.loads(document))), indent=2)
 
