@@ -40,6 +40,7 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -48,9 +49,10 @@ from cryptography.hazmat.primitives import hashes
 from werkzeug.wrappers import Request, Response
 
 from local import dev_values
-from signbridge import api_routes, env_names
+from signbridge import api_routes, env_names, wiring
 from signbridge.config import DEFAULT_ONESHOT_BASE_URL, DEFAULT_ZAPSIGN_BASE_URL
 from signbridge.domain.credentials import OneShotCredentials, WebhookSecrets, ZapSignCredentials
+from signbridge.domain.models import utc_now
 from signbridge.providers.zapsign import ZapSignClient
 from simulators.base import Simulator, View
 from simulators.oneshot.simulator import OneShotSimulator
@@ -147,6 +149,21 @@ class OneShotSimulatorCompanion(_SimulatorLifecycle):
     def __init__(self, *, port: int = 0, simulator: OneShotSimulator | None = None) -> None:
         self.simulator = simulator or OneShotSimulator(port=port)
         super().__init__(self.simulator)
+
+    def start(self) -> Self:
+        # SignBridge's clock follows the simulator's: moving the simulator's time (its control API) moves the
+        # functions' rules with it (the resend minute), so tests move time instead of waiting.
+        super().start()
+        wiring.use_clock(self.now)
+        return self
+
+    def stop(self) -> None:
+        wiring.use_clock(None)
+        super().stop()
+
+    def now(self) -> datetime:
+        """The wall clock moved by the simulator's offset: the time the simulator and the functions share."""
+        return utc_now() + timedelta(seconds=self.simulator.clock_offset)
 
     @property
     def api_base_url(self) -> str:

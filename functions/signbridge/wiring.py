@@ -3,19 +3,27 @@
 Only the handlers (and tests, and the operator CLI) import this module; the workflow sees `Services` through its
 ports. The provider clients are made on first use from the credentials in Secrets Manager, and made again when a
 credential changes (a rotated ZapSign token takes effect without a cold start). One set of services per warm Lambda.
+
+The services' clock (what the use cases decide with: the One-Shot resend minute, deadlines, staleness) is the wall
+clock, read through `use_clock`'s hook: on AWS nothing sets it; the local stack points it at the One-Shot simulator's
+clock, so that moving the simulator's time (`POST /_sim/oneshot/clock`) moves SignBridge's rules with it and a test
+can check "a resend after the minute" without waiting a minute.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 
 from pydantic import SecretStr
 
 from signbridge import telemetry
 from signbridge.config import Settings, get_settings
+from signbridge.domain.models import utc_now
 from signbridge.providers import oneshot as oneshot_provider
 from signbridge.providers import zapsign as zapsign_provider
 from signbridge.providers.downloads import FileDownloads
@@ -30,6 +38,20 @@ from signbridge.storage.secrets import SecretStore
 from signbridge.workflow.services import Services
 
 FILE_DOWNLOAD_PROVIDER = "zapsign-files"
+
+_clock: Callable[[], datetime] = utc_now
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """The clock every `AwsServices` of this process reads from now on (None: the wall clock again). For the local
+    stack, which shares the One-Shot simulator's time with the functions; Lambda never calls it."""
+    global _clock  # noqa: PLW0603 - one process-wide hook, read on every call
+    _clock = clock or utc_now
+
+
+def services_now() -> datetime:
+    """The current time as the services see it (`use_clock`)."""
+    return _clock()
 
 
 @dataclass
@@ -52,6 +74,7 @@ class AwsServices(Services):
             secrets=SecretStore.from_settings(settings),
             idempotency=IdempotencyStore.from_settings(settings),
             dead_letters=DeadLetterQueues.from_settings(settings),
+            clock=services_now,
         )
 
     def zapsign(self) -> ZapSignClient:

@@ -79,6 +79,12 @@ class OneShotState(Simulator):
     def now(self) -> float:
         return self._clock() + self._clock_offset
 
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the clock has been moved on (`advance_clock`, `POST /_sim/oneshot/clock`); 0 after a reset."""
+        with self.lock:
+            return self._clock_offset
+
     def advance_clock(self, seconds: float) -> None:
         with self.lock:
             self._clock_offset += seconds

@@ -159,6 +159,34 @@ def test_a_resend_within_the_minute_is_429_with_retry_after_and_sends_nothing(e2
     e2e.wait(request_id, "completed")
 
 
+def test_a_resend_after_the_minute_sends_a_new_code_that_signs_moving_the_simulators_clock(e2e: E2E) -> None:
+    # Given a oneshot request whose code was just sent, and a resend asked for too soon
+    body = e2e.body("oneshot")
+    phone = body["signers"][0]["phone"]
+    request_id = e2e.create(body)["id"]
+    first_recorded = e2e.wait_for_turn(request_id, 0)["signers"][0]["otp_sent_at"]
+    e2e.otp(phone)
+    with e2e.oneshot.lock:
+        first_sent_at = max(sms["sent_at"] for sms in e2e.oneshot.sms if sms["phone"] == phone)
+    assert e2e.api.resend_otp(request_id, 0).status_code == 429
+
+    # When a minute passes on the Optimizer's clock (its control API; the local stack's SignBridge shares that clock,
+    # so nothing waits a minute) and the client asks again
+    e2e.oneshot_control.advance_clock(61)
+    try:
+        resent = e2e.api.resend_otp(request_id, 0)
+
+        # Then 202, a new SMS code goes out, and that code signs
+        assert resent.status_code == 202, resent.text
+        new_code = e2e.otp(phone, after=first_sent_at + 60)
+        e2e.wait(request_id, "awaiting_otp", condition=lambda got: got["signers"][0]["otp_sent_at"] != first_recorded)
+        accepted = e2e.api.submit_otp(request_id, 0, new_code)
+        assert accepted.status_code == 200, accepted.text
+        e2e.assert_files_verified(e2e.wait(request_id, "completed"))
+    finally:
+        e2e.oneshot_control.advance_clock(-61)  # the stack is shared by the other e2e tests
+
+
 def test_an_invalid_body_is_a_422_naming_the_field(e2e: E2E) -> None:
     body = e2e.body("oneshot")
     body["signers"][0]["phone"] = "600 111 222"
