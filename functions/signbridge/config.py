@@ -23,6 +23,8 @@ DEFAULT_ONESHOT_BASE_URL = "https://optimizer-developers.uanataca.com/oneshot/ap
 # ZapSign serves `original_file` / `signed_file` as presigned links on its S3 bucket (docs/providers/zapsign.md §3.2).
 DEFAULT_ZAPSIGN_FILE_HOSTS = ("zapsign.s3.amazonaws.com", "zapsign.s3.sa-east-1.amazonaws.com")
 
+ApiAuth = Literal["iam", "jwt"]  # how API Gateway authorises the `/v1` routes: SigV4 (IAM) or a JWT authorizer
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,7 +42,7 @@ class Settings(BaseModel):
     api_base_url: str = ""
     # How the deployed API authorises `/v1` calls (the stack sets it from the stage's JWT settings): the OpenAPI
     # document declares the matching scheme. It documents; API Gateway enforces.
-    api_auth: Literal["iam", "jwt"] = "iam"
+    api_auth: ApiAuth = "iam"
     zapsign_secret_name: str
     webhook_secret_name: str
     oneshot_secret_name: str

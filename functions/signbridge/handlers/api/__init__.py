@@ -25,7 +25,7 @@ import re
 import traceback
 from functools import lru_cache
 from importlib.resources import files
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -37,7 +37,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signbridge import __version__, api_routes, observability, telemetry
-from signbridge.config import get_settings
+from signbridge.config import ApiAuth, get_settings
 from signbridge.domain.errors import StoreError
 from signbridge.domain.json_limits import JsonLimitError, check_json_limits
 from signbridge.domain.models import MAX_DOCUMENTS, MAX_SIGNERS, RequestStatus
@@ -80,8 +80,6 @@ REPLAYED_HEADER: Final = "Idempotent-Replayed"
 JSON_ENVELOPE_ALLOWANCE: Final = 256 * 1024
 MAX_LIST_LIMIT: Final = 100
 REQUEST_ID_MAX_CHARS: Final = 64
-
-ApiAuth = Literal["iam", "jwt"]  # signbridge.config.Settings.api_auth
 
 REQUESTS_CREATED: Final = "RequestsCreated"  # dimension workflow (the other names: signbridge.observability)
 
@@ -411,10 +409,9 @@ def docs_page() -> Response[str]:
 @lru_cache(maxsize=4)
 def docs_html(api_base_url: str, api_auth: ApiAuth = "iam") -> str:
     assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    spec = openapi_json(api_base_url, api_auth).replace("</", "<\\/")  # the JSON cannot close the <script> it sits in
     return generate_swagger_html(
-        spec=openapi_json(api_base_url, api_auth).replace(
-            "</", "<\\/"
-        ),  # the JSON cannot close the <script> it sits in
+        spec=spec,
         swagger_js=assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         swagger_css=assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8"),
         swagger_base_url="",
@@ -436,8 +433,12 @@ _JWT_SCHEME: Final = HTTPBearer(
     description="A JWT from the stage's issuer (`jwt_issuer`), for one of its audiences (`jwt_audience`), as "
     "`Authorization: Bearer <token>`; API Gateway's JWT authorizer checks its signature, issuer, audience and expiry.",
 )
-# The one scheme this stage's API Gateway applies to every `/v1` route: (name in the document, scheme).
-_SECURITY: Final[dict[str, tuple[str, SecurityScheme]]] = {"iam": ("sigv4", _SIGV4_SCHEME), "jwt": ("jwt", _JWT_SCHEME)}
+# The one scheme this stage's API Gateway applies to every `/v1` route: its name in the document, the scheme, and the
+# sentence of the document's description that says it.
+_SECURITY: Final[dict[str, tuple[str, SecurityScheme, str]]] = {
+    "iam": ("sigv4", _SIGV4_SCHEME, "Calls are signed with AWS Signature Version 4 (IAM)."),
+    "jwt": ("jwt", _JWT_SCHEME, "Calls carry a JWT bearer token (`Authorization: Bearer …`) from the stage's issuer."),
+}
 
 
 @lru_cache(maxsize=4)
@@ -445,11 +446,7 @@ def openapi_json(api_base_url: str, api_auth: ApiAuth = "iam") -> str:
     """The OpenAPI document of the routes above, for the API's public base URL and the stage's authorization
     (`SIGNBRIDGE_API_AUTH`: SigV4 or a JWT bearer; cached: the routes are fixed)."""
     servers = [Server(url=api_base_url.rstrip("/"))] if api_base_url else None
-    scheme_name, scheme = _SECURITY[api_auth]
-    how = {
-        "iam": "Calls are signed with AWS Signature Version 4 (IAM).",
-        "jwt": "Calls carry a JWT bearer token (`Authorization: Bearer …`) from the stage's issuer.",
-    }[api_auth]
+    scheme_name, scheme, how = _SECURITY[api_auth]
     document = app.get_openapi_json_schema(
         title="SignBridge",
         version=__version__,
