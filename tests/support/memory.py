@@ -22,7 +22,7 @@ from signbridge.config import Settings
 from signbridge.domain import lifecycle
 from signbridge.domain.changes import DocumentChange, Lookup, LookupKind, LookupTarget, SignerChange, Transition
 from signbridge.domain.errors import ConcurrentUpdateError, RequestNotFoundError, StoredFileNotFoundError
-from signbridge.domain.files import ByteSource, FileInfo, FileStream, StoredFile
+from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, StoredFile
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     Cause,
@@ -332,6 +332,11 @@ class MemoryFiles:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
         self.deleted.append(key)
+
+    def list_objects(self, prefix: str, **_: object) -> Iterator[ObjectSummary]:
+        for key in sorted(self.objects):
+            if key.startswith(prefix):
+                yield ObjectSummary(key=key, size=len(self.objects[key]), last_modified=NOW)
 
     def head(self, key: str) -> FileInfo:
         if key not in self.objects:
