@@ -62,6 +62,7 @@ def evidence_key(aws: Any) -> str:
 
 @pytest.fixture
 def services(
+    *,
     settings: Settings,
     table: str,
     dynamodb_client: Any,
@@ -134,6 +135,7 @@ def evidence_get(api_client: ApiClient, request_id: str) -> Any:
 
 
 def test_a_completed_request_gets_a_sealed_package_that_verifies_with_the_kms_public_key(
+    *,
     services: Services,
     completed_request: Placed,
     record_store: RecordStore,
