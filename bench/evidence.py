@@ -1,4 +1,5 @@
-"""`python -m bench.evidence`: what building one request's sealed evidence package costs (docs/evidence.md, "Cost of a package").
+"""`python -m bench.evidence`: what building one request's sealed evidence package costs (docs/evidence.md,
+"Cost of a package").
 
 On a moto server in a process of its own (`local.aws`), with the KMS key SignBridge's stack creates (ECC_NIST_P256): a
 completed `oneshot` request of `--documents` documents of `--size` bytes each, with their One-Shot-signed versions
