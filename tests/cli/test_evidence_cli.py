@@ -17,7 +17,6 @@ from signbridge.config import Settings
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import RequestStatus, Workflow, utc_now
 from signbridge.domain.operations import Op
-from signbridge.storage import clients
 from signbridge.storage.files import FileStore
 from signbridge.storage.records import RecordStore
 from signbridge.storage.seal import KmsSealer
@@ -62,11 +61,10 @@ def built(
     idempotency_store: Any,
     pki: TestPki,
     anchors: Path,
+    evidence_key: str,
 ) -> tuple[str, str]:
     """(request id, evidence key ARN) of a completed request whose package the worker step built."""
-    key_arn = str(
-        clients.kms_client().create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
-    )
+    key_arn = evidence_key
     request_id = uuid.uuid4().hex
     verifier = PdfSignatureVerifier.from_pem_bundle(anchors)
     files = completed_oneshot_files(

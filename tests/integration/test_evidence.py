@@ -54,13 +54,6 @@ def verifier(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> PdfSigna
 
 
 @pytest.fixture
-def evidence_key(aws: Any) -> str:
-    kms = clients.kms_client()
-    created = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="evidence (test)")
-    return str(created["KeyMetadata"]["Arn"])
-
-
-@pytest.fixture
 def services(
     *,
     settings: Settings,
