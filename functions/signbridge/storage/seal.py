@@ -2,8 +2,8 @@
 
 `KmsSealer.sign_digest` sends KMS the SHA-256 digest of the manifest (`MessageType=DIGEST`: KMS takes at most 4096
 bytes of RAW message) and answers the DER signature; `public_key_pem` reads the key's public half once per process
-(`GetPublicKey`). The private key never leaves KMS. The KMS client is made on first use, so a function that never
-seals pays nothing for it at a cold start.
+(`GetPublicKey`). The private key never leaves KMS. The KMS client is made on first use, and the package's models
+imported then, so a function that never seals pays nothing for it at a cold start.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import threading
 from typing import Any, Protocol
 
 from signbridge.config import Settings
-from signbridge.domain.evidence import MESSAGE_TYPE, SIGNING_ALGORITHM
 from signbridge.storage.clients import kms_client
 
 
@@ -45,6 +44,10 @@ class KmsSealer:
 
     def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
         """(the key's ARN as KMS names it, the DER ECDSA signature) of a SHA-256 `digest`."""
+        # Imported here: every handler's services hold a sealer, only the worker's evidence step uses it (the
+        # package's models stay out of the other functions' cold start).
+        from signbridge.domain.evidence import MESSAGE_TYPE, SIGNING_ALGORITHM  # noqa: PLC0415
+
         if len(digest) != 32:
             raise ValueError("a SHA-256 digest is 32 bytes")
         response = self._kms().sign(
