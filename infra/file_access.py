@@ -62,6 +62,7 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
         keys.EVIDENCE_PREFIX: frozenset({P}),
         keys.SIGNED_PREFIX: frozenset({R}),
         keys.CONTRACTS_PREFIX: frozenset({R}),
+        keys.PACKAGES_PREFIX: frozenset({R}),  # evidence: a download link to the sealed package
     },
     # webhooks._store_raw: the raw body (capped at RAW_EVENT_MAX_BYTES) under raw/{provider}/.
     api_routes.ZAPSIGN_WEBHOOK: {RAW_ZAPSIGN_PREFIX: frozenset({P})},
@@ -75,11 +76,19 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     # workflow/zapsign: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
     # MAX_ID_IMAGE_BYTES); workflow/oneshot: reads the ID images and the input PDF (original or previous signed file),
     # stores contracts and signed PDFs.
+    # workflow/evidence_package: reads every file of a completed request (originals, signed PDFs, ID images,
+    # contracts, raw webhooks, ZapSign's activity history: head then stream), lists and reads its validation reports,
+    # and stores the ZIP (multipart when large).
     "worker": {
         keys.ORIGINALS_PREFIX: frozenset({R}),
         keys.SIGNED_PREFIX: frozenset({R, S}),
         keys.EVIDENCE_PREFIX: frozenset({R, P}),
-        keys.CONTRACTS_PREFIX: frozenset({S}),
+        keys.CONTRACTS_PREFIX: frozenset({R, S}),
+        RAW_ZAPSIGN_PREFIX: frozenset({R}),
+        RAW_ONESHOT_PREFIX: frozenset({R}),
+        keys.REPORTS_PREFIX: frozenset({R, L}),
+        keys.LOGS_PREFIX: frozenset({R}),
+        keys.PACKAGES_PREFIX: frozenset({S}),
     },
     # maintenance.reconcile: table and queues only.
     "reconciler": {},

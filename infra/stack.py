@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aws_cdk import App, CfnOutput, Stack, Tags, Validations
+from aws_cdk import App, CfnOutput, RemovalPolicy, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -55,6 +56,7 @@ class SignBridgeStack(Stack):
             raw_retention_days=config.raw_retention_days,
             evidence_retention_days=config.evidence_retention_days,
         )
+        self.evidence_key = self._evidence_key()
         self.queues = Queues(self, "Queues", stage=config.stage, worker_timeout=WORKER.timeout)
         self.secrets = Secrets(self, "Secrets", stage=config.stage, retain=config.retain_stateful)
         self.functions = Functions(
@@ -105,6 +107,20 @@ class SignBridgeStack(Stack):
 
     # -- wiring ---------------------------------------------------------------------------------------------------
 
+    def _evidence_key(self) -> kms.Key:
+        """The asymmetric KMS key that seals evidence packages (docs/evidence.md): ECDSA P-256, sign and verify only.
+        Its private half never leaves KMS; retained with the stateful resources, since the packages it sealed are
+        checked against its public key for as long as they are kept. (KMS rotates symmetric keys only.)"""
+        return kms.Key(
+            self,
+            "EvidenceKey",
+            description=f"SignBridge {self.config.stage}: seals the manifests of evidence packages",
+            key_spec=kms.KeySpec.ECC_NIST_P256,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            alias=f"alias/signbridge-{self.config.stage}-evidence",
+            removal_policy=RemovalPolicy.RETAIN if self.config.retain_stateful else RemovalPolicy.DESTROY,
+        )
+
     def _environment(self) -> dict[str, str]:
         """Settings every function reads (signbridge.config.Settings): names and URLs, never a secret value."""
         config = self.config
@@ -122,6 +138,7 @@ class SignBridgeStack(Stack):
             env_names.ZAPSIGN_SECRET_NAME: self.secrets.names[secrets.ZAPSIGN],
             env_names.WEBHOOK_SECRET_NAME: self.secrets.names[secrets.WEBHOOK],
             env_names.ONESHOT_SECRET_NAME: self.secrets.names[secrets.ONESHOT],
+            env_names.EVIDENCE_KEY_ID: self.evidence_key.key_arn,
         }
 
     def _grant(self) -> None:
@@ -157,6 +174,12 @@ class SignBridgeStack(Stack):
         self._send(fn["worker"], *(work_queue.dead_letter_queue for work_queue in self.queues.all))
         self.secrets.zapsign.grant_read(fn["worker"])
         self.secrets.oneshot.grant_read(fn["worker"])
+        # ... and seals evidence packages: signs the manifest's digest with the evidence key, and reads its public key
+        # for the package's seal.json. Nothing else may use the key (the operator's CLI reads the public key with the
+        # operator's own credentials).
+        _role(fn["worker"]).add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Sign", "kms:GetPublicKey"], resources=[self.evidence_key.key_arn])
+        )
 
         # reconciler: queries the status index, records what it re-enqueued; the worker re-reads the providers.
         self._table(fn["reconciler"])
@@ -200,6 +223,11 @@ class SignBridgeStack(Stack):
             "WebhookSecretName": (self.secrets.names[secrets.WEBHOOK], "Secret: webhook secrets"),
             "OneShotSecretName": (self.secrets.names[secrets.ONESHOT], "Secret: One-Shot RAO and billing credentials"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "EvidenceKeyArn": (
+                self.evidence_key.key_arn,
+                "KMS key that seals evidence packages: pin its public key (aws kms get-public-key) to verify them",
+            ),
+            "EvidenceKeyAlias": (f"alias/signbridge-{self.config.stage}-evidence", "Alias of the evidence key"),
         }
         for key, (value, description) in outputs.items():
             CfnOutput(self, key, value=value, description=description)

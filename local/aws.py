@@ -85,7 +85,7 @@ def apply_moto_fixes() -> None:
     (`StartMessageMoveTask` and its two companions) is `local.message_moves`. DynamoDB's atomicity is the server's
     middleware, `OneDynamoDBRequestAtATime`.
 
-    DynamoDB transactions: `_snapshot_touched_items_only` (see there).
+    DynamoDB transactions: `_snapshot_touched_items_only` (see there). KMS: `_kms_sign_digest` (see there).
     """
     global _moto_fixes_applied  # noqa: PLW0603 - a process-wide patch of a process-wide library
     with _moto_fixes_lock:
@@ -106,7 +106,55 @@ def apply_moto_fixes() -> None:
         SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
         apply_message_move_tasks()
         _snapshot_touched_items_only()
+        _kms_sign_digest()
         _moto_fixes_applied = True
+
+
+_kms_message_type = threading.local()
+KMS_RAW_MESSAGE_MAX_BYTES = 4096  # KMS Sign's limit for MessageType RAW
+
+
+def _kms_sign_digest() -> None:
+    """KMS `Sign` with `MessageType=DIGEST`: moto 5.2 ignores the message type and hashes the digest once more, so
+    the signature does not verify over the original message as KMS's does. Here a DIGEST message is signed as the
+    prehashed digest it is (ECDSA keys: the evidence package's seal), and a RAW message longer than KMS's 4096 bytes
+    is refused as KMS refuses it."""
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed  # noqa: PLC0415
+    from moto.kms.exceptions import ValidationException  # noqa: PLC0415 - only the emulator needs moto's internals
+    from moto.kms.responses import KmsResponse  # noqa: PLC0415
+    from moto.kms.utils import ECDSAPrivateKey  # noqa: PLC0415
+
+    original_response = KmsResponse.sign
+    original_key_sign = ECDSAPrivateKey.sign
+
+    def sign(self: KmsResponse) -> str:
+        message_type = self._get_param("MessageType") or "RAW"
+        message = self._get_param("Message")
+        if message_type == "RAW" and message is not None and len(message) > KMS_RAW_MESSAGE_MAX_BYTES:
+            raise ValidationException(f"Message must be at most {KMS_RAW_MESSAGE_MAX_BYTES} bytes for MessageType RAW")
+        _kms_message_type.value = message_type
+        try:
+            return original_response(self)
+        finally:
+            _kms_message_type.value = None
+
+    def key_sign(self: ECDSAPrivateKey, message: bytes, signing_algorithm: str) -> bytes:
+        if getattr(_kms_message_type, "value", None) != "DIGEST":
+            return original_key_sign(self, message, signing_algorithm)
+        digests: dict[str, hashes.HashAlgorithm] = {
+            "ECDSA_SHA_256": hashes.SHA256(),
+            "ECDSA_SHA_384": hashes.SHA384(),
+            "ECDSA_SHA_512": hashes.SHA512(),
+        }
+        algorithm = digests[signing_algorithm]
+        if len(message) != algorithm.digest_size:
+            raise ValidationException(f"Digest is invalid length for algorithm {signing_algorithm}.")
+        return bytes(self.private_key.sign(message, ec.ECDSA(Prehashed(algorithm))))
+
+    KmsResponse.sign = sign  # type: ignore[method-assign]
+    ECDSAPrivateKey.sign = key_sign  # type: ignore[method-assign]
 
 
 _in_transaction = threading.local()

@@ -2,7 +2,8 @@
 
 `provision(emulator, model, names)` creates, from the template model, the DynamoDB table(s) with their key schema,
 indexes and TTL, the bucket(s) with versioning and CORS, the SQS queues with their dead-letter queues, redrive policy
-and visibility timeout, and the Secrets Manager secrets seeded with the development values of `local.dev_values`.
+and visibility timeout, the Secrets Manager secrets seeded with the development values of `local.dev_values`, and the
+KMS keys (the evidence package's signing key) with their aliases.
 Each kind has one creator (`create_table`, `create_bucket`, `create_queue`, `create_secret`) that takes the spec the
 template gives; the tests build their per-test resources with the same creators and the same specs.
 
@@ -24,7 +25,15 @@ from local.aws import AwsEmulator
 from local.template.names import LocalNames, Physical
 from local.template.parser import referenced_ids
 from local.template.resolver import Resolver
-from local.template.specs import BucketSpec, QueueSpec, SecretSpec, TableSpec, TemplateModel, TemplateWarning
+from local.template.specs import (
+    BucketSpec,
+    KmsKeySpec,
+    QueueSpec,
+    SecretSpec,
+    TableSpec,
+    TemplateModel,
+    TemplateWarning,
+)
 
 
 @dataclass
@@ -35,6 +44,7 @@ class Provisioned:
     buckets: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
+    kms_keys: dict[str, str] = field(default_factory=dict)  # logical id -> key ARN
     warnings: list[TemplateWarning] = field(default_factory=list)
 
 
@@ -66,6 +76,11 @@ def provision(
         arn = create_secret(emulator.client("secretsmanager"), name, value, description=secret.description)
         names.register(logical_id, Physical(arn, {"Id": arn, "Name": name}))
         result.secrets[logical_id] = arn
+    for logical_id, key in model.kms_keys.items():
+        arn = create_kms_key(emulator.client("kms"), key)
+        key_id = arn.rsplit("/", 1)[-1]
+        names.register(logical_id, Physical(key_id, {"Arn": arn, "KeyId": key_id}))
+        result.kms_keys[logical_id] = arn
     for logical_id, table in model.tables.items():
         name = names.physical(logical_id).ref
         create_table(emulator.client("dynamodb"), name, table)
@@ -104,6 +119,12 @@ def remove_leftovers(emulator: AwsEmulator, model: TemplateModel, names: LocalNa
         name = names.physical(logical_id).attributes["Name"]
         with contextlib.suppress(secrets.exceptions.ResourceNotFoundException):
             secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    if model.kms_keys:
+        kms = emulator.client("kms")
+        wanted = {alias for key in model.kms_keys.values() for alias in key.aliases}
+        for alias in kms.list_aliases().get("Aliases", []):
+            if alias["AliasName"] in wanted:  # the key it named stays (keys are not reused by name)
+                kms.delete_alias(AliasName=alias["AliasName"])
 
 
 def _empty_bucket(s3: Any, bucket: str) -> None:
@@ -114,6 +135,16 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
         ]
         if doomed:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+
+def create_kms_key(client: Any, key: KmsKeySpec) -> str:
+    """The key as `key` describes it (moto signs with ECC_NIST_P256 keys as KMS does, see `local.aws`), with its
+    aliases; answers its ARN."""
+    created = client.create_key(KeySpec=key.key_spec, KeyUsage=key.key_usage, Description=key.description)
+    arn = str(created["KeyMetadata"]["Arn"])
+    for alias in key.aliases:
+        client.create_alias(AliasName=alias, TargetKeyId=created["KeyMetadata"]["KeyId"])
+    return arn
 
 
 def create_table(client: Any, name: str, table: TableSpec) -> str:

@@ -25,6 +25,7 @@ from signbridge_cli import dlq as dead_letter_queues
 from signbridge_cli import doctor as doctor_checks
 from signbridge_cli import webhooks as zapsign_webhooks
 from signbridge_cli.errors import EXIT_FAILED, EXIT_USAGE, CommandError
+from signbridge_cli.evidence import evidence_app
 from signbridge_cli.output import Output, table
 from signbridge_cli.replay import replay_message
 from signbridge_cli.show import render_summary, request_summary
@@ -46,6 +47,7 @@ app.add_typer(requests_app, name="requests")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(evidence_app, name="evidence")
 
 StageOption = Annotated[
     str | None,

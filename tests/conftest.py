@@ -11,6 +11,7 @@ Function scope (fresh, uniquely named resources per test, so tests can run in pa
     bucket            a versioned S3 bucket (its name)
     queues            `Queues(zapsign=FifoQueue(url, dead_letter_url), oneshot=...)`: FIFO queues with FIFO DLQs
     secrets           `SecretNames(zapsign, webhook, oneshot)`: the three secrets, holding the SAMPLE_* documents
+    evidence_key      the ARN of a KMS ECC_NIST_P256 signing key (the evidence package's seal), once per session
     settings          `signbridge.config.Settings` read from the environment, with every SIGNBRIDGE_* variable
                       pointing at the resources above (and `get_settings()` returning it during the test)
     record_store, idempotency_store, file_store, queue_sender, secret_store
@@ -134,9 +135,22 @@ def secrets(secretsmanager_client: SecretsManagerClient) -> SecretNames:
     )
 
 
+@pytest.fixture(scope="session")
+def evidence_key(aws: AwsEmulator) -> str:
+    """The ARN of a KMS key like the stack's evidence key (ECC_NIST_P256, sign and verify), on moto."""
+    created = clients.kms_client().create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="evidence")
+    return str(created["KeyMetadata"]["Arn"])
+
+
 @pytest.fixture
 def settings(
-    monkeypatch: pytest.MonkeyPatch, table: str, bucket: str, queues: Queues, secrets: SecretNames
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    bucket: str,
+    queues: Queues,
+    secrets: SecretNames,
+    evidence_key: str,
 ) -> Iterator[Settings]:
     environment = {
         env_names.STAGE: "test",
@@ -148,6 +162,7 @@ def settings(
         env_names.WEBHOOK_SECRET_NAME: secrets.webhook,
         env_names.ONESHOT_SECRET_NAME: secrets.oneshot,
         env_names.ALLOW_LOOPBACK_HTTP: "true",
+        env_names.EVIDENCE_KEY_ID: evidence_key,
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

@@ -31,6 +31,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/resend", API, True),
     Route("POST", "/v1/requests/{request_id}/signers/{signer}/otp/unlock", API, True),
+    Route("GET", "/v1/requests/{request_id}/evidence", API, True),
+    Route("POST", "/v1/requests/{request_id}/evidence", API, True),
     Route("GET", "/v1/openapi.json", API, True),
     Route("POST", "/webhooks/zapsign", ZAPSIGN_WEBHOOK, False),
     Route("POST", "/webhooks/oneshot/{secret}", ONESHOT_WEBHOOK, False),

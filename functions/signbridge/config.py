@@ -51,6 +51,7 @@ class Settings(BaseModel):
     presign_ttl_seconds: int = Field(default=600, gt=0, le=PRESIGN_TTL_MAX_SECONDS)
     secrets_cache_seconds: int = Field(default=300, ge=0)
     otp_max_failures: int = Field(default=5, ge=1, le=100)
+    evidence_key_id: str = ""
 
     @field_validator("zapsign_file_hosts", mode="before")
     @classmethod
@@ -82,6 +83,7 @@ class Settings(BaseModel):
             "presign_ttl_seconds": env_names.PRESIGN_TTL_SECONDS,
             "secrets_cache_seconds": env_names.SECRETS_CACHE_SECONDS,
             "otp_max_failures": env_names.OTP_MAX_FAILURES,
+            "evidence_key_id": env_names.EVIDENCE_KEY_ID,
         }
         values = {field: environ[name] for field, name in fields.items() if environ.get(name, "") != ""}
         return cls.model_validate(values)

@@ -34,6 +34,7 @@ from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import DeadLetterQueues, QueueSender
 from signbridge.storage.records import RecordStore
+from signbridge.storage.seal import KmsSealer
 from signbridge.storage.secrets import SecretStore
 from signbridge.workflow.services import Services
 
@@ -75,6 +76,8 @@ class AwsServices(Services):
             idempotency=IdempotencyStore.from_settings(settings),
             dead_letters=DeadLetterQueues.from_settings(settings),
             clock=services_now,
+            # The KMS client is made on the first seal: only the worker's evidence step ever seals.
+            sealer=KmsSealer(settings.evidence_key_id) if settings.evidence_key_id else None,
         )
 
     def zapsign(self) -> ZapSignClient:

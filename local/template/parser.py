@@ -20,6 +20,7 @@ from local.template.specs import (
     FunctionSpec,
     HttpApiSpec,
     IndexSpec,
+    KmsKeySpec,
     ParameterSpec,
     QueueSpec,
     RouteSpec,
@@ -381,6 +382,27 @@ def _parse_secret(model: TemplateModel, logical_id: str, props: Mapping[str, Any
     )
 
 
+def _parse_kms_key(model: TemplateModel, logical_id: str, props: Mapping[str, Any]) -> None:
+    existing = model.kms_keys.get(logical_id)
+    model.kms_keys[logical_id] = KmsKeySpec(
+        logical_id=logical_id,
+        key_spec=str(props.get("KeySpec", "SYMMETRIC_DEFAULT")),
+        key_usage=str(props.get("KeyUsage", "ENCRYPT_DECRYPT")),
+        description=str(props.get("Description", "")),
+        aliases=existing.aliases if existing else [],
+    )
+
+
+def _parse_kms_alias(model: TemplateModel, logical_id: str, props: Mapping[str, Any]) -> None:
+    targets = list(referenced_ids(props.get("TargetKeyId")))
+    name = props.get("AliasName")
+    if not targets or not isinstance(name, str):
+        model.warnings.append(TemplateWarning("unresolved-alias", logical_id, "a KMS alias without a key or name"))
+        return
+    key = model.kms_keys.setdefault(targets[0], KmsKeySpec(logical_id=targets[0]))
+    key.aliases.append(name)
+
+
 _PARSERS = {
     "AWS::Lambda::Function": _parse_function,
     "AWS::ApiGatewayV2::Api": _parse_api,
@@ -395,6 +417,8 @@ _PARSERS = {
     "AWS::DynamoDB::GlobalTable": _parse_table,
     "AWS::S3::Bucket": _parse_bucket,
     "AWS::SecretsManager::Secret": _parse_secret,
+    "AWS::KMS::Key": _parse_kms_key,
+    "AWS::KMS::Alias": _parse_kms_alias,
 }
 assert set(_PARSERS) == EMULATED_TYPES
 

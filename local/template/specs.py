@@ -22,6 +22,8 @@ EMULATED_TYPES = frozenset(
         "AWS::S3::Bucket",
         "AWS::SecretsManager::Secret",
         "AWS::Events::Rule",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
         "Custom::S3BucketNotifications",
     }
 )
@@ -55,8 +57,6 @@ RECOGNISED_NOT_EMULATED_TYPES = frozenset(
         "AWS::SNS::Subscription",
         "AWS::SQS::QueuePolicy",
         "AWS::S3::BucketPolicy",
-        "AWS::KMS::Key",
-        "AWS::KMS::Alias",
         "AWS::SecretsManager::ResourcePolicy",
         "AWS::SecretsManager::RotationSchedule",
         "AWS::EC2::SecurityGroup",
@@ -256,6 +256,17 @@ class ParameterSpec:
 
 
 @dataclass
+class KmsKeySpec:
+    """An AWS KMS key (SignBridge's: the evidence package's asymmetric signing key) and the aliases naming it."""
+
+    logical_id: str
+    key_spec: str = "SYMMETRIC_DEFAULT"
+    key_usage: str = "ENCRYPT_DECRYPT"
+    description: str = ""
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TemplateModel:
     stack_name: str
     resources: Mapping[str, Mapping[str, Any]]  # the raw template resources, for the resolver
@@ -272,6 +283,7 @@ class TemplateModel:
     tables: dict[str, TableSpec] = field(default_factory=dict)
     buckets: dict[str, BucketSpec] = field(default_factory=dict)
     secrets: dict[str, SecretSpec] = field(default_factory=dict)
+    kms_keys: dict[str, KmsKeySpec] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # logical id -> why (CDK helper, not emulated)
     warnings: list[TemplateWarning] = field(default_factory=list)
 

@@ -3,6 +3,8 @@ harmless (issue "Workflows end to end")."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -81,8 +83,8 @@ def test_duplicated_webhooks_do_nothing_twice(e2e: E2E) -> None:
     assert all(e2e.versions(key) == 1 for key in signed)
     assert e2e.zapsign.calls["create_document"] == creates_before
     final = e2e.get(request_id)
-    assert final["version"] == done["version"]
-    assert [entry["to"] for entry in final["timeline"]].count("completed") == 1
+    assert final["version"] == done["version"] + _package_records_since(done, final)
+    assert [(entry["from"], entry["to"]) for entry in final["timeline"]].count(("archiving", "completed")) == 1
 
 
 def test_webhooks_out_of_order_still_complete(e2e: E2E) -> None:
@@ -122,6 +124,17 @@ def test_a_late_doc_signed_after_completion_changes_nothing(e2e: E2E) -> None:
     e2e.zapsign.wait_for_webhooks()
     e2e.stack.wait_until_idle(timeout=20)
 
-    # Then nothing moved
+    # Then nothing moved (the one write after completion is the record of its evidence package)
     after = e2e.get(request_id)
-    assert (after["status"], after["version"]) == ("completed", done["version"])
+    assert (after["status"], after["version"]) == ("completed", done["version"] + _package_records_since(done, after))
+
+
+def _package_records_since(before: dict[str, Any], after: dict[str, Any]) -> int:
+    """How many evidence-package records `after`'s timeline has beyond `before`'s (each one write, one version): the
+    worker records the package of a completed request once, whenever it is built; there must be exactly one by now."""
+
+    def built(body: dict[str, Any]) -> int:
+        return sum(1 for entry in body["timeline"] if (entry.get("detail") or "").startswith("evidence package built"))
+
+    assert built(after) == 1
+    return built(after) - built(before)

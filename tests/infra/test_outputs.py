@@ -21,6 +21,8 @@ OUTPUTS = {
     "WebhookSecretName",
     "OneShotSecretName",
     "DashboardName",
+    "EvidenceKeyArn",
+    "EvidenceKeyAlias",
 }
 
 
@@ -39,6 +41,29 @@ def test_outputs_point_at_the_resources(synth: Synth) -> None:
     assert outputs["OneShotSecretName"] == "signbridge/dev/oneshot"
     parts = outputs["ZapSignWebhookUrl"]["Fn::Join"][1]
     assert parts[-1].endswith("/webhooks/zapsign")
+    assert (ref(outputs["EvidenceKeyArn"]) or "").startswith("EvidenceKey")
+    assert outputs["EvidenceKeyAlias"] == "alias/signbridge-dev-evidence"
+
+
+def test_the_evidence_key_signs_with_ecdsa_p256_and_only_the_worker_may_use_it(synth: Synth) -> None:
+    (key,) = synth.of_type("AWS::KMS::Key").values()
+    assert key["Properties"]["KeySpec"] == "ECC_NIST_P256"
+    assert key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    (alias,) = synth.of_type("AWS::KMS::Alias").values()
+    assert alias["Properties"]["AliasName"] == "alias/signbridge-dev-evidence"
+    # Which roles' policies name a KMS action, and which actions
+    granted: dict[str, set[str]] = {}
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            kms_actions = {action for action in actions if action.startswith("kms:")}
+            if kms_actions:
+                for role in policy["Properties"]["Roles"]:
+                    granted.setdefault(ref(role), set()).update(kms_actions)
+    assert len(granted) == 1
+    ((role, actions),) = granted.items()
+    assert "Worker" in role
+    assert actions == {"kms:Sign", "kms:GetPublicKey"}
 
 
 def test_secret_names_are_stable_per_stage(full_synth: Synth) -> None:

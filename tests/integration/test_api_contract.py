@@ -151,6 +151,7 @@ def test_every_component_schema_is_referenced_and_every_body_has_an_example(api_
         "RequestView": views.RequestView,
         "RequestList": views.RequestList,
         "Accepted": views.Accepted,
+        "EvidencePackageView": views.EvidencePackageView,
         "Problem": Problem,
     }
     assert bodies == set(models)

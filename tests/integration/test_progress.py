@@ -42,8 +42,11 @@ def test_the_aggregate_after_several_moves_is_the_one_the_store_holds(
     moves = [entry.to_status for entry in returned.timeline if entry.subject == "request"]
     assert moves[-2:] == ["archiving", "completed"]
     assert all(document.final_key for document in returned.documents)
-    # And the cleanup the planner asked for in each state it went through was sent once
-    assert [received.op for received in drain(sqs_client, queues.oneshot.url)] == ["delete_oneshot_documents"]
+    # And the cleanup the planner asked for in each state it went through was sent once, then the evidence package
+    assert [received.op for received in drain(sqs_client, queues.oneshot.url)] == [
+        "delete_oneshot_documents",
+        "build_evidence_package",
+    ]
 
 
 def _comparable(aggregate: Any) -> dict[str, Any]:

@@ -117,6 +117,18 @@ def test_every_function_environment_resolves_to_valid_local_settings(model: Temp
     assert resolver.warnings == []
 
 
+def test_the_evidence_key_is_emulated_and_every_function_is_given_its_arn(model: TemplateModel) -> None:
+    # The stack's asymmetric evidence key, with its alias, is created in moto by `local.provision`
+    ((logical_id, key),) = model.kms_keys.items()
+    assert (key.key_spec, key.key_usage) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    assert [alias.endswith("-evidence") for alias in key.aliases] == [True]
+    # And the functions read its ARN from their environment
+    names = names_for(model)
+    resolver = Resolver(model, names)
+    for spec in model.functions.values():
+        assert resolver.environment(spec)[env_names.EVIDENCE_KEY_ID] == names.physical(logical_id).attributes["Arn"]
+
+
 def test_each_secret_is_found_through_its_environment_variable(model: TemplateModel) -> None:
     purposes = secret_purposes(model, names_for(model))
     assert sorted(purposes.values()) == sorted(

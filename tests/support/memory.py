@@ -22,7 +22,7 @@ from signbridge.config import Settings
 from signbridge.domain import lifecycle
 from signbridge.domain.changes import DocumentChange, Lookup, LookupKind, LookupTarget, SignerChange, Transition
 from signbridge.domain.errors import ConcurrentUpdateError, RequestNotFoundError, StoredFileNotFoundError
-from signbridge.domain.files import ByteSource, FileInfo, FileStream, StoredFile
+from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, StoredFile
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     Cause,
@@ -148,6 +148,42 @@ class MemoryRecords:
         )
         return after_request_move(aggregate, written, **applied)  # type: ignore[arg-type]
 
+    def record_on_request(
+        self,
+        aggregate: RequestAggregate,
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str,
+        updates: Mapping[str, object],
+    ) -> RequestAggregate:
+        request = aggregate.request
+        held = self.stored[request.id].request
+        if (held.status, held.version) != (request.status, request.version):
+            raise ConcurrentUpdateError(request.id, "request", expected=f"{request.status} at {request.version}")
+        written = Transition(
+            request.id,
+            TimelineSubject.REQUEST,
+            None,
+            request.status,
+            request.status,
+            self._clock(),
+            self._event_id(),
+            version=request.version + 1,
+        )
+        applied: dict[str, Any] = {
+            "cause": cause,
+            "correlation_id": correlation_id,
+            "detail": detail,
+            "updates": dict(updates),
+            "document_changes": (),
+            "signer_changes": (),
+            "status_since": request.status_since,
+        }
+        self.stored[request.id] = after_request_move(self.stored[request.id], written, **applied)
+        self.writes.append(Write("record_on_request", request.status.value, updates=dict(updates), detail=detail))
+        return after_request_move(aggregate, written, **applied)
+
     def move_part(
         self,
         aggregate: RequestAggregate,
@@ -266,6 +302,7 @@ class _Stream(io.BytesIO):
     def __init__(self, key: str, data: bytes) -> None:
         super().__init__(data)
         self.key, self.size, self.sha256, self.content_type = key, len(data), None, "application/pdf"
+        self.version_id: str | None = None
 
     def iter_chunks(self, chunk_size: int = 65536) -> Iterator[bytes]:
         while chunk := self.read(chunk_size):
@@ -295,6 +332,11 @@ class MemoryFiles:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
         self.deleted.append(key)
+
+    def list_objects(self, prefix: str, **_: object) -> Iterator[ObjectSummary]:
+        for key in sorted(self.objects):
+            if key.startswith(prefix):
+                yield ObjectSummary(key=key, size=len(self.objects[key]), last_modified=NOW)
 
     def head(self, key: str) -> FileInfo:
         if key not in self.objects:

@@ -14,6 +14,7 @@ from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
 from signbridge.wiring import AwsServices
+from signbridge.workflow.ports import Sealer
 from signbridge.workflow.services import Services
 
 
@@ -27,6 +28,7 @@ def services_on_fixtures(
     secret_store: SecretStore,
     idempotency_store: IdempotencyStore,
     clock: Callable[[], datetime],
+    sealer: Sealer | None = None,
     **settings_updates: Any,
 ) -> Services:
     return AwsServices(
@@ -37,4 +39,5 @@ def services_on_fixtures(
         secrets=secret_store,
         idempotency=idempotency_store,
         clock=clock,
+        sealer=sealer,
     )

@@ -257,7 +257,7 @@ def test_retrieve_stores_the_signed_document_and_the_request_completes() -> None
     ]
     assert records.reads == 1
     # And the Optimizer's copies are to be deleted
-    assert queues.ops() == [(Op.DELETE_ONESHOT_DOCUMENTS, 0, None)]
+    assert queues.ops() == [(Op.DELETE_ONESHOT_DOCUMENTS, 0, None), (Op.BUILD_EVIDENCE_PACKAGE, None, None)]
 
 
 def test_cleanup_deletes_at_the_optimizer_and_records_it() -> None:

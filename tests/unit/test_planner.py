@@ -6,7 +6,7 @@ No store and no queue: a request is built in memory in the status under test, an
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -306,7 +306,11 @@ def test_a_completed_request_deletes_each_signer_documents_from_the_optimizer_on
         document=signed_keys(oneshot_stage(0), oneshot_stage(1)),
     )
     # Then both signers' documents are deleted at the Optimizer (it never deletes anything itself)
-    assert steps(plan(done)) == [(Op.DELETE_ONESHOT_DOCUMENTS, 0, None), (Op.DELETE_ONESHOT_DOCUMENTS, 1, None)]
+    assert steps(plan(done)) == [
+        (Op.DELETE_ONESHOT_DOCUMENTS, 0, None),
+        (Op.DELETE_ONESHOT_DOCUMENTS, 1, None),
+        (Op.BUILD_EVIDENCE_PACKAGE, None, None),  # and its evidence package is built
+    ]
     # Given the deletion of signer 0 recorded
     deleted = done.model_copy(
         update={
@@ -316,7 +320,7 @@ def test_a_completed_request_deletes_each_signer_documents_from_the_optimizer_on
         }
     )
     # Then only signer 1's remains to do
-    assert steps(plan(deleted)) == [(Op.DELETE_ONESHOT_DOCUMENTS, 1, None)]
+    assert steps(plan(deleted)) == [(Op.DELETE_ONESHOT_DOCUMENTS, 1, None), (Op.BUILD_EVIDENCE_PACKAGE, None, None)]
 
 
 @pytest.mark.parametrize("status", [R.REFUSED, R.CANCELLED, R.EXPIRED, R.FAILED])
@@ -341,3 +345,24 @@ def test_each_oneshot_signer_signs_the_previous_output() -> None:
     assert oneshot_input_key(Workflow.ONESHOT, document, 0) == document.original_key
     assert oneshot_input_key(Workflow.ZAPSIGN_ONESHOT, document, 0) == "signed/req-1/000/zapsign.pdf"
     assert oneshot_input_key(Workflow.ZAPSIGN_ONESHOT, document, 1) == "signed/req-1/000/oneshot-0.pdf"
+
+
+def test_a_completed_request_builds_its_evidence_package_until_it_is_recorded_and_again_when_asked() -> None:
+    # Given a completed ZapSign request without an evidence package
+    done = aggregate(Workflow.ZAPSIGN, R.COMPLETED, document=signed_keys("zapsign"))
+    # Then its package is built
+    assert steps(plan(done)) == [(Op.BUILD_EVIDENCE_PACKAGE, None, None)]
+    # Given the package recorded
+    built = done.model_copy(
+        update={"request": done.request.model_copy(update={"evidence_key": "packages/x", "evidence_built_at": NOW})}
+    )
+    # Then nothing is left to do
+    assert steps(plan(built)) == []
+    # Given a rebuild asked after the build
+    asked = NOW + timedelta(minutes=1)
+    again = built.model_copy(update={"request": built.request.model_copy(update={"evidence_requested_at": asked})})
+    # Then it is built again, as a new generation (SQS does not drop it as a repeat of the first build)
+    (message,) = plan(again).steps
+    assert (message.op, message.generation) == (Op.BUILD_EVIDENCE_PACKAGE, int(asked.timestamp() * 1000))
+    # And a request that did not complete never gets one
+    assert steps(plan(aggregate(Workflow.ZAPSIGN, R.FAILED))) == []

@@ -87,7 +87,7 @@ def test_advance_runs_a_zapsign_request_from_signed_to_completed() -> None:
         (D.ARCHIVED, "signed/0.pdf"),
         (D.ARCHIVED, "signed/1.pdf"),
     ]
-    assert sent(queues) == []
+    assert sent(queues) == [(Queue.ONESHOT, Op.BUILD_EVIDENCE_PACKAGE, None, None)]  # its evidence package
     assert after.request.version == 5
 
 

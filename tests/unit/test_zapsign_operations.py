@@ -233,7 +233,7 @@ def test_archive_stores_the_signed_pdf_moves_the_document_and_completes_the_requ
     ]
     assert records.stored["req-1"].document(0).final_key == "signed/req-1/000/zapsign.pdf"
     assert records.reads == 1
-    assert queues.sent == []
+    assert [message.op for _, message in queues.sent] == [Op.BUILD_EVIDENCE_PACKAGE]  # its evidence package
 
 
 def test_archive_without_a_link_reads_a_fresh_one_from_zapsign() -> None:

@@ -6,6 +6,9 @@ SIGNED_PREFIX = "signed/"
 EVIDENCE_PREFIX = "evidence/"
 CONTRACTS_PREFIX = "contracts/"
 RAW_PREFIX = "raw/"
+REPORTS_PREFIX = "reports/"
+PACKAGES_PREFIX = "packages/"
+LOGS_PREFIX = "logs/"
 
 
 def incoming_key(request_id: str, document_index: int) -> str:
@@ -33,3 +36,23 @@ def contract_key(request_id: str, signer_index: int) -> str:
 def raw_event_key(provider: str, received_date: str, digest: str) -> str:
     """Content-addressed: a duplicate delivery of the same body lands on the same key."""
     return f"{RAW_PREFIX}{provider}/{received_date}/{digest}.json"
+
+
+def report_key(request_id: str, document_index: int, stage: str) -> str:
+    """The validation report of a signed file (`stage` as in `signed_key`), stored beside it."""
+    return f"{REPORTS_PREFIX}{request_id}/{document_index:03d}/{stage}.json"
+
+
+def reports_prefix(request_id: str) -> str:
+    """Every validation report of one request."""
+    return f"{REPORTS_PREFIX}{request_id}/"
+
+
+def package_key(request_id: str) -> str:
+    """The request's sealed evidence package (one ZIP, rebuilt in place: the bucket keeps the older versions)."""
+    return f"{PACKAGES_PREFIX}{request_id}/evidence.zip"
+
+
+def zapsign_log_key(request_id: str) -> str:
+    """ZapSign's activity history of the request's document, when something stored it (nothing fetches it yet)."""
+    return f"{LOGS_PREFIX}{request_id}/zapsign-log.json"

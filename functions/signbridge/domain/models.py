@@ -225,6 +225,33 @@ class SignatureRequest(_Stored):
         description="One-Shot: the visible signature, as `SignatureAppearance.model_dump(mode='json', "
         "exclude_none=True)` (read it back with `SignatureAppearance.model_validate`).",
     )
+    raw_event_keys: list[str] = Field(
+        default_factory=list,
+        description="The S3 keys of the raw provider webhooks that moved the request (`raw/{provider}/…`), in order: "
+        "the evidence package carries them.",
+    )
+    evidence_include_id_images: bool = Field(
+        default=False, description="The client asked for the ID images in the evidence package (personal data)."
+    )
+    evidence_key: str | None = Field(
+        default=None, description="The S3 key of the sealed evidence package (`packages/…`), once built."
+    )
+    evidence_version_id: str | None = None
+    evidence_sha256: str | None = None
+    evidence_size: int | None = None
+    evidence_built_at: datetime | None = None
+    evidence_requested_at: datetime | None = Field(
+        default=None, description="When a rebuild of the evidence package was last asked (the API's POST …/evidence)."
+    )
+
+    @property
+    def evidence_pending(self) -> bool:
+        """Completed, and its evidence package not built yet, or a rebuild asked after the last build."""
+        if self.status is not RequestStatus.COMPLETED:
+            return False
+        if self.evidence_key is None or self.evidence_built_at is None:
+            return True
+        return self.evidence_requested_at is not None and self.evidence_requested_at > self.evidence_built_at
 
 
 class Document(_Stored):

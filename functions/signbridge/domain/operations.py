@@ -33,7 +33,10 @@ class Op(StrEnum):
     RETRIEVE_ONESHOT_DOCUMENT = "retrieve_oneshot_document"
     DELETE_ONESHOT_DOCUMENTS = "delete_oneshot_documents"
     CANCEL_ONESHOT_REQUEST = "cancel_oneshot_request"
+    BUILD_EVIDENCE_PACKAGE = "build_evidence_package"
 
     @property
     def queue(self) -> Queue:
+        """ZapSign's operations on its queue; the others (One-Shot's, and the evidence package, which calls no
+        provider) on the One-Shot queue."""
         return Queue.ZAPSIGN if "zapsign" in self.value else Queue.ONESHOT

@@ -6,7 +6,7 @@ is how the local stack and the tests point everything at the moto server without
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
@@ -42,3 +42,8 @@ def sqs_client() -> SQSClient:
 
 def secretsmanager_client() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=CLIENT_CONFIG)
+
+
+def kms_client() -> Any:
+    """KMS (the evidence package's seal). Typed by its one user, `signbridge.storage.seal` (no stubs installed)."""
+    return boto3.client("kms", config=CLIENT_CONFIG)

@@ -221,6 +221,7 @@ class FileStore:
             size=int(response.get("ContentLength", 0)),
             sha256=metadata.get(SHA256_METADATA),
             content_type=response.get("ContentType"),
+            version_id=response.get("VersionId"),
         )
 
     # ------------------------------------------------------------------------------------------------ links
@@ -274,11 +275,21 @@ class FileStore:
 class ObjectStream:
     """An S3 object being read. Iterate for chunks, or `read(n)`; close it (or use `with`)."""
 
-    def __init__(self, *, key: str, body: IO[bytes], size: int, sha256: str | None, content_type: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        key: str,
+        body: IO[bytes],
+        size: int,
+        sha256: str | None,
+        content_type: str | None,
+        version_id: str | None = None,
+    ) -> None:
         self.key = key
         self.size = size
         self.sha256 = sha256
         self.content_type = content_type
+        self.version_id = version_id  # the version read (None: an unversioned bucket)
         self._body = body
 
     def read(self, size: int = -1, /) -> bytes:

@@ -206,6 +206,44 @@ class RecordStore(RecordReads):
             signer_changes=[_validated_change(SIGNERS, change) for change in signer_changes],
         )
 
+    def record_on_request(
+        self,
+        aggregate: RequestAggregate,
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str,
+        updates: Mapping[str, object],
+    ) -> RequestAggregate:
+        """Set request fields without a move, with a timeline entry (from and to its status) saying why, if the
+        request is still in the status and at the version `aggregate` holds (the version goes up, `status_since`
+        stays): a fact recorded on a finished request, such as its evidence package. Answered like `move_request`."""
+        request = aggregate.request
+        written = self._move_request(
+            request,
+            request.status,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            extra_updates=updates,
+            lookups=(),
+            document_changes=(),
+            signer_changes=(),
+            record_event=True,
+            stay=True,
+        )
+        return after_request_move(
+            aggregate,
+            written,
+            cause=cause,
+            correlation_id=correlation_id,
+            detail=detail,
+            updates=validated_updates(SignatureRequest, REQUEST_PROTECTED, updates, "request"),
+            document_changes=[],
+            signer_changes=[],
+            status_since=request.status_since,
+        )
+
     def move_part(
         self,
         aggregate: RequestAggregate,
@@ -276,23 +314,29 @@ class RecordStore(RecordReads):
         document_changes: Sequence[DocumentChange],
         signer_changes: Sequence[SignerChange],
         record_event: bool,
+        stay: bool = False,
     ) -> Transition:
         """Move `request` to `to` if it is still in its status at its version, with a timeline entry unless
-        `record_event` is False. `extra_updates` sets request fields in the same write (None removes a field)."""
+        `record_event` is False. `extra_updates` sets request fields in the same write (None removes a field). With
+        `stay`, `to` is the status it is in: no move, `status_since` kept (`record_on_request`)."""
         request_id, expected_status, expected_version, workflow = (
             request.id,
             request.status,
             request.version,
             request.workflow,
         )
-        self._check_move(
-            "request",
-            request_id,
-            workflow=workflow,
-            from_status=expected_status,
-            to_status=to,
-            may_move=lifecycle.may_transition,
-        )
+        if stay:
+            if to is not expected_status:
+                raise ValueError("recording on a request keeps its status")
+        else:
+            self._check_move(
+                "request",
+                request_id,
+                workflow=workflow,
+                from_status=expected_status,
+                to_status=to,
+                may_move=lifecycle.may_transition,
+            )
         part_changes: list[tuple[Part, DocumentChange | SignerChange]] = [
             *((DOCUMENTS, document_change) for document_change in document_changes),
             *((SIGNERS, signer_change) for signer_change in signer_changes),
@@ -313,12 +357,13 @@ class RecordStore(RecordReads):
         now = self._clock()
         updates = validated_updates(SignatureRequest, REQUEST_PROTECTED, extra_updates or {}, "request")
         update = Update()
-        update.set("status", to)
         update.set("version", expected_version + 1)
-        update.set("status_since", now)
         update.set("updated_at", now)
-        update.set(schema.STATUS_INDEX_PK, to)
-        update.set(schema.STATUS_INDEX_SK, now)
+        if not stay:
+            update.set("status", to)
+            update.set("status_since", now)
+            update.set(schema.STATUS_INDEX_PK, to)
+            update.set(schema.STATUS_INDEX_SK, now)
         update.apply(updates)
         condition = f"{update.equals('status', expected_status)} AND {update.equals('version', expected_version)}"
 

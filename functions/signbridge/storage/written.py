@@ -96,13 +96,15 @@ def after_request_move(
     updates: Mapping[str, object],
     document_changes: Sequence[DocumentChange],
     signer_changes: Sequence[SignerChange],
+    status_since: datetime | None = None,
 ) -> RequestAggregate:
+    """The aggregate after a request move (or, with `status_since` kept, after `record_on_request`)."""
     at = written.at
     request = aggregate.request.model_copy(
         update={
             "status": RequestStatus(written.to_status),
             "version": written.version,
-            "status_since": at,
+            "status_since": status_since or at,
             "updated_at": at,
             **updates,
         }

@@ -98,6 +98,11 @@ class NewRequest(Protocol):
     @property
     def signature_appearance(self) -> NewAppearance | None: ...
 
+    @property
+    def include_id_images(self) -> bool:
+        """The evidence package should hold the ID images (the client asked)."""
+        ...
+
     def inline_bytes(self) -> int:
         """Total decoded size of the inline documents and ID images."""
         ...

@@ -9,6 +9,9 @@ operation is a no-op once its work is done. A request's `status_since` does not 
 request that cannot heal would be reconciled forever; the **give-up rule** fails it once it has been stuck longer than
 `GIVE_UP_AFTER` in a status that does not wait on people.
 
+The reconciler also queues again the evidence package of a completed request that has none
+`EVIDENCE_OVERDUE_AFTER` after it completed (or after a rebuild was asked).
+
 **Housekeeper** (`housekeep`), in this order: (1) finished requests that still hold documents at the One-Shot
 Optimizer (which never deletes by itself) get their deletion enqueued; (2) requests past their `deadline`, and drafts
 whose uploads never arrived, become `expired` (where the lifecycle allows it; a request being signed or archived is
@@ -46,7 +49,8 @@ from signbridge.domain.lifecycle import (
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import Cause, DocumentStatus, RequestAggregate, RequestStatus, SignatureRequest
 from signbridge.domain.operations import Op, Queue
-from signbridge.workflow.planner import plan_next_steps
+from signbridge.workflow.evidence import is_overdue
+from signbridge.workflow.planner import evidence_step, plan_next_steps
 from signbridge.workflow.ports import RecordStore
 from signbridge.workflow.progress import enqueue
 from signbridge.workflow.services import Services
@@ -145,6 +149,13 @@ STALE_AFTER: Final[Mapping[RequestStatus, StalePolicy]] = {
     R.ZAPSIGN_PENDING: StalePolicy(after=timedelta(minutes=30), recheck_every=timedelta(hours=1), give_up_after=None),
 }
 
+EVIDENCE_OVERDUE_AFTER: Final = timedelta(minutes=15)
+"""A completed request whose evidence package is not built this long after it completed (or after a rebuild was
+asked) gets its `build_evidence_package` again (a lost message, one set aside in the DLQ, a missing evidence key)."""
+EVIDENCE_WINDOW: Final = timedelta(days=7)
+"""Completed requests are looked at for a missing package while they completed within this window (a range query on
+the status index), not every completed request ever."""
+
 RECONCILE_MAX_REQUESTS: Final = 500
 """Requests handled per run (advanced or given up), all statuses together. One costs a few AWS calls (~50 ms), so a
 full run takes well under a minute of the reconciler's 5-minute timeout; the rest waits for the next run."""
@@ -171,6 +182,8 @@ class ReconcileReport:
     """Requests whose reconciliation raised (logged with their id), by status."""
     skipped: int = 0
     """Stale requests left for the next run (over `RECONCILE_MAX_REQUESTS`)."""
+    evidence_queued: int = 0
+    """Completed requests whose overdue evidence package was queued again."""
 
     @property
     def handled(self) -> int:
@@ -188,6 +201,7 @@ class ReconcileReport:
             "cleanup_enqueued": _plain(self.cleanup_enqueued),
             "errors": _plain(self.errors),
             "skipped": self.skipped,
+            "evidence_queued": self.evidence_queued,
         }
 
 
@@ -212,8 +226,27 @@ def reconcile(
                 # One request's failure must not stop the others; the log line has its id, the report the count.
                 logger.exception("reconciling a request failed", extra={"request_id": listed.id, "status": status})
                 report.errors[status] += 1
+    _queue_overdue_evidence(services, now=now, correlation_id=correlation_id, report=report, max_requests=max_requests)
     logger.info("reconciled", extra={"report": report.as_dict()})
     return report
+
+
+def _queue_overdue_evidence(
+    services: Services, *, now: datetime, correlation_id: str, report: ReconcileReport, max_requests: int
+) -> None:
+    """Completed requests (within `EVIDENCE_WINDOW`) whose evidence package is overdue: the build is queued again
+    (from the listed item alone; the step itself is a no-op once the package is built)."""
+    overdue: list[OperationMessage] = []
+    for listed in _each_by_status(services.records, R.COMPLETED, now=now, newer_than=EVIDENCE_WINDOW):
+        if not is_overdue(listed, now, EVIDENCE_OVERDUE_AFTER):
+            continue
+        if report.handled + len(overdue) >= max_requests:
+            report.skipped += 1
+            continue
+        overdue.append(evidence_step(listed, correlation_id))
+    if overdue:
+        enqueue(services, overdue)
+        report.evidence_queued += len(overdue)
 
 
 def _reconcile_one(

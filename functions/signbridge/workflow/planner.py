@@ -4,7 +4,8 @@ A pure function of the request aggregate (no I/O), so it is cheap to test exhaus
 we like. The worker asks it after every step; the reconciler asks it (with `stale=True`) for requests that have not
 moved for too long. Its answer is a `Plan`: at most one `Move` (a request transition that needs no provider call:
 the intake finishing, the turn passing to the next One-Shot signer, the request completing) and the operation
-messages to enqueue. docs/workflows.md has the table this code implements.
+messages to enqueue. A completed request whose evidence package is not built (or whose rebuild was asked) gets its
+`build_evidence_package`. docs/workflows.md has the table this code implements.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from signbridge.domain.models import (
     IdImageKind,
     RequestAggregate,
     RequestStatus,
+    SignatureRequest,
     Signer,
     SignerStatus,
     Workflow,
@@ -38,7 +40,8 @@ def plan_next_steps(aggregate: RequestAggregate, *, correlation_id: str, stale: 
     so the planner also asks the providers for the truth where the request waits on them."""
     request = aggregate.request
     if is_terminal(request.status):
-        return Plan(steps=tuple(_cleanup_steps(aggregate, correlation_id)))
+        evidence = (evidence_step(request, correlation_id),) if request.evidence_pending else ()
+        return Plan(steps=(*_cleanup_steps(aggregate, correlation_id), *evidence))
     planners = {
         R.DRAFT: _plan_draft,
         R.SUBMITTED: _plan_submitted,
@@ -205,6 +208,19 @@ def _cleanup_steps(aggregate: RequestAggregate, correlation_id: str) -> list[Ope
                 )
             )
     return steps
+
+
+def evidence_step(request: SignatureRequest, correlation_id: str) -> OperationMessage:
+    """The build of a completed request's evidence package (`workflow/evidence_package.py`). Its generation is the
+    time of the last rebuild asked (milliseconds), so a rebuild is not dropped as a repeat of the build before it
+    (SQS FIFO drops a repeated deduplication id within five minutes)."""
+    asked = request.evidence_requested_at
+    return OperationMessage(
+        op=Op.BUILD_EVIDENCE_PACKAGE.value,
+        request_id=request.id,
+        generation=int(asked.timestamp() * 1000) if asked else 0,
+        correlation_id=correlation_id,
+    )
 
 
 def final_key(workflow: Workflow, document: Document, signer_count: int) -> str | None:

@@ -56,6 +56,7 @@ class ObjectStream(Protocol):
     size: int
     sha256: str | None
     content_type: str | None
+    version_id: str | None
 
     def read(self, size: int = -1, /) -> bytes: ...
 
@@ -106,6 +107,20 @@ class RecordStore(Protocol):
         and timeline entry (unless `record_event` is False) in the same write; answer the aggregate as written (no
         read). Raises
         `ConcurrentUpdateError` after a lost race, `TransitionNotAllowedError` for a move the lifecycle forbids."""
+        ...
+
+    def record_on_request(
+        self,
+        aggregate: RequestAggregate,
+        *,
+        cause: Cause,
+        correlation_id: str,
+        detail: str,
+        updates: Mapping[str, object],
+    ) -> RequestAggregate:
+        """Set request fields without a move, with a timeline entry, conditionally on the status and version
+        `aggregate` holds (a fact recorded on a finished request: its evidence package); answer the aggregate as
+        written."""
         ...
 
     def move_part(
@@ -351,3 +366,16 @@ class SignatureVerifier(Protocol):
     def verify(
         self, pdf: str | os.PathLike[str] | IO[bytes], *, expected_signers: Sequence[ExpectedSigner] = ()
     ) -> FileReport: ...
+
+
+class Sealer(Protocol):
+    """Signs the evidence package's manifest (`signbridge.storage.seal.KmsSealer`: an AWS KMS ECC_NIST_P256 key)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
+        """(the key's ARN, the DER ECDSA_SHA_256 signature) of a SHA-256 digest."""
+        ...
+
+    def public_key_pem(self) -> str: ...

@@ -23,6 +23,7 @@ from signbridge.workflow.ports import (
     OneShotClient,
     QueueSender,
     RecordStore,
+    Sealer,
     SecretStore,
     ZapSignClient,
 )
@@ -39,6 +40,8 @@ class Services(ABC):
     clock: Callable[[], datetime] = utc_now
     dead_letters: DeadLetterQueues | None = None
     """The work queues' dead-letter queues (the housekeeper drops those of finished requests); None: not available."""
+    sealer: Sealer | None = None
+    """What seals evidence packages (a KMS key); None: this deployment has no evidence key."""
 
     @abstractmethod
     def zapsign(self) -> ZapSignClient:

@@ -209,6 +209,7 @@ def _create(services: Services, body: NewRequest, request_id: str, *, correlatio
         signature_appearance=(
             body.signature_appearance.model_dump(mode="json", exclude_none=True) if body.signature_appearance else None
         ),
+        evidence_include_id_images=body.include_id_images,
     )
     try:
         services.records.create_request(

@@ -142,6 +142,14 @@ class Step:
         expected = self.aggregate.signer(index).status if expected is None else expected
         return self._update_part(SignerChange(index, expected, None, updates), while_request)
 
+    def record(self, detail: str, updates: Mapping[str, object]) -> RequestAggregate:
+        """Set request fields without a move, with a timeline entry saying `detail`, if the request is still in the
+        status and at the version held (a fact recorded on a finished request: its evidence package)."""
+        self.aggregate = self.services.records.record_on_request(
+            self.aggregate, cause=self.cause, correlation_id=self.correlation_id, detail=detail, updates=updates
+        )
+        return self.aggregate
+
     # ------------------------------------------------------------------------------------------------ what comes next
 
     def advance(

@@ -46,10 +46,12 @@ from signbridge.handlers.api.bodies import CancelRequestBody, CreateRequestBody,
 from signbridge.handlers.api.views import (
     Accepted,
     CreatedRequestView,
+    EvidencePackageView,
     LinkSigner,
     RequestList,
     RequestView,
     created_request_view,
+    evidence_view,
     request_summary,
     request_view,
 )
@@ -66,7 +68,7 @@ from signbridge.handlers.problems import (
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
-from signbridge.workflow import signature_requests, signing
+from signbridge.workflow import evidence, signature_requests, signing
 from signbridge.workflow.errors import PayloadTooLargeError, WorkflowError
 from signbridge.workflow.services import Services
 
@@ -378,6 +380,60 @@ def unlock_otp(request_id: RequestId, signer: SignerIndex) -> RequestView:
         services, request_id, signer, operator=f"api call {_correlation_id()}", correlation_id=_correlation_id()
     )
     return request_view(aggregate, _links(services))
+
+
+@app.get(
+    _route("GET", "/v1/requests/{request_id}/evidence"),
+    summary="The request's sealed evidence package: a short-lived link to the ZIP",
+    description="A completed request's evidence package (the signed PDFs, the originals, the One-Shot contracts, "
+    "the provider webhooks, the validation reports, the timeline and a KMS-sealed manifest; docs/evidence.md). 202 "
+    "with Retry-After while it is being built; 409 for a request that is not completed.",
+    tags=["evidence"],
+    responses=_with_headers(
+        {
+            **_ok(200, "The package", EvidencePackageView),
+            **_ok(202, "Being built: ask again after Retry-After", Accepted),
+            **_problems(404, 409, 422, 500),
+        },
+        202,
+        _RETRY_AFTER,
+    ),
+)
+def get_evidence(request_id: RequestId) -> Response[EvidencePackageView | Accepted]:
+    logger.append_keys(request_id=request_id)
+    services = get_services()
+    status = evidence.evidence_package(services, request_id)
+    if not status.ready:
+        return Response(
+            status_code=202,
+            content_type=content_types.APPLICATION_JSON,
+            body=Accepted(),
+            headers={"Retry-After": str(status.retry_after_seconds)},
+        )
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=evidence_view(status.request, _links(services)),
+    )
+
+
+@app.post(
+    _route("POST", "/v1/requests/{request_id}/evidence"),
+    summary="Build the request's evidence package again",
+    description="Queues a rebuild of a completed request's package (the same key; the bucket keeps the older "
+    "version). `GET …/evidence` answers 202 until it is built.",
+    tags=["evidence"],
+    responses=_with_headers({**_ok(202, "Accepted", Accepted), **_problems(404, 409, 422, 500)}, 202, _RETRY_AFTER),
+)
+def rebuild_evidence(request_id: RequestId) -> Response[Accepted]:
+    logger.append_keys(request_id=request_id)
+    evidence.rebuild_evidence(get_services(), request_id, correlation_id=_correlation_id())
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body=Accepted(),
+        headers={"Retry-After": str(evidence.RETRY_AFTER_SECONDS)},
+    )
 
 
 @app.get(

@@ -108,6 +108,16 @@ ONESHOT_REQUIRED_SIGNER_FIELDS: Final = ("given_name", "first_surname", "id_numb
 ID_IMAGE_FIELDS: Final = tuple(kind.value for kind in IdImageKind)
 
 
+class EvidencePackageOptions(_Input):
+    """What the request's evidence package holds beyond its default contents (docs/evidence.md)."""
+
+    include_id_images: bool = Field(
+        default=False,
+        description="Also put the signers' ID images (front, rear, selfie) in the package: personal data, so only "
+        "when asked.",
+    )
+
+
 class CreateRequestBody(_Input):
     """`POST /v1/requests`. Checks that depend on the workflow are reported at the field they concern."""
 
@@ -136,6 +146,13 @@ class CreateRequestBody(_Input):
     signature_appearance: SignatureAppearance | None = Field(
         default=None, description="One-Shot workflows only: the visible qualified signature."
     )
+    evidence_package: EvidencePackageOptions | None = Field(
+        default=None, description="Options of the sealed evidence package built when the request completes."
+    )
+
+    @property
+    def include_id_images(self) -> bool:
+        return self.evidence_package is not None and self.evidence_package.include_id_images
 
     @model_validator(mode="after")
     def _check_workflow_requirements(self) -> Self:

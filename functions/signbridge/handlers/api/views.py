@@ -241,6 +241,33 @@ class Accepted(_View):
     status: Literal["accepted"] = "accepted"
 
 
+class EvidencePackageView(_View):
+    """`GET /v1/requests/{id}/evidence`: the request's sealed evidence package (docs/evidence.md)."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "3f2a0c9e5b7d4e1f8a6b2c4d9e0f1a2b",
+                    "url": "https://signbridge-files.s3.amazonaws.com/packages/3f2a…/evidence.zip?X-Amz-…",
+                    "expires_at": "2026-03-02T10:10:00Z",
+                    "sha256": "9b1c…",
+                    "size": 184233,
+                    "built_at": "2026-03-02T10:00:04Z",
+                }
+            ]
+        },
+    )
+
+    request_id: str
+    url: str = Field(description="A presigned GET link to the ZIP; it expires at `expires_at`.")
+    expires_at: datetime
+    sha256: str = Field(description="SHA-256 of the ZIP as stored.")
+    size: int = Field(description="Size of the ZIP in bytes.")
+    built_at: datetime
+
+
 # ------------------------------------------------------------------------------------------------ builders
 
 
@@ -369,4 +396,20 @@ def _timeline_view(entry: TimelineEntry) -> TimelineEntryView:
         cause=entry.cause,
         detail=entry.detail,
         correlation_id=entry.correlation_id,
+    )
+
+
+def evidence_view(request: SignatureRequest, links: LinkSigner) -> EvidencePackageView:
+    """The package of a request whose package is recorded (`evidence_key` set)."""
+    if request.evidence_key is None or request.evidence_sha256 is None or request.evidence_size is None:
+        raise ValueError("the request has no evidence package recorded")
+    assert request.evidence_built_at is not None
+    link = links.link(request.evidence_key, sha256=request.evidence_sha256, download_name=f"evidence-{request.id}.zip")
+    return EvidencePackageView(
+        request_id=request.id,
+        url=link.url,
+        expires_at=link.expires_at,
+        sha256=request.evidence_sha256,
+        size=request.evidence_size,
+        built_at=request.evidence_built_at,
     )

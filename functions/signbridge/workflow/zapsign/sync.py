@@ -69,10 +69,11 @@ def sync_zapsign_document(services: Services, message: OperationMessage) -> None
         logger.warning("no ZapSign token recorded: nothing to sync", extra={"request_id": request_id})
         return
     detail = get_main(services.zapsign(), main_token)
+    raw_key = hint.get("raw_key") if isinstance(hint.get("raw_key"), str) else None
     if event_type == "doc_expired" and _expires(services, aggregate, detail):
-        _expire(step, message.correlation_id)
+        _expire(step, message.correlation_id, raw_key)
         return
-    _apply_detail(step, detail)
+    _apply_detail(step, detail, raw_key)
     step.advance(payloads=_link_payloads(aggregate, detail) if detail.is_signed else None)
 
 
@@ -82,10 +83,14 @@ def _expires(services: Services, aggregate: RequestAggregate, detail: ZapSignDoc
     return still_open and deadline is not None and deadline <= services.clock()
 
 
-def _expire(step: Step, correlation_id: str) -> None:
+def _expire(step: Step, correlation_id: str, raw_key: str | None) -> None:
     """`zapsign_pending → expired`, then what tells the providers that it ended unsigned (as the housekeeper does)."""
     before = step.aggregate
-    step.move_request(R.EXPIRED, detail="the signing deadline passed at ZapSign (doc_expired)")
+    step.move_request(
+        R.EXPIRED,
+        detail="the signing deadline passed at ZapSign (doc_expired)",
+        updates=_with_raw_event(before, raw_key),
+    )
     logger.info("request expired at ZapSign", extra={"request_id": before.request.id})
     telemetry.request_finished(R.EXPIRED.value)
     steps = unsigned_end_steps(before, correlation_id)
@@ -122,13 +127,21 @@ _SIGNER_RANK: Final = {
 }
 
 
-def _apply_detail(step: Step, detail: ZapSignDocument) -> None:
+def _with_raw_event(aggregate: RequestAggregate, raw_key: str | None) -> dict[str, object]:
+    """The request's raw webhook keys with the one whose hint moved it (the evidence package carries them)."""
+    if raw_key is None or raw_key in aggregate.request.raw_event_keys:
+        return {}
+    return {"raw_event_keys": [*aggregate.request.raw_event_keys, raw_key]}
+
+
+def _apply_detail(step: Step, detail: ZapSignDocument, raw_key: str | None) -> None:
     aggregate = step.aggregate
     request = aggregate.request
     signed_status = S.SIGNED if request.workflow is Workflow.ZAPSIGN else S.ZAPSIGN_SIGNED
     moves = _signer_moves(aggregate, detail, signed_status)
 
     def move_request(to: RequestStatus, detail_text: str, changes: Sequence[SignerChange], **updates: object) -> None:
+        updates = {**updates, **_with_raw_event(aggregate, raw_key)}
         step.move_request(to, detail=detail_text, updates=updates, signers=changes)
         logger.info("request moved after reading ZapSign", extra={"request_id": request.id, "to_status": to.value})
         if is_terminal(to):
