@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from signbridge.domain.errors import (
@@ -20,8 +22,16 @@ from signbridge.domain.errors import (
 )
 from signbridge.domain.models import RequestStatus
 from signbridge.handlers.http import answer_webhook
-from signbridge.handlers.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, NoRouteError, problem_for
+from signbridge.handlers.problems import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    PROBLEMS,
+    NoRouteError,
+    problem_for,
+)
 from signbridge.workflow.errors import (
+    InvalidFieldError,
+    InvalidQueryError,
     MalformedCallbackError,
     MalformedWebhookError,
     NotAwaitingOtpError,
@@ -29,13 +39,13 @@ from signbridge.workflow.errors import (
     OtpResendTooSoonError,
     PayloadTooLargeError,
     ProviderUnavailableError,
+    RequestNotCancellableError,
     RequestStateError,
     UnknownCallbackAddressError,
     WorkflowError,
     WrongWebhookSecretError,
 )
 from signbridge.workflow.services import Services
-from signbridge.workflow.signature_requests import InvalidFieldError, InvalidQueryError, RequestNotCancellableError
 from signbridge.workflow.webhooks import Disposition, WebhookOutcome
 from tests.support.lambda_context import FakeLambdaContext
 
@@ -133,6 +143,26 @@ def test_a_field_limit_names_its_field() -> None:
     assert problem.errors == [
         {"field": "documents.0.content", "message": "larger than 10 bytes", "in": "body", "type": "limit"}
     ]
+
+
+def test_powertools_request_errors_are_known_by_their_dotted_name() -> None:
+    """The table names Powertools' request-validation errors without importing them (the webhooks' cold start): each
+    name resolves to the class the API's resolver raises, and that class is answered."""
+    for key in PROBLEMS:
+        if isinstance(key, str):
+            module, _, name = key.rpartition(".")
+            kind = getattr(importlib.import_module(module), name)
+            assert issubclass(kind, Exception)
+            assert f"{kind.__module__}.{kind.__qualname__}" == key
+    invalid = problem_for(
+        RequestValidationError([{"loc": ("body", "signers"), "msg": "Field required", "type": "missing"}])
+    )
+    assert invalid is not None
+    assert (invalid.status, invalid.slug) == (422, "validation-error")
+    assert invalid.errors == [{"field": "signers", "in": "body", "message": "Field required", "type": "missing"}]
+    unsupported = problem_for(RequestUnsupportedContentType("text/plain", []))
+    assert unsupported is not None
+    assert (unsupported.status, unsupported.slug) == (415, "unsupported-media-type")
 
 
 def test_an_error_the_table_does_not_know_is_no_problem_of_ours() -> None:

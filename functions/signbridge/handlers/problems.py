@@ -6,18 +6,18 @@ stable `type` (the slug clients branch on) and its title, once. Lookup walks the
 base class in the table wins. An exception the table does not know is not a problem of ours to describe:
 `problem_for` answers None and the caller decides (the API answers 500 with a generic detail, a webhook lets the
 Lambda fail).
+
+The webhook handlers import this module too, so it imports only what every caller already loads: Powertools' own
+request-validation errors, which only the API raises, are keyed by their dotted name rather than imported (importing
+them loads Powertools' whole `event_handler` and OpenAPI packages, a large part of a webhook's cold start).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from pydantic import BaseModel, ConfigDict, Field
 
 from signbridge.domain.errors import (
@@ -30,6 +30,8 @@ from signbridge.domain.errors import (
 )
 from signbridge.domain.json_limits import JsonLimitError
 from signbridge.workflow.errors import (
+    InvalidFieldError,
+    InvalidQueryError,
     MalformedCallbackError,
     MalformedWebhookError,
     NotAwaitingOtpError,
@@ -38,19 +40,26 @@ from signbridge.workflow.errors import (
     OtpResendTooSoonError,
     PayloadTooLargeError,
     ProviderUnavailableError,
+    RequestNotCancellableError,
     RequestStateError,
     SignerLockedError,
     UnknownCallbackAddressError,
     WorkflowError,
     WrongWebhookSecretError,
 )
-from signbridge.workflow.signature_requests import InvalidFieldError, InvalidQueryError, RequestNotCancellableError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"
 
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_KEY_RULE: Final = "1 to 128 visible ASCII characters (no spaces), e.g. a UUID"
+
+_POWERTOOLS_OPENAPI_ERRORS: Final = "aws_lambda_powertools.event_handler.openapi.exceptions."
+REQUEST_VALIDATION_ERROR: Final = _POWERTOOLS_OPENAPI_ERRORS + "RequestValidationError"
+REQUEST_UNSUPPORTED_CONTENT_TYPE: Final = _POWERTOOLS_OPENAPI_ERRORS + "RequestUnsupportedContentType"
 
 
 # ------------------------------------------------------------------------------------------------ the document
@@ -238,7 +247,7 @@ def _no_route(error: NoRouteError) -> ProblemAnswer:
     return NOT_FOUND.answer(f"no route for {error.method} {error.path}")
 
 
-PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
+PROBLEMS: Final[dict[type[Exception] | str, Callable[[Any], ProblemAnswer]]] = {
     # The workflow's errors (signbridge.workflow.errors, the use cases)
     WorkflowError: lambda error: WORKFLOW_ERROR.answer(error.detail),
     PayloadTooLargeError: lambda error: PAYLOAD_TOO_LARGE.answer(error.detail),
@@ -276,9 +285,9 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     ),
     InvalidIdempotencyKeyError: lambda _: INVALID_IDEMPOTENCY_KEY.answer(IDEMPOTENCY_KEY_RULE),
     InvalidCursorError: lambda error: INVALID_CURSOR.answer(f"{error}; start again without a cursor"),
-    # The HTTP edge's own (Powertools' request validation, routing)
-    RequestValidationError: _validation_problem,
-    RequestUnsupportedContentType: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
+    # The HTTP edge's own (Powertools' request validation by dotted name, see the module docstring; routing)
+    REQUEST_VALIDATION_ERROR: _validation_problem,
+    REQUEST_UNSUPPORTED_CONTENT_TYPE: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
     UnsupportedMediaTypeError: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
     JsonLimitError: lambda error: JSON_TOO_COMPLEX.answer(error.detail),
     NoRouteError: _no_route,
@@ -286,9 +295,10 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
 
 
 def problem_for(error: Exception) -> ProblemAnswer | None:
-    """The problem `error` is, by the nearest of its classes in `PROBLEMS`; None for an exception it does not know."""
+    """The problem `error` is, by the nearest of its classes in `PROBLEMS` (by the class, or by its dotted name); None
+    for an exception it does not know."""
     for kind in type(error).__mro__:
-        mapping = PROBLEMS.get(kind)
+        mapping = PROBLEMS.get(kind) or PROBLEMS.get(f"{kind.__module__}.{kind.__qualname__}")
         if mapping is not None:
             return mapping(error)
     return None
