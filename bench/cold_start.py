@@ -5,7 +5,8 @@ SignBridge, with bytecode compiled by Python 3.13 (`--invalidation-mode unchecke
 top of what the runtime and the Powertools layer provide (boto3, botocore, Powertools, at the versions installed here,
 compiled as they ship). Each figure is `python3.13 -X importtime -c "import <module>"` in a fresh interpreter that
 writes no bytecode (Lambda's /var/task is read-only), the sum of the top-level imports' cumulative times, median of
-`repeat` runs; the handler's figure includes boto3, which every handler imports.
+`repeat` runs taken round robin (boto3 and every handler once per round); the handler's figure includes boto3, which
+every handler imports. The handlers are the functions of `signbridge.api_routes.FUNCTIONS`.
 
 The bundle is cached under cdk.out/ (keyed by the lock, the provided versions and SignBridge's sources).
 """
@@ -23,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from infra import bundling
+from signbridge import api_routes
 
-HANDLERS = ("api", "zapsign_webhook", "oneshot_webhook", "intake", "worker", "reconciler", "housekeeper")
+HANDLERS = api_routes.FUNCTIONS
 BASELINE = "boto3"
 PROVIDED = ("boto3", "botocore", "aws-lambda-powertools")
 CACHE_DIR = bundling.REPO_ROOT / "cdk.out" / "bench-cold-start"
@@ -51,11 +53,14 @@ def measure(say: Out, *, repeat: int = 7) -> dict[str, Any]:
         "LAMBDA_TASK_ROOT": str(task),
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    modules = {BASELINE: BASELINE, **{handler: f"signbridge.handlers.{handler}" for handler in HANDLERS}}
-    medians: dict[str, float] = {}
-    for name, module in modules.items():
-        runs = [_import_ms(python, module, environment) for _ in range(repeat)]
-        medians[name] = statistics.median(runs)
+    modules = {BASELINE: BASELINE, **{handler: handler_module(handler) for handler in HANDLERS}}
+    # Round robin (boto3, then each handler, `repeat` times over), so that a swing of the machine's load falls on
+    # every module alike rather than on the few measured while it lasted.
+    runs: dict[str, list[float]] = {name: [] for name in modules}
+    for _ in range(repeat):
+        for name, module in modules.items():
+            runs[name].append(_import_ms(python, module, environment))
+    medians = {name: statistics.median(times) for name, times in runs.items()}
     baseline = medians[BASELINE]
     ratios = {handler: round(medians[handler] / baseline, 2) for handler in HANDLERS}
     say(f"  import boto3 alone: {baseline:.0f} ms (median of {repeat})")
@@ -71,6 +76,10 @@ def measure(say: Out, *, repeat: int = 7) -> dict[str, Any]:
         "ratio_to_boto3": ratios,
         "goal_ratio": GOAL_RATIO,
     }
+
+
+def handler_module(function: str) -> str:
+    return api_routes.handler_path(function).rpartition(".")[0]
 
 
 def _import_ms(python: str, module: str, environment: dict[str, str]) -> float:

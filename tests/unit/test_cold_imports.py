@@ -36,6 +36,10 @@ DENIED_UNLESS_ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
         "signbridge.handlers.problems, which names Powertools' validation errors without importing them)",
         frozenset({api_routes.API}),
     ),
+    "aws_lambda_powertools.utilities.data_classes": (
+        "the event classes of every AWS source: the webhooks read the few fields they use (handlers.http.WebhookCall)",
+        frozenset({api_routes.API, "worker"}),  # Powertools' resolver; the SQS batch processor
+    ),
     "signbridge.workflow.signature_requests": ("the API's use cases", frozenset({api_routes.API})),
     "signbridge.domain.zapsign": ("ZapSign's data models: the ZapSign operations load them", frozenset()),
     "signbridge.domain.oneshot": (
@@ -107,3 +111,16 @@ def test_the_worker_imports_an_operation_family_when_it_first_runs_one() -> None
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     # When it looks up a One-Shot operation, Then only the One-Shot family is loaded, and only then
     assert json.loads(result.stdout) == [[], ["oneshot"]]
+
+
+def test_the_operation_families_load_pdf_verification_only_when_they_verify() -> None:
+    # Given a fresh interpreter
+    probe = (
+        "import json, sys, signbridge.workflow.zapsign, signbridge.workflow.oneshot; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('pyhanko', 'pyhanko_certvalidator') "
+        "or m.startswith('signbridge.verification'))))"
+    )
+    # When it imports every operation of the worker
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    # Then neither pyHanko nor the verification package is loaded: the verifying call imports them
+    assert json.loads(result.stdout) == []

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from signbridge.domain.errors import (
     IdempotencyConflictError,
@@ -21,7 +21,7 @@ from signbridge.domain.errors import (
     SignerNotFoundError,
 )
 from signbridge.domain.models import RequestStatus
-from signbridge.handlers.http import answer_webhook
+from signbridge.handlers.http import WebhookCall, answer_webhook
 from signbridge.handlers.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_TYPE_BASE,
@@ -173,17 +173,13 @@ def test_an_error_the_table_does_not_know_is_no_problem_of_ours() -> None:
 # ------------------------------------------------------------------------------------------------ webhooks
 
 
-def _event() -> APIGatewayProxyEventV2:
-    return APIGatewayProxyEventV2(
-        {"body": "{}", "isBase64Encoded": False, "requestContext": {"requestId": "req-1", "timeEpoch": 0}}
-    )
+def _event() -> dict[str, Any]:
+    return {"body": "{}", "isBase64Encoded": False, "requestContext": {"requestId": "req-1", "timeEpoch": 0}}
 
 
 def _answer(result: WebhookOutcome | Exception) -> dict[str, Any]:
-    def accept(
-        services: Services, event: APIGatewayProxyEventV2, body: bytes, received_at: datetime, correlation_id: str
-    ) -> WebhookOutcome:
-        assert (body, correlation_id) == (b"{}", "req-1")
+    def accept(services: Services, call: WebhookCall, correlation_id: str) -> WebhookOutcome:
+        assert (call.body, correlation_id) == (b"{}", "req-1")
         if isinstance(result, Exception):
             raise result
         return result
@@ -234,3 +230,20 @@ def test_a_refused_call_is_a_problem_without_instance(error: Exception, status: 
 def test_an_unexpected_error_is_not_answered_but_raised() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         _answer(RuntimeError("boom"))
+
+
+def test_a_webhook_call_is_read_from_the_http_api_event() -> None:
+    event = {
+        "headers": {"x-zapsign-secret": "s"},
+        "pathParameters": {"secret": "p"},
+        "body": base64.b64encode(b"\x00raw{}").decode(),
+        "isBase64Encoded": True,
+        "requestContext": {"requestId": "req-9", "timeEpoch": 1767225600123},
+    }
+    call = WebhookCall.from_event(event)
+    assert (call.headers, call.path_parameters, call.body) == ({"x-zapsign-secret": "s"}, {"secret": "p"}, b"\x00raw{}")
+    assert (call.received_at, call.request_id) == (datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC), "req-9")
+    # a bare event (an operator's test invocation): no headers, no body, received now, the Lambda's request id
+    bare = WebhookCall.from_event({})
+    assert (bare.headers, bare.path_parameters, bare.body, bare.request_id) == ({}, {}, b"", None)
+    assert abs((datetime.now(UTC) - bare.received_at).total_seconds()) < 60
