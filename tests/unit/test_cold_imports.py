@@ -41,6 +41,10 @@ DENIED_UNLESS_ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({api_routes.API, "worker"}),  # Powertools' resolver; the SQS batch processor
     ),
     "signbridge.workflow.signature_requests": ("the API's use cases", frozenset({api_routes.API})),
+    "signbridge.handlers.api": (
+        "the API's bodies and views, the OpenAPI document's models (Problem among them)",
+        frozenset({api_routes.API}),
+    ),
     "signbridge.domain.zapsign": ("ZapSign's data models: the ZapSign operations load them", frozenset()),
     "signbridge.domain.oneshot": (
         "One-Shot's data models: the One-Shot operations load them; the API validates its `oneshot` inputs with them",

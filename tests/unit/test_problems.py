@@ -21,6 +21,7 @@ from signbridge.domain.errors import (
     SignerNotFoundError,
 )
 from signbridge.domain.models import RequestStatus
+from signbridge.handlers.api.views import Problem
 from signbridge.handlers.http import WebhookCall, answer_webhook
 from signbridge.handlers.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -129,6 +130,31 @@ def test_each_error_is_one_problem(
     body = json.loads(problem.json(instance="/v1/x", correlation_id="c-1"))
     assert body["type"] == PROBLEM_TYPE_BASE + slug
     assert (body["title"], body["status"], body["instance"], body["correlation_id"]) == (title, status, "/v1/x", "c-1")
+
+
+WITH_FIELD_ERRORS: list[Exception] = [
+    InvalidFieldError("documents.0.content", "larger than 10 bytes"),
+    RequestValidationError([{"loc": ("body", "signers", 0, "phone"), "msg": "not a phone", "type": "phone_e164"}]),
+]
+
+
+@pytest.mark.parametrize("error", [case[0] for case in CASES] + WITH_FIELD_ERRORS, ids=lambda v: type(v).__name__)
+def test_a_problem_body_is_the_documented_problem(error: Exception) -> None:
+    """The plain body the table answers is exactly what the OpenAPI document's `Problem` model describes and dumps."""
+    problem = problem_for(error)
+    assert problem is not None
+    document = Problem(
+        type=PROBLEM_TYPE_BASE + problem.slug,
+        title=problem.title,
+        status=problem.status,
+        detail=problem.detail,
+        instance="/v1/x",
+        correlation_id="c-1",
+        errors=problem.errors,  # type: ignore[arg-type]  # validated into ProblemFieldError
+    )
+    assert problem.json(instance="/v1/x", correlation_id="c-1") == document.model_dump_json(
+        by_alias=True, exclude_none=True
+    )
 
 
 def test_details_name_identifiers_only() -> None:

@@ -101,10 +101,9 @@ def webhook_problem(error: Exception, correlation_id: str) -> dict[str, Any] | N
     problem = problem_for(error)
     if problem is None:
         return None
-    body = problem.model(instance=None, correlation_id=correlation_id)
     return {
         "statusCode": problem.status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-        "body": json.dumps(body.model_dump(mode="json", by_alias=True, exclude_none=True)),
+        "body": json.dumps(problem.body(instance=None, correlation_id=correlation_id)),
         "isBase64Encoded": False,
     }

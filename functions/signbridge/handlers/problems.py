@@ -14,11 +14,10 @@ them loads Powertools' whole `event_handler` and OpenAPI packages, a large part 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any, Final
 
 from signbridge.domain.errors import (
     IdempotencyConflictError,
@@ -62,54 +61,6 @@ REQUEST_VALIDATION_ERROR: Final = _POWERTOOLS_OPENAPI_ERRORS + "RequestValidatio
 REQUEST_UNSUPPORTED_CONTENT_TYPE: Final = _POWERTOOLS_OPENAPI_ERRORS + "RequestUnsupportedContentType"
 
 
-# ------------------------------------------------------------------------------------------------ the document
-
-
-class ProblemFieldError(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    field: str = Field(description='Where the problem is: "signers.0.phone" in the body, or a parameter name.')
-    message: str
-    location: Literal["body", "query", "path", "header"] = Field(default="body", alias="in")
-    type: str = Field(description="A stable error code, e.g. missing, phone_e164, workflow_requirement.")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details (`application/problem+json`)."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "https://signbridge.dev/problems/validation-error",
-                    "title": "The request is not valid",
-                    "status": 422,
-                    "detail": "1 field is not valid",
-                    "instance": "/v1/requests",
-                    "correlation_id": "Kp3xYhXbIAMEb2w=",
-                    "errors": [
-                        {
-                            "field": "signers.0.phone",
-                            "message": "a mobile number with its international prefix, e.g. +34600111222",
-                            "in": "body",
-                            "type": "phone_e164",
-                        }
-                    ],
-                }
-            ]
-        },
-    )
-
-    type: str = Field(description="A stable URI naming the kind of problem; branch on it.")
-    title: str
-    status: int
-    detail: str
-    instance: str | None = Field(default=None, description="The path of the request that failed.")
-    correlation_id: str | None = Field(default=None, description="Quote it when asking for help.")
-    errors: list[ProblemFieldError] | None = Field(default=None, description="Validation problems, by field.")
-
-
 # ------------------------------------------------------------------------------------------------ kinds
 
 
@@ -124,21 +75,29 @@ class ProblemAnswer:
     errors: list[dict[str, str]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
-    def model(self, *, instance: str | None, correlation_id: str | None) -> Problem:
-        return Problem(
-            type=PROBLEM_TYPE_BASE + self.slug,
-            title=self.title,
-            status=self.status,
-            detail=self.detail,
-            instance=instance,
-            correlation_id=correlation_id,
-            errors=self.errors,  # validated into ProblemFieldError
-        )
+    def body(self, *, instance: str | None, correlation_id: str | None) -> dict[str, Any]:
+        """The problem+json document (its schema: `signbridge.handlers.api.views.Problem`), without the empty fields.
+        A plain dict, so that the webhooks answer a problem without building the OpenAPI document's models."""
+        errors = [
+            {"field": error["field"], "message": error["message"], "in": error.get("in", "body"), "type": error["type"]}
+            for error in self.errors or ()
+        ]
+        document = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "correlation_id": correlation_id,
+            "errors": None if self.errors is None else errors,
+        }
+        return {name: value for name, value in document.items() if value is not None}
 
     def json(self, *, instance: str | None, correlation_id: str | None) -> str:
-        """The problem+json body, without the empty fields."""
-        body = self.model(instance=instance, correlation_id=correlation_id)
-        return body.model_dump_json(by_alias=True, exclude_none=True)
+        """The problem+json body, compact."""
+        return json.dumps(
+            self.body(instance=instance, correlation_id=correlation_id), separators=(",", ":"), ensure_ascii=False
+        )
 
 
 @dataclass(frozen=True)
