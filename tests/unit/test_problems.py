@@ -150,7 +150,7 @@ def test_a_problem_body_is_the_documented_problem(error: Exception) -> None:
         detail=problem.detail,
         instance="/v1/x",
         correlation_id="c-1",
-        errors=problem.errors,  # type: ignore[arg-type]  # validated into ProblemFieldError
+        errors=problem.errors,  # validated into ProblemFieldError
     )
     assert problem.json(instance="/v1/x", correlation_id="c-1") == document.model_dump_json(
         by_alias=True, exclude_none=True
