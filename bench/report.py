@@ -138,14 +138,39 @@ def _cold_start(report: Mapping[str, Any]) -> str:
     if not figures.get("measured"):
         return f"Not measured in this run: {figures.get('reason', 'unknown reason')}."
     goal = figures.get("goal_ratio", 1.5)
-    rows = [("`import boto3` alone", f"{figures['boto3_ms']:.0f} ms", "1.00", "")]
+    cpu_ms, cpu_ratios = figures.get("handler_cpu_ms", {}), figures.get("cpu_ratio_to_boto3", {})
+    boto3_cpu = figures.get("boto3_cpu_ms")
+    # A result recorded before the CPU time was measured shows a dash there.
+    boto3_row = ("`import boto3` alone", f"{figures['boto3_ms']:.0f} ms", "1.00", "", _ms(boto3_cpu))
+    rows = [(*boto3_row, "—" if boto3_cpu is None else "1.00")]
     for handler, ratio in figures["ratio_to_boto3"].items():
         met = "yes" if ratio <= goal else "**no**"
+        cpu_ratio = cpu_ratios.get(handler)
         rows.append(
-            (f"`signbridge.handlers.{handler}`", f"{figures['handler_ms'][handler]:.0f} ms", f"{ratio:.2f}", met)
+            (
+                f"`signbridge.handlers.{handler}`",
+                f"{figures['handler_ms'][handler]:.0f} ms",
+                f"{ratio:.2f}",
+                met,
+                _ms(cpu_ms.get(handler)),
+                "—" if cpu_ratio is None else f"{cpu_ratio:.2f}",
+            )
         )
-    table = _table(("module", f"import, median of {figures.get('repeat', '?')}", "÷ boto3", f"≤ {goal}"), rows)
+    repeat = figures.get("repeat", "?")
+    header = (
+        "module",
+        f"import, median of {repeat}",
+        "÷ boto3",
+        f"≤ {goal}",
+        "CPU beyond a bare interpreter",
+        "÷ boto3",
+    )
+    table = _table(header, rows)
     return f"{table}\nInterpreter: `{figures.get('python', '?')}`."
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} ms"
 
 
 def _start_to_ready(report: Mapping[str, Any]) -> str:

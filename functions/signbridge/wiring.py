@@ -8,6 +8,10 @@ The services' clock (what the use cases decide with: the One-Shot resend minute,
 clock, read through `use_clock`'s hook: on AWS nothing sets it; the local stack points it at the One-Shot simulator's
 clock, so that moving the simulator's time (`POST /_sim/oneshot/clock`) moves SignBridge's rules with it and a test
 can check "a resend after the minute" without waiting a minute.
+
+Cold start: importing this module imports the stores only. A provider's client (`requests`, its models) is imported
+the first time a step asks for it, in the method that makes it, so a handler that never calls a provider (the
+webhooks, intake, the scheduled ones) never loads one (`tests/unit/test_cold_imports.py` pins this per handler).
 """
 
 from __future__ import annotations
@@ -18,18 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from signbridge import telemetry
 from signbridge.config import Settings, get_settings
 from signbridge.domain.models import utc_now
-from signbridge.providers import oneshot as oneshot_provider
-from signbridge.providers import zapsign as zapsign_provider
-from signbridge.providers.downloads import FileDownloads
-from signbridge.providers.http import ProviderHttp, new_session
-from signbridge.providers.oneshot import OneShotClient
-from signbridge.providers.zapsign import ZapSignClient
 from signbridge.storage.files import FileStore
 from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import DeadLetterQueues, QueueSender
@@ -37,6 +36,11 @@ from signbridge.storage.records import RecordStore
 from signbridge.storage.seal import KmsSealer
 from signbridge.storage.secrets import SecretStore
 from signbridge.workflow.services import Services
+
+if TYPE_CHECKING:  # imported where they are made (see the module docstring)
+    from signbridge.providers.downloads import FileDownloads
+    from signbridge.providers.oneshot import OneShotClient
+    from signbridge.providers.zapsign import ZapSignClient
 
 FILE_DOWNLOAD_PROVIDER = "zapsign-files"
 
@@ -81,15 +85,21 @@ class AwsServices(Services):
         )
 
     def zapsign(self) -> ZapSignClient:
+        from signbridge.providers import zapsign as zapsign_provider  # noqa: PLC0415 - on first use (cold start)
+        from signbridge.providers.http import ProviderHttp  # noqa: PLC0415
+
         token = self.secrets.zapsign().api_token.get_secret_value()
         with self._lock:
             if self._zapsign is None or self._zapsign[0] != token:
                 base_url = self.settings.zapsign_base_url
                 http = ProviderHttp(zapsign_provider.PROVIDER, base_url, observer=telemetry.provider_call)
-                self._zapsign = (token, ZapSignClient(base_url, token, http=http))
+                self._zapsign = (token, zapsign_provider.ZapSignClient(base_url, token, http=http))
             return self._zapsign[1]
 
     def oneshot(self) -> OneShotClient:
+        from signbridge.providers import oneshot as oneshot_provider  # noqa: PLC0415 - on first use (cold start)
+        from signbridge.providers.http import ProviderHttp  # noqa: PLC0415
+
         credentials = self.secrets.oneshot()
         # The values themselves (SecretStr dumps as "**********", so a dump would hide a rotation); compared in
         # memory only, never logged.
@@ -100,7 +110,7 @@ class AwsServices(Services):
         with self._lock:
             if self._oneshot is None or self._oneshot[0] != fingerprint:
                 base_url = self.settings.oneshot_base_url
-                client = OneShotClient(
+                client = oneshot_provider.OneShotClient(
                     base_url,
                     credentials,
                     http=ProviderHttp(oneshot_provider.PROVIDER, base_url, observer=telemetry.provider_call),
@@ -112,6 +122,9 @@ class AwsServices(Services):
 
     def downloads(self) -> FileDownloads:
         """The session that fetches provider file links (ZapSign's presigned S3 links, evidence images)."""
+        from signbridge.providers.downloads import FileDownloads  # noqa: PLC0415 - on first use (cold start)
+        from signbridge.providers.http import ProviderHttp, new_session  # noqa: PLC0415
+
         with self._lock:
             if self._downloads is None:
                 self._downloads = FileDownloads(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -165,10 +166,52 @@ def _has_signbridge_and_the_locked_distributions(bundle: Path) -> None:
 
 
 def _ships_unchecked_hash_bytecode_for_python_313(bundle: Path) -> None:
-    if bundling.find_python313() is None:
+    python313 = bundling.find_python313()
+    if python313 is None:
         assert not list(bundle.rglob("*.pyc")), "without Python 3.13 the bundle ships sources only (bundling says so)"
         return
-    compiled = bundle / "signbridge" / "handlers" / "api" / "__pycache__" / "__init__.cpython-313.pyc"
-    flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
-    assert flags == 0b01  # hash-based, not checked against the source: /var/task is read-only
+    # Every module, SignBridge's and the dependencies', has its 3.13 bytecode beside it, hash-based and not checked
+    # against the source (/var/task is read-only: a timestamp-based .pyc that went stale would be recompiled on every
+    # cold start and never kept).
+    sources = list(bundle.rglob("*.py"))
+    assert len(sources) > 100
+    missing, checked = [], []
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        if not compiled.is_file():
+            missing.append(str(source.relative_to(bundle)))
+        elif int.from_bytes(compiled.read_bytes()[4:8], "little") != 0b01:
+            checked.append(str(compiled.relative_to(bundle)))
+    assert not missing, f"{len(missing)} modules without bytecode, e.g. {missing[:5]}"
+    assert not checked, f"{len(checked)} .pyc files are not unchecked-hash, e.g. {checked[:5]}"
     assert not list(bundle.rglob("*.cpython-311.pyc"))
+    _imports_its_bytecode_and_compiles_nothing(python313, bundle)
+
+
+def _imports_its_bytecode_and_compiles_nothing(python313: str, bundle: Path) -> None:
+    """Python 3.13 importing SignBridge and its dependencies from the bundle, writing no bytecode (as on a read-only
+    /var/task), loads every module from its .pyc: `-v` says `code object from <file>.py` for each one it compiles.
+    Pure-Python modules only: the bundle's binaries are aarch64 (`bench/cold_start.py` imports every handler from a
+    bundle built for this machine)."""
+    modules = (
+        "signbridge.domain.operations",
+        "signbridge.domain.keys",
+        "signbridge.api_routes",
+        "requests",
+        "asn1crypto.x509",
+    )
+    probe = f"import sys; sys.path.insert(0, {str(bundle)!r}); " + "; ".join(f"import {name}" for name in modules)
+    result = subprocess.run(
+        [python313, "-v", "-S", "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    loaded = re.findall(r"^# code object from '?(.+?)'?$", result.stderr, flags=re.MULTILINE)
+    from_bundle = [path for path in loaded if path.startswith(str(bundle))]
+    compiled = [path for path in from_bundle if path.endswith(".py")]
+    assert not compiled, f"compiled at import from the sources: {compiled[:5]}"
+    packages = {Path(path).relative_to(bundle).parts[0] for path in from_bundle}
+    assert {"signbridge", "requests", "urllib3", "asn1crypto"} <= packages, packages

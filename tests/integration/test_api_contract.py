@@ -15,7 +15,6 @@ from signbridge.config import Settings, get_settings, reset_settings_cache
 from signbridge.handlers import api
 from signbridge.handlers.api import bodies as bodies_module
 from signbridge.handlers.api import views
-from signbridge.handlers.problems import Problem
 from signbridge.workflow import signature_requests as use_cases
 from tests.support.api import ApiClient
 from tests.support.events import load_event
@@ -152,7 +151,7 @@ def test_every_component_schema_is_referenced_and_every_body_has_an_example(api_
         "RequestList": views.RequestList,
         "Accepted": views.Accepted,
         "EvidencePackageView": views.EvidencePackageView,
-        "Problem": Problem,
+        "Problem": views.Problem,
     }
     assert bodies == set(models)
     for name, model in models.items():

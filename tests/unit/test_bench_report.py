@@ -210,13 +210,20 @@ def test_cold_start_ratios_are_tabled_against_the_goal() -> None:
     result["cold_start"] = {
         "measured": True, "python": "python3.13", "repeat": 7, "boto3_ms": 200.0, "goal_ratio": 1.5,
         "handler_ms": {"worker": 280.0, "api": 420.0}, "ratio_to_boto3": {"worker": 1.4, "api": 2.1},
+        "boto3_cpu_ms": 100.0, "handler_cpu_ms": {"worker": 160.0, "api": 250.0},
+        "cpu_ratio_to_boto3": {"worker": 1.6, "api": 2.5},
     }  # fmt: skip
     # When rendered
     text = section(report.render(result), "Cold start: handler import time as shipped")
-    # Then each handler's ratio is there, and the one over the goal is marked
-    assert "| `import boto3` alone | 200 ms | 1.00 |  |" in text
-    assert "| `signbridge.handlers.worker` | 280 ms | 1.40 | yes |" in text
-    assert "| `signbridge.handlers.api` | 420 ms | 2.10 | **no** |" in text
+    # Then each handler's ratio is there, the one over the goal marked, with the CPU time beside it
+    assert "| `import boto3` alone | 200 ms | 1.00 |  | 100 ms | 1.00 |" in text
+    assert "| `signbridge.handlers.worker` | 280 ms | 1.40 | yes | 160 ms | 1.60 |" in text
+    assert "| `signbridge.handlers.api` | 420 ms | 2.10 | **no** | 250 ms | 2.50 |" in text
+    # And a result recorded before the CPU time was measured shows dashes there
+    for name in ("boto3_cpu_ms", "handler_cpu_ms", "cpu_ratio_to_boto3"):
+        del result["cold_start"][name]
+    older = section(report.render(result), "Cold start: handler import time as shipped")
+    assert "| `signbridge.handlers.worker` | 280 ms | 1.40 | yes | — | — |" in older
     # And a run without it says so
     assert "Not measured in this run" in section(
         report.render(small_result()), "Cold start: handler import time as shipped"

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import base64
+import importlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
 from signbridge.domain.errors import (
     IdempotencyConflictError,
@@ -19,9 +21,18 @@ from signbridge.domain.errors import (
     SignerNotFoundError,
 )
 from signbridge.domain.models import RequestStatus
-from signbridge.handlers.http import answer_webhook
-from signbridge.handlers.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, NoRouteError, problem_for
+from signbridge.handlers.api.views import Problem
+from signbridge.handlers.http import WebhookCall, answer_webhook
+from signbridge.handlers.problems import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    PROBLEMS,
+    NoRouteError,
+    problem_for,
+)
 from signbridge.workflow.errors import (
+    InvalidFieldError,
+    InvalidQueryError,
     MalformedCallbackError,
     MalformedWebhookError,
     NotAwaitingOtpError,
@@ -29,13 +40,13 @@ from signbridge.workflow.errors import (
     OtpResendTooSoonError,
     PayloadTooLargeError,
     ProviderUnavailableError,
+    RequestNotCancellableError,
     RequestStateError,
     UnknownCallbackAddressError,
     WorkflowError,
     WrongWebhookSecretError,
 )
 from signbridge.workflow.services import Services
-from signbridge.workflow.signature_requests import InvalidFieldError, InvalidQueryError, RequestNotCancellableError
 from signbridge.workflow.webhooks import Disposition, WebhookOutcome
 from tests.support.lambda_context import FakeLambdaContext
 
@@ -121,6 +132,31 @@ def test_each_error_is_one_problem(
     assert (body["title"], body["status"], body["instance"], body["correlation_id"]) == (title, status, "/v1/x", "c-1")
 
 
+WITH_FIELD_ERRORS: list[Exception] = [
+    InvalidFieldError("documents.0.content", "larger than 10 bytes"),
+    RequestValidationError([{"loc": ("body", "signers", 0, "phone"), "msg": "not a phone", "type": "phone_e164"}]),
+]
+
+
+@pytest.mark.parametrize("error", [case[0] for case in CASES] + WITH_FIELD_ERRORS, ids=lambda v: type(v).__name__)
+def test_a_problem_body_is_the_documented_problem(error: Exception) -> None:
+    """The plain body the table answers is exactly what the OpenAPI document's `Problem` model describes and dumps."""
+    problem = problem_for(error)
+    assert problem is not None
+    document = Problem(
+        type=PROBLEM_TYPE_BASE + problem.slug,
+        title=problem.title,
+        status=problem.status,
+        detail=problem.detail,
+        instance="/v1/x",
+        correlation_id="c-1",
+        errors=problem.errors,  # validated into ProblemFieldError
+    )
+    assert problem.json(instance="/v1/x", correlation_id="c-1") == document.model_dump_json(
+        by_alias=True, exclude_none=True
+    )
+
+
 def test_details_name_identifiers_only() -> None:
     assert problem_for(RequestNotFoundError("r1")).detail == "there is no request r1"  # type: ignore[union-attr]
     assert problem_for(SignerNotFoundError("r1", 3)).detail == "request r1 has no signer 3"  # type: ignore[union-attr]
@@ -135,6 +171,26 @@ def test_a_field_limit_names_its_field() -> None:
     ]
 
 
+def test_powertools_request_errors_are_known_by_their_dotted_name() -> None:
+    """The table names Powertools' request-validation errors without importing them (the webhooks' cold start): each
+    name resolves to the class the API's resolver raises, and that class is answered."""
+    for key in PROBLEMS:
+        if isinstance(key, str):
+            module, _, name = key.rpartition(".")
+            kind = getattr(importlib.import_module(module), name)
+            assert issubclass(kind, Exception)
+            assert f"{kind.__module__}.{kind.__qualname__}" == key
+    invalid = problem_for(
+        RequestValidationError([{"loc": ("body", "signers"), "msg": "Field required", "type": "missing"}])
+    )
+    assert invalid is not None
+    assert (invalid.status, invalid.slug) == (422, "validation-error")
+    assert invalid.errors == [{"field": "signers", "in": "body", "message": "Field required", "type": "missing"}]
+    unsupported = problem_for(RequestUnsupportedContentType("text/plain", []))
+    assert unsupported is not None
+    assert (unsupported.status, unsupported.slug) == (415, "unsupported-media-type")
+
+
 def test_an_error_the_table_does_not_know_is_no_problem_of_ours() -> None:
     assert problem_for(RuntimeError("boom")) is None
     assert problem_for(KeyError("k")) is None
@@ -143,17 +199,13 @@ def test_an_error_the_table_does_not_know_is_no_problem_of_ours() -> None:
 # ------------------------------------------------------------------------------------------------ webhooks
 
 
-def _event() -> APIGatewayProxyEventV2:
-    return APIGatewayProxyEventV2(
-        {"body": "{}", "isBase64Encoded": False, "requestContext": {"requestId": "req-1", "timeEpoch": 0}}
-    )
+def _event() -> dict[str, Any]:
+    return {"body": "{}", "isBase64Encoded": False, "requestContext": {"requestId": "req-1", "timeEpoch": 0}}
 
 
 def _answer(result: WebhookOutcome | Exception) -> dict[str, Any]:
-    def accept(
-        services: Services, event: APIGatewayProxyEventV2, body: bytes, received_at: datetime, correlation_id: str
-    ) -> WebhookOutcome:
-        assert (body, correlation_id) == (b"{}", "req-1")
+    def accept(services: Services, call: WebhookCall, correlation_id: str) -> WebhookOutcome:
+        assert (call.body, correlation_id) == (b"{}", "req-1")
         if isinstance(result, Exception):
             raise result
         return result
@@ -204,3 +256,20 @@ def test_a_refused_call_is_a_problem_without_instance(error: Exception, status: 
 def test_an_unexpected_error_is_not_answered_but_raised() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         _answer(RuntimeError("boom"))
+
+
+def test_a_webhook_call_is_read_from_the_http_api_event() -> None:
+    event = {
+        "headers": {"x-zapsign-secret": "s"},
+        "pathParameters": {"secret": "p"},
+        "body": base64.b64encode(b"\x00raw{}").decode(),
+        "isBase64Encoded": True,
+        "requestContext": {"requestId": "req-9", "timeEpoch": 1767225600123},
+    }
+    call = WebhookCall.from_event(event)
+    assert (call.headers, call.path_parameters, call.body) == ({"x-zapsign-secret": "s"}, {"secret": "p"}, b"\x00raw{}")
+    assert (call.received_at, call.request_id) == (datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC), "req-9")
+    # a bare event (an operator's test invocation): no headers, no body, received now, the Lambda's request id
+    bare = WebhookCall.from_event({})
+    assert (bare.headers, bare.path_parameters, bare.body, bare.request_id) == ({}, {}, b"", None)
+    assert abs((datetime.now(UTC) - bare.received_at).total_seconds()) < 60

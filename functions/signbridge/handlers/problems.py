@@ -6,19 +6,18 @@ stable `type` (the slug clients branch on) and its title, once. Lookup walks the
 base class in the table wins. An exception the table does not know is not a problem of ours to describe:
 `problem_for` answers None and the caller decides (the API answers 500 with a generic detail, a webhook lets the
 Lambda fail).
+
+The webhook handlers import this module too, so it imports only what every caller already loads: Powertools' own
+request-validation errors, which only the API raises, are keyed by their dotted name rather than imported (importing
+them loads Powertools' whole `event_handler` and OpenAPI packages, a large part of a webhook's cold start).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
-
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any, Final
 
 from signbridge.domain.errors import (
     DocumentNotFoundError,
@@ -31,6 +30,8 @@ from signbridge.domain.errors import (
 )
 from signbridge.domain.json_limits import JsonLimitError
 from signbridge.workflow.errors import (
+    InvalidFieldError,
+    InvalidQueryError,
     MalformedCallbackError,
     MalformedWebhookError,
     NotAwaitingOtpError,
@@ -39,18 +40,17 @@ from signbridge.workflow.errors import (
     OtpResendTooSoonError,
     PayloadTooLargeError,
     ProviderUnavailableError,
+    RequestNotCancellableError,
     RequestStateError,
     SignerLockedError,
     UnknownCallbackAddressError,
+    UploadClosedError,
     WorkflowError,
     WrongWebhookSecretError,
 )
-from signbridge.workflow.signature_requests import (
-    InvalidFieldError,
-    InvalidQueryError,
-    RequestNotCancellableError,
-    UploadClosedError,
-)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"
@@ -58,53 +58,9 @@ PROBLEM_TYPE_BASE: Final = "https://signbridge.dev/problems/"
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_KEY_RULE: Final = "1 to 128 visible ASCII characters (no spaces), e.g. a UUID"
 
-
-# ------------------------------------------------------------------------------------------------ the document
-
-
-class ProblemFieldError(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    field: str = Field(description='Where the problem is: "signers.0.phone" in the body, or a parameter name.')
-    message: str
-    location: Literal["body", "query", "path", "header"] = Field(default="body", alias="in")
-    type: str = Field(description="A stable error code, e.g. missing, phone_e164, workflow_requirement.")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details (`application/problem+json`)."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "https://signbridge.dev/problems/validation-error",
-                    "title": "The request is not valid",
-                    "status": 422,
-                    "detail": "1 field is not valid",
-                    "instance": "/v1/requests",
-                    "correlation_id": "Kp3xYhXbIAMEb2w=",
-                    "errors": [
-                        {
-                            "field": "signers.0.phone",
-                            "message": "a mobile number with its international prefix, e.g. +34600111222",
-                            "in": "body",
-                            "type": "phone_e164",
-                        }
-                    ],
-                }
-            ]
-        },
-    )
-
-    type: str = Field(description="A stable URI naming the kind of problem; branch on it.")
-    title: str
-    status: int
-    detail: str
-    instance: str | None = Field(default=None, description="The path of the request that failed.")
-    correlation_id: str | None = Field(default=None, description="Quote it when asking for help.")
-    errors: list[ProblemFieldError] | None = Field(default=None, description="Validation problems, by field.")
+_POWERTOOLS_OPENAPI_ERRORS: Final = "aws_lambda_powertools.event_handler.openapi.exceptions."
+REQUEST_VALIDATION_ERROR: Final = _POWERTOOLS_OPENAPI_ERRORS + "RequestValidationError"
+REQUEST_UNSUPPORTED_CONTENT_TYPE: Final = _POWERTOOLS_OPENAPI_ERRORS + "RequestUnsupportedContentType"
 
 
 # ------------------------------------------------------------------------------------------------ kinds
@@ -121,21 +77,29 @@ class ProblemAnswer:
     errors: list[dict[str, str]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
-    def model(self, *, instance: str | None, correlation_id: str | None) -> Problem:
-        return Problem(
-            type=PROBLEM_TYPE_BASE + self.slug,
-            title=self.title,
-            status=self.status,
-            detail=self.detail,
-            instance=instance,
-            correlation_id=correlation_id,
-            errors=self.errors,  # validated into ProblemFieldError
-        )
+    def body(self, *, instance: str | None, correlation_id: str | None) -> dict[str, Any]:
+        """The problem+json document (its schema: `signbridge.handlers.api.views.Problem`), without the empty fields.
+        A plain dict, so that the webhooks answer a problem without building the OpenAPI document's models."""
+        errors = [
+            {"field": error["field"], "message": error["message"], "in": error.get("in", "body"), "type": error["type"]}
+            for error in self.errors or ()
+        ]
+        document = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "correlation_id": correlation_id,
+            "errors": None if self.errors is None else errors,
+        }
+        return {name: value for name, value in document.items() if value is not None}
 
     def json(self, *, instance: str | None, correlation_id: str | None) -> str:
-        """The problem+json body, without the empty fields."""
-        body = self.model(instance=instance, correlation_id=correlation_id)
-        return body.model_dump_json(by_alias=True, exclude_none=True)
+        """The problem+json body, compact."""
+        return json.dumps(
+            self.body(instance=instance, correlation_id=correlation_id), separators=(",", ":"), ensure_ascii=False
+        )
 
 
 @dataclass(frozen=True)
@@ -246,7 +210,7 @@ def _no_route(error: NoRouteError) -> ProblemAnswer:
     return NOT_FOUND.answer(f"no route for {error.method} {error.path}")
 
 
-PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
+PROBLEMS: Final[dict[type[Exception] | str, Callable[[Any], ProblemAnswer]]] = {
     # The workflow's errors (signbridge.workflow.errors, the use cases)
     WorkflowError: lambda error: WORKFLOW_ERROR.answer(error.detail),
     PayloadTooLargeError: lambda error: PAYLOAD_TOO_LARGE.answer(error.detail),
@@ -288,9 +252,9 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
     ),
     InvalidIdempotencyKeyError: lambda _: INVALID_IDEMPOTENCY_KEY.answer(IDEMPOTENCY_KEY_RULE),
     InvalidCursorError: lambda error: INVALID_CURSOR.answer(f"{error}; start again without a cursor"),
-    # The HTTP edge's own (Powertools' request validation, routing)
-    RequestValidationError: _validation_problem,
-    RequestUnsupportedContentType: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
+    # The HTTP edge's own (Powertools' request validation by dotted name, see the module docstring; routing)
+    REQUEST_VALIDATION_ERROR: _validation_problem,
+    REQUEST_UNSUPPORTED_CONTENT_TYPE: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
     UnsupportedMediaTypeError: lambda _: UNSUPPORTED_MEDIA_TYPE.answer("send the body as application/json"),
     JsonLimitError: lambda error: JSON_TOO_COMPLEX.answer(error.detail),
     NoRouteError: _no_route,
@@ -298,9 +262,10 @@ PROBLEMS: Final[dict[type[Exception], Callable[[Any], ProblemAnswer]]] = {
 
 
 def problem_for(error: Exception) -> ProblemAnswer | None:
-    """The problem `error` is, by the nearest of its classes in `PROBLEMS`; None for an exception it does not know."""
+    """The problem `error` is, by the nearest of its classes in `PROBLEMS` (by the class, or by its dotted name); None
+    for an exception it does not know."""
     for kind in type(error).__mro__:
-        mapping = PROBLEMS.get(kind)
+        mapping = PROBLEMS.get(kind) or PROBLEMS.get(f"{kind.__module__}.{kind.__qualname__}")
         if mapping is not None:
             return mapping(error)
     return None

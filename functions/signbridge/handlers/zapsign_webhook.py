@@ -8,15 +8,13 @@ response capture).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signbridge.handlers.http import answer_webhook
+from signbridge.handlers.http import WebhookCall, answer_webhook
 from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
 from signbridge.workflow.services import Services
@@ -26,14 +24,11 @@ logger = Logger()
 tracer = Tracer()
 
 
-def _accept(
-    services: Services, event: APIGatewayProxyEventV2, body: bytes, received_at: datetime, correlation_id: str
-) -> WebhookOutcome:
-    return accept_zapsign_webhook(services, event.headers or {}, body, received_at, correlation_id=correlation_id)
+def _accept(services: Services, call: WebhookCall, correlation_id: str) -> WebhookOutcome:
+    return accept_zapsign_webhook(services, call.headers, call.body, call.received_at, correlation_id=correlation_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@event_source(data_class=APIGatewayProxyEventV2)
-def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer_webhook(event, context, get_services(), provider=ZAPSIGN_PROVIDER, accept=_accept)

@@ -4,6 +4,9 @@ what went wrong in the domain's words and nothing of HTTP: the HTTP edge maps ea
 
 from __future__ import annotations
 
+from signbridge.domain.lifecycle import is_terminal
+from signbridge.domain.models import RequestStatus
+
 
 class WorkflowError(Exception):
     """Base: `detail` says what went wrong, for people."""
@@ -35,6 +38,35 @@ class SignerLockedError(RequestStateError):
 
 class NotLockedError(RequestStateError):
     """An unlock for a signer who is not locked."""
+
+
+# ------------------------------------------------------------------------------------------------ the API's use cases
+
+
+class InvalidFieldError(WorkflowError):
+    """A field that the input model cannot judge alone, because the limit is the deployment's (a file size)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class InvalidQueryError(WorkflowError):
+    """A list query that does not name exactly one filter."""
+
+
+class RequestNotCancellableError(RequestStateError):
+    """The request has finished, or is being signed: there is nothing left to cancel."""
+
+    def __init__(self, request_id: str, status: RequestStatus) -> None:
+        reason = "it has ended" if is_terminal(status) else "its signature is under way"
+        super().__init__(f"request {request_id} is {status.value}; it cannot be cancelled because {reason}")
+        self.request_status = status
+
+
+class UploadClosedError(RequestStateError):
+    """The request has left `draft`, or the document's upload was already accepted: nothing can be uploaded."""
 
 
 class OtpResendTooSoonError(WorkflowError):

@@ -2,7 +2,9 @@
 
 `signbridge.storage` (DynamoDB, S3, SQS, Secrets Manager) and `signbridge.providers` (ZapSign, One-Shot, file links)
 implement them; `signbridge.wiring` plugs the implementations in. Unit tests can pass in-memory fakes instead. The
-types that cross a port (entities, changes, errors, provider data) are the domain's (`signbridge.domain`).
+types that cross a port (entities, changes, errors, provider data) are the domain's (`signbridge.domain`), imported
+for the type checker only: every handler imports this module (through `Services`), and the provider data models
+(`domain.zapsign`, `domain.oneshot`, `domain.verification`) are a large part of a cold start.
 """
 
 from __future__ import annotations
@@ -11,42 +13,43 @@ import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import IO, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
-from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange
-from signbridge.domain.credentials import WebhookSecrets
-from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, PresignedPost, StoredFile
-from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
-from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import (
-    Cause,
-    Document,
-    RequestAggregate,
-    RequestStatus,
-    SignatureRequest,
-    Signer,
-)
-from signbridge.domain.oneshot import (
-    CreatedRequest,
-    DocumentInfo,
-    DocumentType,
-    FilePart,
-    IdEvidence,
-    SignatureAppearance,
-    SignerIdentity,
-    SignResult,
-    UploadedDocument,
-)
-from signbridge.domain.operations import Queue
-from signbridge.domain.pages import Page
-from signbridge.domain.verification import ExpectedSigner, FileReport
-from signbridge.domain.zapsign import (
-    CancelOutcome,
-    NewDocument,
-    ZapSignDocument,
-    ZapSignDocumentPage,
-    ZapSignExtraDocument,
-)
+if TYPE_CHECKING:  # annotations only: a handler loads a provider's models when it calls that provider
+    from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange
+    from signbridge.domain.credentials import WebhookSecrets
+    from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, PresignedPost, StoredFile
+    from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
+    from signbridge.domain.messages import OperationMessage
+    from signbridge.domain.models import (
+        Cause,
+        Document,
+        RequestAggregate,
+        RequestStatus,
+        SignatureRequest,
+        Signer,
+    )
+    from signbridge.domain.oneshot import (
+        CreatedRequest,
+        DocumentInfo,
+        DocumentType,
+        FilePart,
+        IdEvidence,
+        SignatureAppearance,
+        SignerIdentity,
+        SignResult,
+        UploadedDocument,
+    )
+    from signbridge.domain.operations import Queue
+    from signbridge.domain.pages import Page
+    from signbridge.domain.verification import ExpectedSigner, FileReport
+    from signbridge.domain.zapsign import (
+        CancelOutcome,
+        NewDocument,
+        ZapSignDocument,
+        ZapSignDocumentPage,
+        ZapSignExtraDocument,
+    )
 
 
 class ObjectStream(Protocol):

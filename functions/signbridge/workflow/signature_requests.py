@@ -42,7 +42,6 @@ from signbridge.domain.lifecycle import (
     INITIAL_SIGNER_STATUS,
     initial_document_status,
     initial_request_status,
-    is_terminal,
     may_transition,
 )
 from signbridge.domain.messages import OperationMessage
@@ -59,7 +58,13 @@ from signbridge.domain.models import (
 from signbridge.domain.operations import Op
 from signbridge.domain.pages import Page
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
-from signbridge.workflow.errors import PayloadTooLargeError, RequestStateError, WorkflowError
+from signbridge.workflow.errors import (
+    InvalidFieldError,
+    InvalidQueryError,
+    PayloadTooLargeError,
+    RequestNotCancellableError,
+    UploadClosedError,
+)
 from signbridge.workflow.inputs import NewRequest
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
@@ -71,32 +76,6 @@ CREATE_SCOPE: Final = "create_request"
 _REQUEST_ID_NAMESPACE: Final = uuid.UUID("1b4e28ba-2fa1-41d2-883f-0016d3cca427")
 _IMAGE_EXTENSIONS: Final = {"image/jpeg": "jpg", "image/png": "png"}
 CANCEL_ATTEMPTS: Final = 2  # the first attempt, and one more after losing a race
-
-
-class InvalidFieldError(WorkflowError):
-    """A field that the input model cannot judge alone, because the limit is the deployment's (a file size)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class InvalidQueryError(WorkflowError):
-    """A list query that does not name exactly one filter."""
-
-
-class RequestNotCancellableError(RequestStateError):
-    """The request has finished, or is being signed: there is nothing left to cancel."""
-
-    def __init__(self, request_id: str, status: RequestStatus) -> None:
-        reason = "it has ended" if is_terminal(status) else "its signature is under way"
-        super().__init__(f"request {request_id} is {status.value}; it cannot be cancelled because {reason}")
-        self.request_status = status
-
-
-class UploadClosedError(RequestStateError):
-    """The request has left `draft`, or the document's upload was already accepted: nothing can be uploaded."""
 
 
 @dataclass(frozen=True)

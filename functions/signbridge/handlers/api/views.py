@@ -271,6 +271,52 @@ class EvidencePackageView(_View):
 # ------------------------------------------------------------------------------------------------ builders
 
 
+class ProblemFieldError(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    field: str = Field(description='Where the problem is: "signers.0.phone" in the body, or a parameter name.')
+    message: str
+    location: Literal["body", "query", "path", "header"] = Field(default="body", alias="in")
+    type: str = Field(description="A stable error code, e.g. missing, phone_e164, workflow_requirement.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (`application/problem+json`): the document `signbridge.handlers.problems` answers
+    (`ProblemAnswer.body`), as the OpenAPI document describes it."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://signbridge.dev/problems/validation-error",
+                    "title": "The request is not valid",
+                    "status": 422,
+                    "detail": "1 field is not valid",
+                    "instance": "/v1/requests",
+                    "correlation_id": "Kp3xYhXbIAMEb2w=",
+                    "errors": [
+                        {
+                            "field": "signers.0.phone",
+                            "message": "a mobile number with its international prefix, e.g. +34600111222",
+                            "in": "body",
+                            "type": "phone_e164",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="A stable URI naming the kind of problem; branch on it.")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The path of the request that failed.")
+    correlation_id: str | None = Field(default=None, description="Quote it when asking for help.")
+    errors: list[ProblemFieldError] | None = Field(default=None, description="Validation problems, by field.")
+
+
 class LinkSigner:
     """Presigns download links for one answer, all with the same lifetime."""
 
