@@ -37,6 +37,7 @@ from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
+from simulators.signatures.pki import TestPki
 from tests.support.aws import (
     AWS_VARIABLES_TO_HIDE,
     SAMPLE_ONESHOT_SECRET,
@@ -134,10 +135,20 @@ def secrets(secretsmanager_client: SecretsManagerClient) -> SecretNames:
     )
 
 
+@pytest.fixture(scope="session")
+def simulator_trust_anchors(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The simulators' test root (their process-wide PKI) as a PEM file: what the functions verify signatures with."""
+    path = tmp_path_factory.mktemp("trust") / "trust-anchors.pem"
+    path.write_text(TestPki.shared().trust_anchors_pem(), encoding="ascii")
+    return str(path)
+
+
 @pytest.fixture
 def settings(
-    monkeypatch: pytest.MonkeyPatch, table: str, bucket: str, queues: Queues, secrets: SecretNames
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, table: str, bucket: str, queues: Queues
 ) -> Iterator[Settings]:
+    secrets: SecretNames = request.getfixturevalue("secrets")
+    simulator_trust_anchors: str = request.getfixturevalue("simulator_trust_anchors")
     environment = {
         env_names.STAGE: "test",
         env_names.TABLE_NAME: table,
@@ -148,6 +159,7 @@ def settings(
         env_names.WEBHOOK_SECRET_NAME: secrets.webhook,
         env_names.ONESHOT_SECRET_NAME: secrets.oneshot,
         env_names.ALLOW_LOOPBACK_HTTP: "true",
+        env_names.TRUST_ANCHORS_FILE: simulator_trust_anchors,
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

@@ -27,6 +27,7 @@ from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import DeadLetterQueues, QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
+from signbridge.workflow.ports import SignatureVerifier
 from signbridge.workflow.services import Services
 
 FILE_DOWNLOAD_PROVIDER = "zapsign-files"
@@ -40,6 +41,7 @@ class AwsServices(Services):
     _zapsign: tuple[str, ZapSignClient] | None = field(default=None, repr=False)
     _oneshot: tuple[str, OneShotClient] | None = field(default=None, repr=False)
     _downloads: FileDownloads | None = field(default=None, repr=False)
+    _verifier: SignatureVerifier | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -97,6 +99,34 @@ class AwsServices(Services):
                     )
                 )
             return self._downloads
+
+    def verifier(self) -> SignatureVerifier:
+        """The PDF signature verifier, made on first use (pyHanko is imported here, only by the functions that
+        verify) with the trust anchors of `trust_anchors_file` (local stack, tests) or of the S3 object
+        `trust_anchors_key` (on AWS), read once per warm Lambda."""
+        with self._lock:
+            if self._verifier is None:
+                from signbridge.verification.pdf import PdfSignatureVerifier, load_trust_anchors  # noqa: PLC0415
+
+                settings = self.settings
+                if settings.trust_anchors_file:
+                    self._verifier = PdfSignatureVerifier.from_pem_bundle(settings.trust_anchors_file)
+                elif settings.trust_anchors_key:
+                    with self.files.open_stream(settings.trust_anchors_key) as stream:
+                        self._verifier = PdfSignatureVerifier(load_trust_anchors(stream.read()))
+                else:
+                    raise TrustAnchorsMissingError
+            return self._verifier
+
+
+class TrustAnchorsMissingError(RuntimeError):
+    """Neither a trust anchors file nor an S3 key is configured: no signed PDF can be verified, so none is archived."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no trust anchors configured (SIGNBRIDGE_TRUST_ANCHORS_FILE or SIGNBRIDGE_TRUST_ANCHORS_KEY; "
+            "docs/evidence.md, 'Trust anchors')"
+        )
 
 
 @lru_cache(maxsize=4)

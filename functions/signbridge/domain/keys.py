@@ -6,6 +6,8 @@ SIGNED_PREFIX = "signed/"
 EVIDENCE_PREFIX = "evidence/"
 CONTRACTS_PREFIX = "contracts/"
 RAW_PREFIX = "raw/"
+REPORTS_PREFIX = "reports/"
+CONFIG_PREFIX = "config/"  # operator-provided settings files, e.g. the trust anchors (docs/evidence.md)
 
 
 def incoming_key(request_id: str, document_index: int) -> str:
@@ -19,6 +21,11 @@ def original_key(request_id: str, document_index: int) -> str:
 def signed_key(request_id: str, document_index: int, stage: str) -> str:
     """`stage` is `zapsign` or `oneshot-{signer index}`."""
     return f"{SIGNED_PREFIX}{request_id}/{document_index:03d}/{stage}.pdf"
+
+
+def report_key(request_id: str, document_index: int, stage: str) -> str:
+    """The validation report (JSON) of the signed file `signed_key(request_id, document_index, stage)`."""
+    return f"{REPORTS_PREFIX}{request_id}/{document_index:03d}/{stage}.json"
 
 
 def evidence_key(request_id: str, signer_index: int, kind: str, extension: str = "jpg") -> str:
