@@ -30,6 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+from signbridge.domain import keys
+from signbridge.domain.verification import INDETERMINATE_SUB_INDICATIONS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 STAGES_DIR = REPO_ROOT / "stages"
@@ -146,6 +149,20 @@ class StageConfig(_Model):
     )
     api_throttle_rate: int = Field(default=50, ge=1)
     api_throttle_burst: int = Field(default=100, ge=1)
+    # Signature verification (docs/evidence.md): the S3 key of the PEM bundle of trust anchors in the file bucket
+    # (the operator uploads it; the worker reads it once per warm Lambda), and the INDETERMINATE sub-indications the
+    # policy lets pass (none by default; e.g. TRY_LATER where revocation information may lag).
+    trust_anchors_key: str = Field(default=f"{keys.CONFIG_PREFIX}trust-anchors.pem", pattern=r"^config/[\w./-]+$")
+    accept_indeterminate: Strings = ()
+
+    @field_validator("accept_indeterminate")
+    @classmethod
+    def _indeterminate_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in INDETERMINATE_SUB_INDICATIONS]
+        if unknown:
+            known = ", ".join(sorted(INDETERMINATE_SUB_INDICATIONS))
+            raise ValueError(f"unknown INDETERMINATE sub-indication(s) {', '.join(unknown)} (known: {known})")
+        return value
 
     @property
     def stack_name(self) -> str:

@@ -74,12 +74,15 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     },
     # workflow/zapsign: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
     # MAX_ID_IMAGE_BYTES); workflow/oneshot: reads the ID images and the input PDF (original or previous signed file),
-    # stores contracts and signed PDFs.
+    # stores contracts and signed PDFs; workflow/verification: reads the trust anchors (config/) once per warm
+    # Lambda, stores each signed file's validation report (reports/, a few KiB of JSON).
     "worker": {
         keys.ORIGINALS_PREFIX: frozenset({R}),
         keys.SIGNED_PREFIX: frozenset({R, S}),
         keys.EVIDENCE_PREFIX: frozenset({R, P}),
         keys.CONTRACTS_PREFIX: frozenset({S}),
+        keys.REPORTS_PREFIX: frozenset({P}),
+        keys.CONFIG_PREFIX: frozenset({R}),
     },
     # maintenance.reconcile: table and queues only.
     "reconciler": {},

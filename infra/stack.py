@@ -121,6 +121,8 @@ class SignBridgeStack(Stack):
             env_names.ZAPSIGN_SECRET_NAME: self.secrets.names[secrets.ZAPSIGN],
             env_names.WEBHOOK_SECRET_NAME: self.secrets.names[secrets.WEBHOOK],
             env_names.ONESHOT_SECRET_NAME: self.secrets.names[secrets.ONESHOT],
+            env_names.TRUST_ANCHORS_KEY: config.trust_anchors_key,
+            env_names.ACCEPT_INDETERMINATE: ",".join(config.accept_indeterminate),
         }
 
     def _grant(self) -> None:

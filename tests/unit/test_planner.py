@@ -341,3 +341,18 @@ def test_each_oneshot_signer_signs_the_previous_output() -> None:
     assert oneshot_input_key(Workflow.ONESHOT, document, 0) == document.original_key
     assert oneshot_input_key(Workflow.ZAPSIGN_ONESHOT, document, 0) == "signed/req-1/000/zapsign.pdf"
     assert oneshot_input_key(Workflow.ZAPSIGN_ONESHOT, document, 1) == "signed/req-1/000/oneshot-0.pdf"
+
+
+@pytest.mark.parametrize("workflow", list(Workflow))
+@pytest.mark.parametrize("stale", [False, True])
+def test_a_request_held_after_a_failed_verification_waits_for_an_operator(workflow: Workflow, stale: bool) -> None:
+    # Given a request whose signed file did not pass verification (not even the reconciler re-fetches it)
+    request, documents, signers = new_request(workflow, request_id="req-1")
+    aggregate = RequestAggregate(
+        request=request.model_copy(update={"status": RequestStatus.VERIFICATION_FAILED}),
+        documents=tuple(documents),
+        signers=tuple(signers),
+        timeline=(),
+    )
+    # Then the planner moves nothing and asks for nothing
+    assert plan_next_steps(aggregate, correlation_id="c", stale=stale) == Plan()

@@ -62,6 +62,20 @@ class SubIndication(StrEnum):
     GENERIC = "GENERIC"
 
 
+TOTAL_FAILED_SUB_INDICATIONS: Final = frozenset(
+    {
+        SubIndication.FORMAT_FAILURE,
+        SubIndication.HASH_FAILURE,
+        SubIndication.SIG_CRYPTO_FAILURE,
+        SubIndication.REVOKED,
+        SubIndication.EXPIRED,
+        SubIndication.NOT_YET_VALID,
+    }
+)
+INDETERMINATE_SUB_INDICATIONS: Final = frozenset(SubIndication) - TOTAL_FAILED_SUB_INDICATIONS
+"""The sub-indications that come with INDETERMINATE (GENERIC included): the ones a policy may accept."""
+
+
 class Coverage(StrEnum):
     """What a signature's byte range covers (pyHanko's `SignatureCoverageLevel`)."""
 

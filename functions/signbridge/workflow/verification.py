@@ -41,6 +41,7 @@ logger = Logger(child=True)
 R = RequestStatus
 
 REPORT_CONTENT_TYPE = "application/json"
+MAX_REPORT_BYTES = 1024 * 1024  # a few KiB per signature; one PutObject (below the multipart part size)
 HOLD_ATTEMPTS = 3  # lost races while moving to verification_failed before the message is retried
 
 
@@ -112,7 +113,7 @@ def store_and_verify(
         report_key,
         report.model_dump_json().encode(),
         expect_pdf=False,
-        max_bytes=services.settings.max_file_bytes,
+        max_bytes=MAX_REPORT_BYTES,
         content_type=REPORT_CONTENT_TYPE,
     )
     summary = summarise(
