@@ -54,14 +54,15 @@ R, P, S, U, D, L = FileOp.READ, FileOp.PUT, FileOp.STORE, FileOp.UPLOAD, FileOp.
 
 FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     # requests.create_request: upload links to incoming/, inline PDFs stored to originals/ (up to max_file_bytes),
-    # ID images to evidence/ (capped at MAX_ID_IMAGE_BYTES); views: download links to originals, signed files and
-    # contracts (never to evidence).
+    # ID images to evidence/ (capped at MAX_ID_IMAGE_BYTES); views: download links to originals, signed files,
+    # contracts and validation reports (never to evidence).
     api_routes.API: {
         keys.INCOMING_PREFIX: frozenset({U}),
         keys.ORIGINALS_PREFIX: frozenset({S, R}),
         keys.EVIDENCE_PREFIX: frozenset({P}),
         keys.SIGNED_PREFIX: frozenset({R}),
         keys.CONTRACTS_PREFIX: frozenset({R}),
+        keys.REPORTS_PREFIX: frozenset({R}),
     },
     # webhooks._store_raw: the raw body (capped at RAW_EVENT_MAX_BYTES) under raw/{provider}/.
     api_routes.ZAPSIGN_WEBHOOK: {RAW_ZAPSIGN_PREFIX: frozenset({P})},

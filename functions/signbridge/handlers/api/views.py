@@ -30,6 +30,7 @@ from signbridge.domain.models import (
     TimelineSubject,
     Workflow,
 )
+from signbridge.domain.verification import Indication, SubIndication, VerificationSummary
 from signbridge.workflow.ports import FileStore
 
 ORIGINAL_FILE = "original"
@@ -60,6 +61,7 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
 }
 _REQUEST_EXAMPLE: dict[str, Any] = {
     **_SUMMARY_EXAMPLE,
+    "verification_problem": None,
     "current_signer": None,
     "signature_appearance": None,
     "refused_by": None,
@@ -90,6 +92,7 @@ _REQUEST_EXAMPLE: dict[str, Any] = {
             "sha256": None,
             "rejection_reason": None,
             "files": {},
+            "verifications": {},
         }
     ],
     "timeline": [
@@ -115,9 +118,60 @@ _UPLOAD_EXAMPLE: dict[str, Any] = {
 
 
 class FileLink(_View):
-    url: str = Field(description="A presigned GET link to the stored PDF; it expires at `expires_at`.")
+    url: str = Field(description="A presigned GET link to the stored file; it expires at `expires_at`.")
     expires_at: datetime
     sha256: str | None = Field(default=None, description="SHA-256 of the stored file, when recorded.")
+
+
+_VERIFICATION_EXAMPLE: dict[str, Any] = {
+    "indication": "TOTAL-PASSED",
+    "sub_indication": None,
+    "passed": True,
+    "accepted_by_operator": False,
+    "reasons": [],
+    "validated_at": _AT,
+    "sha256": "9f2c6a0d4e…",
+    "report": {"url": "https://signbridge-documents.s3.amazonaws.com/reports/…", "expires_at": _AT, "sha256": None},
+    "signatures": [
+        {
+            "field_name": "Signature1",
+            "signer": 0,
+            "indication": "TOTAL-PASSED",
+            "sub_indication": None,
+            "qualified": True,
+        }
+    ],
+}
+
+
+class SignatureVerificationView(_View):
+    field_name: str = Field(description="The PDF signature field.")
+    signer: int | None = Field(
+        default=None,
+        description="The index of the request's signer the certificate names (name and ID number); null for a "
+        "signature that names none of them (ZapSign's own platform signature, or the wrong person).",
+    )
+    indication: Indication = Field(description="ETSI EN 319 102-1: TOTAL-PASSED, INDETERMINATE or TOTAL-FAILED.")
+    sub_indication: SubIndication | None = Field(default=None, description="ETSI EN 319 102-1 table 5.")
+    qualified: bool = Field(description="The certificate carries QcCompliance, QcSSCD and QcType esign.")
+
+
+class VerificationView(_View):
+    """The verification of one signed version of a document, made before it was archived (docs/evidence.md)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_VERIFICATION_EXAMPLE]})
+
+    indication: Indication | None = Field(description="The worst of its signatures; null for a file with none.")
+    sub_indication: SubIndication | None = None
+    passed: bool = Field(description="The provider's policy let the file be archived.")
+    accepted_by_operator: bool = Field(
+        default=False, description="It did not pass, and an operator accepted this very file (by its sha256)."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why it did not pass (no personal data).")
+    validated_at: datetime
+    sha256: str | None = Field(default=None, description="SHA-256 of the file verified.")
+    report: FileLink = Field(description="The full validation report (JSON), a presigned link.")
+    signatures: list[SignatureVerificationView]
 
 
 class DocumentView(_View):
@@ -132,6 +186,11 @@ class DocumentView(_View):
         default_factory=dict,
         description='The stored versions: "original", "zapsign" (ZapSign-signed), "oneshot-{signer}" (after that '
         'signer\'s qualified signature) and "final" (the last signed version), as far as they exist.',
+    )
+    verifications: dict[str, VerificationView] = Field(
+        default_factory=dict,
+        description='The verification of each signed version by stage ("zapsign", "oneshot-{signer}"), also of one '
+        "that did not pass (the request then waits in `verification_failed`).",
     )
 
 
@@ -195,6 +254,11 @@ class RequestSummary(_View):
 class RequestView(RequestSummary):
     model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_REQUEST_EXAMPLE]})
 
+    verification_problem: str | None = Field(
+        default=None,
+        description="`verification_failed`: which signed file did not pass verification and why; an operator "
+        "retries or accepts it.",
+    )
     current_signer: int | None = Field(default=None, description="One-Shot: whose turn it is to sign.")
     signature_appearance: dict[str, Any] | None = None
     refused_by: int | None = Field(
@@ -302,6 +366,7 @@ def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, An
     request = aggregate.request
     return {
         **_summary_fields(request),
+        "verification_problem": request.verification_problem,
         "current_signer": request.current_signer,
         "signature_appearance": request.signature_appearance,
         "refused_by": request.refused_by,
@@ -356,6 +421,33 @@ def _document_view(document: Document, links: LinkSigner) -> DocumentView:
         sha256=document.sha256,
         rejection_reason=document.rejection_reason,
         files=files,
+        verifications={
+            stage: _verification_view(VerificationSummary.model_validate(record), links)
+            for stage, record in sorted(document.verifications.items())
+        },
+    )
+
+
+def _verification_view(summary: VerificationSummary, links: LinkSigner) -> VerificationView:
+    return VerificationView(
+        indication=summary.indication,
+        sub_indication=summary.sub_indication,
+        passed=summary.passed,
+        accepted_by_operator=summary.accepted_by_operator,
+        reasons=list(summary.reasons),
+        validated_at=summary.validated_at,
+        sha256=summary.sha256,
+        report=links.link(summary.report_key, sha256=None, download_name=f"report-{summary.stage}.json"),
+        signatures=[
+            SignatureVerificationView(
+                field_name=signature.field_name,
+                signer=signature.signer,
+                indication=signature.indication,
+                sub_indication=signature.sub_indication,
+                qualified=signature.qualified,
+            )
+            for signature in summary.signatures
+        ],
     )
 
 
