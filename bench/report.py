@@ -41,6 +41,7 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
         "the_run": _the_run(report),
         "start_to_ready": _start_to_ready(report),
         "cold_start": _cold_start(report),
+        "verification": _verification(report),
         "end_to_end": _end_to_end(report),
         "provider_calls": _provider_calls(report),
         "rate_limit": _rate_limit(report),
@@ -146,6 +147,24 @@ def _cold_start(report: Mapping[str, Any]) -> str:
         )
     table = _table(("module", f"import, median of {figures.get('repeat', '?')}", "÷ boto3", f"≤ {goal}"), rows)
     return f"{table}\nInterpreter: `{figures.get('python', '?')}`."
+
+
+def _verification(report: Mapping[str, Any]) -> str:
+    figures = report.get("verification")
+    if not figures:
+        return "Not measured in this run (`--no-verification`, or a result recorded before this figure existed)."
+    rows = [
+        (
+            f"{row['payload_mib']} MiB payload",
+            f"{row['size_mib']:.2f} MiB",
+            str(row["signatures"]),
+            f"{row['median_ms']:.0f} ms",
+            f"{row['peak_mib']:.2f} MiB",
+        )
+        for row in figures["files"]
+    ]
+    header = ("file", "size", "signatures", f"median of {figures.get('repeat', '?')}", "peak traced memory")
+    return _table(header, rows)
 
 
 def _start_to_ready(report: Mapping[str, Any]) -> str:

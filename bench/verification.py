@@ -1,4 +1,5 @@
-"""`python -m bench.verification`: what verifying one signed PDF costs (docs/evidence.md, "Cost").
+"""`python -m bench.verification`: what verifying one signed PDF costs (docs/evidence.md, "Cost"); `make bench`
+records the same figures (`measure_files`, section "Verifying a signed PDF" of docs/benchmarks.md).
 
 Builds the test PKI of `tests.support.pki`, signs PDFs of a few sizes (one signer; two signers in turn), writes
 each to a temporary file and verifies it from there, as the archive step would after streaming the S3 object:
@@ -56,28 +57,48 @@ def measure(
     return {"median_ms": statistics.median(times) * 1000, "peak_mib": peak / 2**20}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+PAYLOADS = (0, 1 << 20, 10 << 20)
+
+
+def measure_files(repeat: int = 5, *, payloads: tuple[int, ...] = PAYLOADS) -> list[dict[str, float | int]]:
+    """Per file (payload size, one signer or two in turn): its size, signatures, median time and peak traced memory
+    of one verification from a temporary file, as the archive step verifies (`workflow.verification`)."""
     pki = TestPki()
     verifier = PdfSignatureVerifier(load_trust_anchors(pki.trust_anchors_pem))
     ana_cert, bruno_cert = pki.signer("Ana", "García López", "12345678Z"), pki.signer("Bruno", "Díaz", "87654321X")
     ana, bruno = ExpectedSigner(name="Ana García López", id_number="12345678Z"), ExpectedSigner(name="Bruno Díaz")
-    print("| file | size | signatures | median time | peak traced memory |")
-    print("|---|---:|---:|---:|---:|")
+    rows: list[dict[str, float | int]] = []
     with tempfile.TemporaryDirectory() as folder:
-        for payload in (0, 1 << 20, 10 << 20):
+        for payload in payloads:
             one = pki.sign(padded_pdf(payload), ana_cert)
             two = pki.sign(one, bruno_cert, field_name="Signature2")
             for signed, expected in ((one, [ana]), (two, [ana, bruno])):
                 path = Path(folder) / "signed.pdf"
                 path.write_bytes(signed)
-                figures = measure(verifier, path, expected, args.repeat)
-                print(
-                    f"| {payload >> 20} MiB payload | {len(signed) / 2**20:.2f} MiB | {len(expected)} | "
-                    f"{figures['median_ms']:.0f} ms | {figures['peak_mib']:.2f} MiB |"
+                figures = measure(verifier, path, expected, repeat)
+                rows.append(
+                    {
+                        "payload_mib": payload >> 20,
+                        "size_mib": round(len(signed) / 2**20, 2),
+                        "signatures": len(expected),
+                        "median_ms": round(figures["median_ms"], 1),
+                        "peak_mib": round(figures["peak_mib"], 2),
+                    }
                 )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print("| file | size | signatures | median time | peak traced memory |")
+    print("|---|---:|---:|---:|---:|")
+    for row in measure_files(args.repeat):
+        print(
+            f"| {row['payload_mib']} MiB payload | {row['size_mib']:.2f} MiB | {row['signatures']} | "
+            f"{row['median_ms']:.0f} ms | {row['peak_mib']:.2f} MiB |"
+        )
     return 0
 
 

@@ -25,6 +25,7 @@ def test_zapsign_request_completes_with_zapsign_signed_pdf_in_s3(e2e: E2E) -> No
     # Then the request completes and its final file is ZapSign's signed PDF, byte for byte
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     document = e2e.zapsign.documents[e2e.doc_token(pending)]
     assert document.signed_file is not None
     served = e2e.zapsign.files[document.signed_file].data
@@ -47,8 +48,11 @@ def test_oneshot_request_completes_with_qualified_signature_in_s3(e2e: E2E) -> N
     # Then it completes; the final PDF is the Optimizer's signed output and the Optimizer holds nothing any more
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     files = done["documents"][0]["files"]
     assert files["final"]["sha256"] == files["oneshot-0"]["sha256"]
+    (signature,) = done["documents"][0]["verifications"]["oneshot-0"]["signatures"]
+    assert (signature["signer"], signature["qualified"]) == (0, True)
     assert done["signers"][0]["contract"] is not None
     requests_of_signer = [r for r in e2e.oneshot.requests.values() if r.phone == body["signers"][0]["phone"]]
     assert len(requests_of_signer) == 1  # one One-Shot request, one certificate
@@ -71,6 +75,7 @@ def test_zapsign_oneshot_request_completes_with_both_signatures_and_evidence(e2e
     # Then both signed versions are stored, the final one is the One-Shot output, and the evidence was archived
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     files = done["documents"][0]["files"]
     assert {"original", "zapsign", "oneshot-0", "final"} <= set(files)
     assert files["final"]["sha256"] == files["oneshot-0"]["sha256"] != files["zapsign"]["sha256"]
@@ -118,8 +123,12 @@ def test_two_oneshot_signers_sign_in_turn_each_on_the_previous_output(e2e: E2E) 
     # Then both signatures are stored and the second signed what the first produced
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     files = done["documents"][0]["files"]
     assert files["final"]["sha256"] == files["oneshot-1"]["sha256"] != files["oneshot-0"]["sha256"]
+    # And the second signer's file carries both signatures, each naming its signer
+    signatures = done["documents"][0]["verifications"]["oneshot-1"]["signatures"]
+    assert [signature["signer"] for signature in signatures] == [0, 1]
     pks = sorted(r.pk for r in e2e.oneshot.requests.values() if r.phone in {s["phone"] for s in body["signers"]})
     assert len(pks) == 2
     second = e2e.oneshot.requests[pks[1]]
