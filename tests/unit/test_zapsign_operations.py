@@ -31,6 +31,7 @@ from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_
 from signbridge.workflow.zapsign.sync import sync_zapsign_document
 from tests.support.memory import (
     NOW,
+    SETTINGS,
     FakeDownloads,
     FakeVerifier,
     FakeZapSign,
@@ -351,3 +352,27 @@ def test_a_request_not_held_takes_no_retry() -> None:
     with pytest.raises(VerificationNotHeldError):
         retry_verification(memory_services(records), "req-1", correlation_id="op")
     assert records.writes == []
+
+
+@pytest.mark.parametrize(("accepted", "status"), [((), R.VERIFICATION_FAILED), (("TRY_LATER",), R.COMPLETED)])
+def test_an_indeterminate_file_passes_only_with_its_sub_indication_accepted_by_the_stage(
+    accepted: tuple[str, ...], status: RequestStatus
+) -> None:
+    # Given a signed file whose revocation information is not available yet (INDETERMINATE/TRY_LATER)
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.ZAPSIGN_SIGNED}, signer0={"status": S.SIGNED})
+    records, queues, files = MemoryRecords(aggregate), MemoryQueues(), MemoryFiles()
+    services = memory_services(
+        records,
+        queues,
+        files=files,
+        zapsign=FakeZapSign(),
+        downloads=FakeDownloads(open=lambda url: pdf_stream(SIGNED_PDF)),
+        verifier=FakeVerifier(Indication.INDETERMINATE, SubIndication.TRY_LATER),
+        settings=SETTINGS.model_copy(update={"accept_indeterminate": accepted}),
+    )
+    # When it is archived under a stage that accepts TRY_LATER, or accepts nothing (the default)
+    archive_zapsign_document(
+        services, message(Op.ARCHIVE_ZAPSIGN_DOCUMENT, document=0, payload={"file_url": "https://files.example/x"})
+    )
+    # Then it completes only where TRY_LATER is accepted
+    assert records.stored["req-1"].request.status is status
