@@ -38,6 +38,7 @@ from signbridge.domain.verification import (
     FileReport,
     IdentityMatch,
     Indication,
+    LongTermLevel,
     QcStatements,
     SignatureReport,
     SubIndication,
@@ -48,6 +49,7 @@ from signbridge.workflow.ports import FileDownloads, OneShotClient, SignatureVer
 from signbridge.workflow.services import Services
 
 NOW = datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
+LONG_TERM_MARKER = b"\n%FakeVerifier: validation material\n"
 
 
 @dataclass(frozen=True)
@@ -425,6 +427,12 @@ class FakeVerifier(Recorder):
             expected_signers=tuple(expected_signers),
             unmatched_signers=unmatched(signatures, tuple(expected_signers)),
         )
+
+    def embed_validation_material(self, pdf: Any, output: Any) -> LongTermLevel:
+        """The file followed by a marker standing for the DSS update: the prefix stays the file as served."""
+        self.calls.append(("embed_validation_material", (), {}))
+        output.write(pdf.read() + LONG_TERM_MARKER)
+        return LongTermLevel.B_LT
 
     def _signature(self, index: int, expected: ExpectedSigner | None) -> SignatureReport:
         identity = None

@@ -21,7 +21,13 @@ from signbridge.domain.models import (
     Workflow,
 )
 from signbridge.domain.operations import Op
-from signbridge.domain.verification import Indication, SubIndication, VerificationSummary
+from signbridge.domain.verification import (
+    Indication,
+    LongTermCopy,
+    LongTermLevel,
+    SubIndication,
+    VerificationSummary,
+)
 from signbridge.domain.zapsign import ZapSignDocument, ZapSignSigner
 from signbridge.workflow.verification import VerificationNotHeldError, accept_verification, retry_verification
 from signbridge.workflow.zapsign import OPERATIONS
@@ -30,6 +36,7 @@ from signbridge.workflow.zapsign.cancel import cancel_zapsign_document
 from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_signer_external_id
 from signbridge.workflow.zapsign.sync import sync_zapsign_document
 from tests.support.memory import (
+    LONG_TERM_MARKER,
     NOW,
     SETTINGS,
     FakeDownloads,
@@ -241,6 +248,19 @@ def test_archive_stores_the_signed_pdf_moves_the_document_and_completes_the_requ
     assert records.stored["req-1"].document(0).final_key == "signed/req-1/000/zapsign.pdf"
     assert records.reads == 1
     assert queues.sent == []
+    # And, as it passed verification, its long-term copy is stored beside it (the file as served, then the
+    # validation material) and recorded with the verification; the file as served is unchanged
+    long_term = VerificationSummary.model_validate(
+        records.stored["req-1"].document(0).verifications["zapsign"]
+    ).long_term
+    copy = files.objects["signed/req-1/000/zapsign.ltv.pdf"]
+    assert copy == SIGNED_PDF + LONG_TERM_MARKER
+    assert long_term == LongTermCopy(
+        key="signed/req-1/000/zapsign.ltv.pdf",
+        sha256=hashlib.sha256(copy).hexdigest(),
+        size=len(copy),
+        level=LongTermLevel.B_LT,
+    )
 
 
 def test_archive_without_a_link_reads_a_fresh_one_from_zapsign() -> None:
@@ -302,6 +322,8 @@ def test_a_signed_file_that_fails_verification_holds_the_request_and_is_not_arch
     # Then the file and its report are stored for the operator to look at
     assert files.objects["signed/req-1/000/zapsign.pdf"] == SIGNED_PDF
     assert "reports/req-1/000/zapsign.json" in files.objects
+    # And no long-term copy is made of a file that did not pass
+    assert "signed/req-1/000/zapsign.ltv.pdf" not in files.objects
     # And the request waits in verification_failed, the document still pending and nothing planned
     after = records.stored["req-1"]
     assert after.request.status is R.VERIFICATION_FAILED

@@ -23,6 +23,12 @@ def signed_key(request_id: str, document_index: int, stage: str) -> str:
     return f"{SIGNED_PREFIX}{request_id}/{document_index:03d}/{stage}.pdf"
 
 
+def long_term_key(request_id: str, document_index: int, stage: str) -> str:
+    """The copy of `signed_key(request_id, document_index, stage)` with its validation material embedded (PAdES
+    B-LT / B-LTA): beside it, so the provider's file stays as served (docs/evidence.md, "Long-term validation")."""
+    return f"{SIGNED_PREFIX}{request_id}/{document_index:03d}/{stage}.ltv.pdf"
+
+
 def report_key(request_id: str, document_index: int, stage: str) -> str:
     """The validation report (JSON) of the signed file `signed_key(request_id, document_index, stage)`."""
     return f"{REPORTS_PREFIX}{request_id}/{document_index:03d}/{stage}.json"

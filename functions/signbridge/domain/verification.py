@@ -309,6 +309,25 @@ class SignatureSummary(BaseModel):
     qualified: bool = False
 
 
+class LongTermLevel(StrEnum):
+    """The PAdES baseline level of the long-term copy of a signed file (ETSI EN 319 142-1)."""
+
+    B_LT = "B-LT"  # the validation material of every signature in a Document Security Store
+    B_LTA = "B-LTA"  # and a document timestamp over the whole file (an archive timestamp), from a configured TSA
+
+
+class LongTermCopy(BaseModel):
+    """The signed file with its validation material embedded, stored beside the file as the provider served it
+    (`keys.long_term_key`): the provider's bytes followed by incremental updates, so every signature stays intact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    sha256: str
+    size: int = Field(ge=0)
+    level: LongTermLevel
+
+
 class VerificationSummary(BaseModel):
     """What the request records of one signed file's verification; the whole report is the S3 object `report_key`."""
 
@@ -324,6 +343,7 @@ class VerificationSummary(BaseModel):
     accepted_by_operator: bool = False  # did not pass, and an operator accepted this very file (its sha256)
     reasons: tuple[str, ...] = ()
     signatures: tuple[SignatureSummary, ...] = ()
+    long_term: LongTermCopy | None = None  # of a file that passed: its copy with the validation material embedded
 
 
 def summarise(

@@ -3,11 +3,12 @@
 `store_and_verify` streams a provider's signed file to its S3 key and, in the same pass, to a temporary file (no
 second copy in memory, no second read of S3), verifies the temporary file (`Services.verifier`, pyHanko), stores the
 report (JSON) beside the file at `keys.report_key` and judges it with the provider's policy (`PROVIDER_POLICIES`,
-plus the INDETERMINATE sub-indications the stage accepts). The step then records the file (it passed, or an operator
-accepted that very file by its sha256) or `hold`s the request in `verification_failed`: nothing of the file is
-recorded as signed, an operator is alerted (metric `VerificationFailures`, alarm), and nothing fetches it again by
-itself. `retry_verification` and `accept_verification` are the operator's ways on (`signbridge requests …`).
-"""
+plus the INDETERMINATE sub-indications the stage accepts). A file that passes gets a long-term copy beside it
+(`keys.long_term_key`: its validation material embedded, PAdES B-LT or B-LTA). The step then records the file (it
+passed, or an operator accepted that very file by its sha256) or `hold`s the request in `verification_failed`:
+nothing of the file is recorded as signed, an operator is alerted (metric `VerificationFailures`, alarm), and
+nothing fetches it again by itself. `retry_verification` and `accept_verification` are the operator's ways on
+(`signbridge requests …`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from signbridge.domain.models import Cause, RequestAggregate, RequestStatus, Sig
 from signbridge.domain.verification import (
     PROVIDER_POLICIES,
     ExpectedSigner,
+    LongTermCopy,
     SubIndication,
     VerificationPolicy,
     VerificationSummary,
@@ -42,6 +44,7 @@ R = RequestStatus
 
 REPORT_CONTENT_TYPE = "application/json"
 MAX_REPORT_BYTES = 1024 * 1024  # a few KiB per signature; one PutObject (below the multipart part size)
+MAX_VALIDATION_MATERIAL = 8 * 1024 * 1024  # what the long-term copy may add: certificates, CRLs, OCSP, a timestamp
 HOLD_ATTEMPTS = 3  # lost races while moving to verification_failed before the message is retried
 
 
@@ -96,7 +99,8 @@ def store_and_verify(
     prior_signatures: int = 0,
 ) -> Verified:
     """Stream `chunks` to `key` and a temporary file, verify it with `signers` expected, store the report. Raises as
-    `FileStore.store_stream` does (not a PDF, too large): then nothing is verified or stored."""
+    `FileStore.store_stream` does (not a PDF, too large): then nothing is verified or stored. A file that passes
+    also gets its long-term copy (`store_long_term`), recorded in the summary's `long_term`."""
     request = aggregate.request
     expected = [expected_signer(signer) for signer in signers]
     with tempfile.TemporaryFile() as copy:
@@ -107,7 +111,12 @@ def store_and_verify(
         started = time.perf_counter()
         report = services.verifier().verify(copy, expected_signers=expected)
         seconds = time.perf_counter() - started
-    decision = decide(report, policy_for(services, provider, prior_signatures=prior_signatures))
+        decision = decide(report, policy_for(services, provider, prior_signatures=prior_signatures))
+        long_term = (
+            store_long_term(services, copy, key=keys.long_term_key(request.id, document_index, stage), size=stored.size)
+            if decision.passed
+            else None
+        )
     report_key = keys.report_key(request.id, document_index, stage)
     services.files.store_bytes(
         report_key,
@@ -124,7 +133,7 @@ def store_and_verify(
         sha256=stored.sha256,
         signer_indexes=[signer.index for signer in signers],
         accepted_by_operator=not decision.passed and stored.sha256 in request.verification_accepted,
-    )
+    ).model_copy(update={"long_term": long_term})
     indication = str(report.indication) if report.indication is not None else "none"
     telemetry.count(observability.SIGNATURE_VERIFICATIONS, indication=indication)
     logger.info(
@@ -141,6 +150,18 @@ def store_and_verify(
         },
     )
     return Verified(stored=stored, summary=summary)
+
+
+def store_long_term(services: Services, verified: IO[bytes], *, key: str, size: int) -> LongTermCopy:
+    """Embed the validation material of the verified file `verified` (`SignatureVerifier.embed_validation_material`)
+    into a temporary file and stream that to `key`. The provider's file stays as served at its own key: this copy is
+    its bytes followed by incremental updates (a DSS, and an archive timestamp with a TSA)."""
+    with tempfile.TemporaryFile() as extended:
+        verified.seek(0)
+        level = services.verifier().embed_validation_material(verified, extended)
+        extended.seek(0)
+        stored = services.files.store_stream(key, extended, expect_pdf=True, max_bytes=size + MAX_VALIDATION_MATERIAL)
+    return LongTermCopy(key=key, sha256=stored.sha256, size=stored.size, level=level)
 
 
 def _tee(chunks: Iterable[bytes], copy: IO[bytes]) -> Iterator[bytes]:

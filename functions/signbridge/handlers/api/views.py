@@ -30,7 +30,7 @@ from signbridge.domain.models import (
     TimelineSubject,
     Workflow,
 )
-from signbridge.domain.verification import Indication, SubIndication, VerificationSummary
+from signbridge.domain.verification import Indication, LongTermLevel, SubIndication, VerificationSummary
 from signbridge.workflow.ports import FileStore
 
 ORIGINAL_FILE = "original"
@@ -141,6 +141,11 @@ _VERIFICATION_EXAMPLE: dict[str, Any] = {
             "qualified": True,
         }
     ],
+    "long_term": {
+        "level": "B-LT",
+        "size": 48213,
+        "file": {"url": "https://signbridge-documents.s3.amazonaws.com/signed/…", "expires_at": _AT, "sha256": "…"},
+    },
 }
 
 
@@ -154,6 +159,14 @@ class SignatureVerificationView(_View):
     indication: Indication = Field(description="ETSI EN 319 102-1: TOTAL-PASSED, INDETERMINATE or TOTAL-FAILED.")
     sub_indication: SubIndication | None = Field(default=None, description="ETSI EN 319 102-1 table 5.")
     qualified: bool = Field(description="The certificate carries QcCompliance, QcSSCD and QcType esign.")
+
+
+class LongTermView(_View):
+    """The signed version with its validation material embedded, stored beside it (docs/evidence.md)."""
+
+    level: LongTermLevel = Field(description='"B-LT" (a DSS), or "B-LTA" (and an archive timestamp).')
+    size: int = Field(ge=0)
+    file: FileLink = Field(description="A presigned link to the copy; its sha256 is the link's.")
 
 
 class VerificationView(_View):
@@ -172,6 +185,11 @@ class VerificationView(_View):
     sha256: str | None = Field(default=None, description="SHA-256 of the file verified.")
     report: FileLink = Field(description="The full validation report (JSON), a presigned link.")
     signatures: list[SignatureVerificationView]
+    long_term: LongTermView | None = Field(
+        default=None,
+        description="Of a version that passed: its long-term copy (PAdES B-LT or B-LTA), the provider's file "
+        "followed by the validation material; the provider's file stays as served.",
+    )
 
 
 class DocumentView(_View):
@@ -448,6 +466,18 @@ def _verification_view(summary: VerificationSummary, links: LinkSigner) -> Verif
             )
             for signature in summary.signatures
         ],
+        long_term=_long_term_view(summary, links),
+    )
+
+
+def _long_term_view(summary: VerificationSummary, links: LinkSigner) -> LongTermView | None:
+    copy = summary.long_term
+    if copy is None:
+        return None
+    return LongTermView(
+        level=copy.level,
+        size=copy.size,
+        file=links.link(copy.key, sha256=copy.sha256, download_name=f"{summary.stage}.ltv.pdf"),
     )
 
 
