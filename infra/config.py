@@ -154,6 +154,8 @@ class StageConfig(_Model):
     # policy lets pass (none by default; e.g. TRY_LATER where revocation information may lag).
     trust_anchors_key: str = Field(default=f"{keys.CONFIG_PREFIX}trust-anchors.pem", pattern=r"^config/[\w./-]+$")
     accept_indeterminate: Strings = ()
+    # An RFC 3161 TSA the worker asks for the archive timestamp of each long-term copy (PAdES B-LTA); none: B-LT.
+    tsa_url: str | None = None
 
     @field_validator("accept_indeterminate")
     @classmethod
@@ -181,7 +183,7 @@ class StageConfig(_Model):
     def uses_jwt(self) -> bool:
         return bool(self.jwt_issuer and self.jwt_audience)
 
-    @field_validator("zapsign_base_url", "oneshot_base_url", "jwt_issuer")
+    @field_validator("zapsign_base_url", "oneshot_base_url", "jwt_issuer", "tsa_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not (value.startswith("https://") and urlsplit(value).hostname):

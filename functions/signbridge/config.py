@@ -51,6 +51,9 @@ class Settings(BaseModel):
     # INDETERMINATE sub-indications the verification policy lets pass (ETSI names, e.g. TRY_LATER; the stage config
     # checks them at synth, `workflow.verification.policy_for` reads them)
     accept_indeterminate: tuple[str, ...] = ()
+    # an RFC 3161 TSA (its URL carries no credentials): the long-term copy of each verified file gets a document
+    # timestamp from it (PAdES B-LTA); none: B-LT (docs/evidence.md, "Long-term validation")
+    tsa_url: str | None = Field(default=None, pattern=r"^https?://[^/@\s]+(/\S*)?$")
 
     @field_validator("accept_indeterminate", mode="before")
     @classmethod
@@ -91,6 +94,7 @@ class Settings(BaseModel):
             "trust_anchors_file": env_names.TRUST_ANCHORS_FILE,
             "trust_anchors_key": env_names.TRUST_ANCHORS_KEY,
             "accept_indeterminate": env_names.ACCEPT_INDETERMINATE,
+            "tsa_url": env_names.TSA_URL,
         }
         values = {field: environ[name] for field, name in fields.items() if environ.get(name, "") != ""}
         return cls.model_validate(values)

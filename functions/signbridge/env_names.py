@@ -32,6 +32,7 @@ SECRETS_CACHE_SECONDS = "SIGNBRIDGE_SECRETS_CACHE_SECONDS"
 TRUST_ANCHORS_FILE = "SIGNBRIDGE_TRUST_ANCHORS_FILE"  # PEM roots signatures must chain to (local: the simulators')
 TRUST_ANCHORS_KEY = "SIGNBRIDGE_TRUST_ANCHORS_KEY"  # S3 key (under config/) of the PEM roots, on AWS
 ACCEPT_INDETERMINATE = "SIGNBRIDGE_ACCEPT_INDETERMINATE"  # comma-separated INDETERMINATE sub-indications that pass
+TSA_URL = "SIGNBRIDGE_TSA_URL"  # an RFC 3161 TSA: long-term copies get an archive timestamp (PAdES B-LTA)
 OTP_MAX_FAILURES = "SIGNBRIDGE_OTP_MAX_FAILURES"  # wrong SMS codes before a signer is locked
 
 ALL = (
@@ -56,4 +57,5 @@ ALL = (
     TRUST_ANCHORS_FILE,
     TRUST_ANCHORS_KEY,
     ACCEPT_INDETERMINATE,
+    TSA_URL,
 )

@@ -11,6 +11,8 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -30,7 +32,11 @@ from signbridge.storage.secrets import SecretStore
 from signbridge.workflow.ports import SignatureVerifier
 from signbridge.workflow.services import Services
 
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
 FILE_DOWNLOAD_PROVIDER = "zapsign-files"
+TSA_TIMEOUT_SECONDS = 10
 
 
 @dataclass
@@ -103,20 +109,31 @@ class AwsServices(Services):
     def verifier(self) -> SignatureVerifier:
         """The PDF signature verifier, made on first use (pyHanko is imported here, only by the functions that
         verify) with the trust anchors of `trust_anchors_file` (local stack, tests) or of the S3 object
-        `trust_anchors_key` (on AWS), read once per warm Lambda."""
+        `trust_anchors_key` (on AWS), read once per warm Lambda, and the TSA of `tsa_url` when one is set (the
+        long-term copies' archive timestamps)."""
         with self._lock:
             if self._verifier is None:
                 from signbridge.verification.pdf import PdfSignatureVerifier, load_trust_anchors  # noqa: PLC0415
 
                 settings = self.settings
                 if settings.trust_anchors_file:
-                    self._verifier = PdfSignatureVerifier.from_pem_bundle(settings.trust_anchors_file)
+                    anchors = load_trust_anchors(Path(settings.trust_anchors_file).read_bytes())
                 elif settings.trust_anchors_key:
                     with self.files.open_stream(settings.trust_anchors_key) as stream:
-                        self._verifier = PdfSignatureVerifier(load_trust_anchors(stream.read()))
+                        anchors = load_trust_anchors(stream.read())
                 else:
                     raise TrustAnchorsMissingError
+                self._verifier = PdfSignatureVerifier(anchors, timestamper=_timestamper(settings.tsa_url))
             return self._verifier
+
+
+def _timestamper(tsa_url: str | None) -> TimeStamper | None:
+    """pyHanko's RFC 3161 client for the configured TSA (`Settings.tsa_url`), None without one."""
+    if tsa_url is None:
+        return None
+    from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: PLC0415
+
+    return HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS)
 
 
 class TrustAnchorsMissingError(RuntimeError):

@@ -82,3 +82,12 @@ def test_the_verification_settings_are_read_from_the_environment() -> None:
     assert settings.trust_anchors_key == "config/trust-anchors.pem"
     assert settings.trust_anchors_file is None
     assert settings.accept_indeterminate == ("TRY_LATER", "NO_POE")
+    assert settings.tsa_url is None
+
+
+def test_a_tsa_url_is_read_from_the_environment_and_carries_no_credentials() -> None:
+    settings = Settings.from_environ({**REQUIRED, env_names.TSA_URL: "https://tsa.example/tsr"})
+    assert settings.tsa_url == "https://tsa.example/tsr"
+    for bad in ("https://user:secret@tsa.example/tsr", "ftp://tsa.example/", "tsa.example"):
+        with pytest.raises(ValidationError, match="tsa_url"):
+            Settings.from_environ({**REQUIRED, env_names.TSA_URL: bad})
