@@ -160,10 +160,22 @@ def _verification(report: Mapping[str, Any]) -> str:
             str(row["signatures"]),
             f"{row['median_ms']:.0f} ms",
             f"{row['peak_mib']:.2f} MiB",
+            f"{row['ltv_median_ms']:.0f} ms" if "ltv_median_ms" in row else "not measured",
+            f"{row['ltv_peak_mib']:.2f} MiB" if "ltv_peak_mib" in row else "not measured",
+            f"{row['ltv_added_kib']:.1f} KiB" if "ltv_added_kib" in row else "not measured",
         )
         for row in figures["files"]
     ]
-    header = ("file", "size", "signatures", f"median of {figures.get('repeat', '?')}", "peak traced memory")
+    header = (
+        "file",
+        "size",
+        "signatures",
+        f"median of {figures.get('repeat', '?')}",
+        "peak traced memory",
+        "long-term copy, median",
+        "its peak traced memory",
+        "bytes it adds",
+    )
     return _table(header, rows)
 
 

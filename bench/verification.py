@@ -4,7 +4,9 @@ records the same figures (`measure_files`, section "Verifying a signed PDF" of d
 Builds the test PKI of `tests.support.pki`, signs PDFs of a few sizes (one signer; two signers in turn), writes
 each to a temporary file and verifies it from there, as the archive step would after streaming the S3 object:
 wall time (median of `--repeat` runs, without tracing) and the peak of Python allocations during one verification
-(`tracemalloc`, a separate run: tracing slows the code down).
+(`tracemalloc`, a separate run: tracing slows the code down). Then the same for making its long-term copy (PAdES
+B-LT, `embed_validation_material` into a temporary file, as `workflow.verification.store_long_term` does), and how
+many bytes the copy adds.
 """
 
 from __future__ import annotations
@@ -54,7 +56,33 @@ def measure(
     verifier.verify(path, expected_signers=expected)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"median_ms": statistics.median(times) * 1000, "peak_mib": peak / 2**20}
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "peak_mib": peak / 2**20,
+        **measure_long_term(verifier, path, repeat),
+    }
+
+
+def measure_long_term(verifier: PdfSignatureVerifier, path: Path, repeat: int) -> dict[str, float]:
+    """Making the long-term copy of `path` into a temporary file: median time, peak traced memory, bytes added."""
+    times = []
+    added = 0
+    for _ in range(repeat):
+        with tempfile.TemporaryFile() as output:
+            started = time.perf_counter()
+            verifier.embed_validation_material(path, output)
+            times.append(time.perf_counter() - started)
+            added = output.tell() - path.stat().st_size
+    with tempfile.TemporaryFile() as output:
+        tracemalloc.start()
+        verifier.embed_validation_material(path, output)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return {
+        "ltv_median_ms": statistics.median(times) * 1000,
+        "ltv_peak_mib": peak / 2**20,
+        "ltv_added_kib": added / 1024,
+    }
 
 
 PAYLOADS = (0, 1 << 20, 10 << 20)
@@ -83,6 +111,9 @@ def measure_files(repeat: int = 5, *, payloads: tuple[int, ...] = PAYLOADS) -> l
                         "signatures": len(expected),
                         "median_ms": round(figures["median_ms"], 1),
                         "peak_mib": round(figures["peak_mib"], 2),
+                        "ltv_median_ms": round(figures["ltv_median_ms"], 1),
+                        "ltv_peak_mib": round(figures["ltv_peak_mib"], 2),
+                        "ltv_added_kib": round(figures["ltv_added_kib"], 1),
                     }
                 )
     return rows
@@ -92,12 +123,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print("| file | size | signatures | median time | peak traced memory |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| file | size | signatures | median time | peak traced memory "
+        "| long-term copy: median time | peak traced memory | bytes added |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in measure_files(args.repeat):
         print(
             f"| {row['payload_mib']} MiB payload | {row['size_mib']:.2f} MiB | {row['signatures']} | "
-            f"{row['median_ms']:.0f} ms | {row['peak_mib']:.2f} MiB |"
+            f"{row['median_ms']:.0f} ms | {row['peak_mib']:.2f} MiB | {row['ltv_median_ms']:.0f} ms | "
+            f"{row['ltv_peak_mib']:.2f} MiB | {row['ltv_added_kib']:.1f} KiB |"
         )
     return 0
 
