@@ -41,6 +41,7 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
         "the_run": _the_run(report),
         "start_to_ready": _start_to_ready(report),
         "cold_start": _cold_start(report),
+        "verification": _verification(report),
         "end_to_end": _end_to_end(report),
         "provider_calls": _provider_calls(report),
         "rate_limit": _rate_limit(report),
@@ -171,6 +172,36 @@ def _cold_start(report: Mapping[str, Any]) -> str:
 
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f} ms"
+
+
+def _verification(report: Mapping[str, Any]) -> str:
+    figures = report.get("verification")
+    if not figures:
+        return "Not measured in this run (`--no-verification`, or a result recorded before this figure existed)."
+    rows = [
+        (
+            f"{row['payload_mib']} MiB payload",
+            f"{row['size_mib']:.2f} MiB",
+            str(row["signatures"]),
+            f"{row['median_ms']:.0f} ms",
+            f"{row['peak_mib']:.2f} MiB",
+            f"{row['ltv_median_ms']:.0f} ms" if "ltv_median_ms" in row else "not measured",
+            f"{row['ltv_peak_mib']:.2f} MiB" if "ltv_peak_mib" in row else "not measured",
+            f"{row['ltv_added_kib']:.1f} KiB" if "ltv_added_kib" in row else "not measured",
+        )
+        for row in figures["files"]
+    ]
+    header = (
+        "file",
+        "size",
+        "signatures",
+        f"median of {figures.get('repeat', '?')}",
+        "peak traced memory",
+        "long-term copy, median",
+        "its peak traced memory",
+        "bytes it adds",
+    )
+    return _table(header, rows)
 
 
 def _start_to_ready(report: Mapping[str, Any]) -> str:

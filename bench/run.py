@@ -5,6 +5,7 @@ Figures (docs/benchmarks.md says what each means):
 1. start to ready: `python -m local --no-demo` as a new process, from its start to the "SignBridge is ready" line (the
    template in cdk.out current), then SIGINT to its exit (and its exit code); plus the in-process `LocalStack.start()`;
 1b. cold start: each handler's import time as shipped, as a ratio to `import boto3` alone (`bench.cold_start`);
+1c. verifying one signed PDF: time and peak traced memory per file size and signature count (`bench.verification`);
 2. the demo request end to end, per workflow (`demo.run_demo`), with the time each status was first seen;
 3. provider calls per completed request, per workflow, from the simulators' `/_sim/calls` counters, beside the
    design's budget (`bench.budget`);
@@ -43,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, stored, throughput
+from bench import cold_start, stored, throughput, verification
 from bench import report as bench_report
 from bench.aws_calls import AwsCallCounter, StepFigures
 from bench.budget import ONESHOT, ZAPSIGN, budget
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="zapsign requests of the long run, --throughput of them in flight (default %(default)s; 0: skip)",
     )
     parser.add_argument(
+        "--no-verification", action="store_true", help="skip verifying signed PDFs of a few sizes (bench.verification)"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="for development: 1 demo per workflow, no boot, no tracemalloc, 10 requests at once, no long run",
@@ -104,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "boot": not options.no_boot,
         "memory": not options.no_memory,
         "cold_start": not options.no_cold_start,
+        "verification": not options.no_verification,
         "throughput": options.throughput,
         "long_run": options.long_run,
         "quick": options.quick,
@@ -121,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["boot"] = measure_boot(say)
     if not options.no_cold_start:
         report["cold_start"] = cold_start.measure(say)
+    if not options.no_verification:
+        report["verification"] = measure_verification(repeat=1 if options.quick else 5, say=say)
     report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
     report["throughput"] = measure_throughput(options.throughput, options.long_run, say)
 
@@ -170,6 +177,18 @@ def _rss_mib() -> float | None:
 
 
 # -- 1. start to ready, as a new process -----------------------------------------------------------------------------
+
+
+def measure_verification(*, repeat: int, say: Out) -> dict[str, Any]:
+    """`bench.verification`'s figures: one signed PDF verified from a temporary file, per size and signature count."""
+    say("\nverifying signed PDFs (test PKI, from a temporary file):")
+    rows = verification.measure_files(repeat)
+    for row in rows:
+        say(
+            f"  {row['size_mib']:>6.2f} MiB  {row['signatures']} signature(s)  median {row['median_ms']:>6.0f} ms  "
+            f"peak {row['peak_mib']:.2f} MiB"
+        )
+    return {"repeat": repeat, "files": rows}
 
 
 def measure_boot(say: Out) -> dict[str, Any]:

@@ -30,6 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+from signbridge.domain import keys
+from signbridge.domain.verification import INDETERMINATE_SUB_INDICATIONS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 STAGES_DIR = REPO_ROOT / "stages"
@@ -146,6 +149,22 @@ class StageConfig(_Model):
     )
     api_throttle_rate: int = Field(default=50, ge=1)
     api_throttle_burst: int = Field(default=100, ge=1)
+    # Signature verification (docs/evidence.md): the S3 key of the PEM bundle of trust anchors in the file bucket
+    # (the operator uploads it; the worker reads it once per warm Lambda), and the INDETERMINATE sub-indications the
+    # policy lets pass (none by default; e.g. TRY_LATER where revocation information may lag).
+    trust_anchors_key: str = Field(default=f"{keys.CONFIG_PREFIX}trust-anchors.pem", pattern=r"^config/[\w./-]+$")
+    accept_indeterminate: Strings = ()
+    # An RFC 3161 TSA the worker asks for the archive timestamp of each long-term copy (PAdES B-LTA); none: B-LT.
+    tsa_url: str | None = None
+
+    @field_validator("accept_indeterminate")
+    @classmethod
+    def _indeterminate_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in INDETERMINATE_SUB_INDICATIONS]
+        if unknown:
+            known = ", ".join(sorted(INDETERMINATE_SUB_INDICATIONS))
+            raise ValueError(f"unknown INDETERMINATE sub-indication(s) {', '.join(unknown)} (known: {known})")
+        return value
 
     @property
     def stack_name(self) -> str:
@@ -164,7 +183,7 @@ class StageConfig(_Model):
     def uses_jwt(self) -> bool:
         return bool(self.jwt_issuer and self.jwt_audience)
 
-    @field_validator("zapsign_base_url", "oneshot_base_url", "jwt_issuer")
+    @field_validator("zapsign_base_url", "oneshot_base_url", "jwt_issuer", "tsa_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not (value.startswith("https://") and urlsplit(value).hostname):

@@ -54,8 +54,8 @@ R, P, S, U, D, L = FileOp.READ, FileOp.PUT, FileOp.STORE, FileOp.UPLOAD, FileOp.
 
 FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     # requests.create_request: upload links to incoming/, inline PDFs stored to originals/ (up to max_file_bytes),
-    # ID images to evidence/ (capped at MAX_ID_IMAGE_BYTES); views: download links to originals, signed files and
-    # contracts (never to evidence).
+    # ID images to evidence/ (capped at MAX_ID_IMAGE_BYTES); views: download links to originals, signed files,
+    # contracts and validation reports (never to evidence).
     api_routes.API: {
         keys.INCOMING_PREFIX: frozenset({U}),
         keys.ORIGINALS_PREFIX: frozenset({S, R}),
@@ -63,6 +63,7 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
         keys.SIGNED_PREFIX: frozenset({R}),
         keys.CONTRACTS_PREFIX: frozenset({R}),
         keys.PACKAGES_PREFIX: frozenset({R}),  # evidence: a download link to the sealed package
+        keys.REPORTS_PREFIX: frozenset({R}),
     },
     # webhooks._store_raw: the raw body (capped at RAW_EVENT_MAX_BYTES) under raw/{provider}/.
     api_routes.ZAPSIGN_WEBHOOK: {RAW_ZAPSIGN_PREFIX: frozenset({P})},
@@ -75,7 +76,8 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     },
     # workflow/zapsign: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
     # MAX_ID_IMAGE_BYTES); workflow/oneshot: reads the ID images and the input PDF (original or previous signed file),
-    # stores contracts and signed PDFs.
+    # stores contracts and signed PDFs; workflow/verification: reads the trust anchors (config/) once per warm
+    # Lambda, stores each signed file's validation report (reports/, a few KiB of JSON).
     # workflow/evidence_package: reads every file of a completed request (originals, signed PDFs, ID images,
     # contracts, raw webhooks, ZapSign's activity history: head then stream), lists and reads its validation reports,
     # and stores the ZIP (multipart when large).
@@ -86,9 +88,10 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
         keys.CONTRACTS_PREFIX: frozenset({R, S}),
         RAW_ZAPSIGN_PREFIX: frozenset({R}),
         RAW_ONESHOT_PREFIX: frozenset({R}),
-        keys.REPORTS_PREFIX: frozenset({R, L}),
+        keys.REPORTS_PREFIX: frozenset({R, L, P}),
         keys.LOGS_PREFIX: frozenset({R}),
         keys.PACKAGES_PREFIX: frozenset({S}),
+        keys.CONFIG_PREFIX: frozenset({R}),
     },
     # maintenance.reconcile: table and queues only.
     "reconciler": {},

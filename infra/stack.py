@@ -139,6 +139,9 @@ class SignBridgeStack(Stack):
             env_names.WEBHOOK_SECRET_NAME: self.secrets.names[secrets.WEBHOOK],
             env_names.ONESHOT_SECRET_NAME: self.secrets.names[secrets.ONESHOT],
             env_names.EVIDENCE_KEY_ID: self.evidence_key.key_arn,
+            env_names.TRUST_ANCHORS_KEY: config.trust_anchors_key,
+            env_names.ACCEPT_INDETERMINATE: ",".join(config.accept_indeterminate),
+            **({env_names.TSA_URL: config.tsa_url} if config.tsa_url else {}),
         }
 
     def _grant(self) -> None:

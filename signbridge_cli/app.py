@@ -8,7 +8,7 @@ import io
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,9 +18,10 @@ from rich.console import Console
 
 from signbridge.domain.errors import RequestNotFoundError
 from signbridge.domain.lifecycle import TERMINAL_REQUEST_STATUSES
-from signbridge.domain.models import RequestStatus, utc_now
+from signbridge.domain.models import RequestAggregate, RequestStatus, utc_now
 from signbridge.domain.operations import Queue
 from signbridge.workflow.maintenance import housekeep, reconcile
+from signbridge.workflow.verification import VerificationNotHeldError, accept_verification, retry_verification
 from signbridge_cli import dlq as dead_letter_queues
 from signbridge_cli import doctor as doctor_checks
 from signbridge_cli import webhooks as zapsign_webhooks
@@ -151,6 +152,71 @@ def requests_list(
 
 
 # ------------------------------------------------------------------------------------------------ webhooks
+
+
+@requests_app.command("retry-verification")
+def requests_retry_verification(
+    ctx: typer.Context, request_id: str, stage: StageOption = None, json: JsonOption = False
+) -> None:
+    """A request in verification_failed: fetch its signed files from the provider and verify them again.
+
+    For a provider that served a bad file once (docs/evidence.md, "When a file fails"). A file that fails again
+    holds the request again.
+
+    **Examples**
+
+        signbridge requests retry-verification 9f2c4e0b6a0d4d4fa8a3c1e0c2a1b7de --stage prod
+    """
+    out = _output(ctx, json)
+    services = _target(stage).services()
+    correlation_id = f"operator-{uuid.uuid4().hex}"
+    aggregate = _operator_verification(lambda: retry_verification(services, request_id, correlation_id=correlation_id))
+    _moved(out, request_id, aggregate.request.status, correlation_id)
+
+
+@requests_app.command("accept-verification")
+def requests_accept_verification(
+    ctx: typer.Context,
+    request_id: str,
+    sha256: Annotated[str, typer.Option("--sha256", help="The sha256 of the file accepted, as its verification shows")],
+    stage: StageOption = None,
+    json: JsonOption = False,
+) -> None:
+    """A request in verification_failed: accept the signed file with this sha256 although it did not pass, and go on.
+
+    The file is fetched again and archived only if it is still that very file; its verification records that an
+    operator accepted it. Read the report first (`GET /v1/requests/{id}`, documents[].verifications).
+
+    **Examples**
+
+        signbridge requests accept-verification 9f2c4e0b6a0d4d4fa8a3c1e0c2a1b7de --sha256 3b1f…e9 --stage prod
+    """
+    out = _output(ctx, json)
+    services = _target(stage).services()
+    correlation_id = f"operator-{uuid.uuid4().hex}"
+    aggregate = _operator_verification(
+        lambda: accept_verification(services, request_id, sha256, correlation_id=correlation_id)
+    )
+    _moved(out, request_id, aggregate.request.status, correlation_id)
+
+
+def _operator_verification(command: Callable[[], RequestAggregate]) -> RequestAggregate:
+    try:
+        return command()
+    except RequestNotFoundError:
+        raise CommandError("no such request") from None
+    except VerificationNotHeldError as error:
+        raise CommandError(str(error)) from None
+
+
+def _moved(out: Output, request_id: str, status: RequestStatus, correlation_id: str) -> None:
+    data = {"request_id": request_id, "status": status.value, "correlation_id": correlation_id}
+    out.result(
+        data,
+        lambda console: console.print(
+            f"request {request_id} is {status.value} (correlation id {correlation_id})", markup=False
+        ),
+    )
 
 
 @webhooks_app.command("replay")

@@ -38,6 +38,7 @@ from signbridge.storage.idempotency import IdempotencyStore
 from signbridge.storage.queues import QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.secrets import SecretStore
+from simulators.signatures.pki import TestPki
 from tests.support.aws import (
     AWS_VARIABLES_TO_HIDE,
     SAMPLE_ONESHOT_SECRET,
@@ -142,16 +143,21 @@ def evidence_key(aws: AwsEmulator) -> str:
     return str(created["KeyMetadata"]["Arn"])
 
 
+@pytest.fixture(scope="session")
+def simulator_trust_anchors(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The simulators' test root (their process-wide PKI) as a PEM file: what the functions verify signatures with."""
+    path = tmp_path_factory.mktemp("trust") / "trust-anchors.pem"
+    path.write_text(TestPki.shared().trust_anchors_pem(), encoding="ascii")
+    return str(path)
+
+
 @pytest.fixture
 def settings(
-    *,
-    monkeypatch: pytest.MonkeyPatch,
-    table: str,
-    bucket: str,
-    queues: Queues,
-    secrets: SecretNames,
-    evidence_key: str,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, table: str, bucket: str, queues: Queues
 ) -> Iterator[Settings]:
+    secrets: SecretNames = request.getfixturevalue("secrets")
+    simulator_trust_anchors: str = request.getfixturevalue("simulator_trust_anchors")
+    evidence_key: str = request.getfixturevalue("evidence_key")
     environment = {
         env_names.STAGE: "test",
         env_names.TABLE_NAME: table,
@@ -163,6 +169,7 @@ def settings(
         env_names.ONESHOT_SECRET_NAME: secrets.oneshot,
         env_names.ALLOW_LOOPBACK_HTTP: "true",
         env_names.EVIDENCE_KEY_ID: evidence_key,
+        env_names.TRUST_ANCHORS_FILE: simulator_trust_anchors,
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

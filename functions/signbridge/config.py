@@ -52,6 +52,21 @@ class Settings(BaseModel):
     secrets_cache_seconds: int = Field(default=300, ge=0)
     otp_max_failures: int = Field(default=5, ge=1, le=100)
     evidence_key_id: str = ""
+    trust_anchors_file: str | None = None  # a PEM bundle on disk (the local stack, tests); wins over the S3 key
+    trust_anchors_key: str | None = None  # a PEM bundle in the file bucket (on AWS; docs/evidence.md)
+    # INDETERMINATE sub-indications the verification policy lets pass (ETSI names, e.g. TRY_LATER; the stage config
+    # checks them at synth, `workflow.verification.policy_for` reads them)
+    accept_indeterminate: tuple[str, ...] = ()
+    # an RFC 3161 TSA (its URL carries no credentials): the long-term copy of each verified file gets a document
+    # timestamp from it (PAdES B-LTA); none: B-LT (docs/evidence.md, "Long-term validation")
+    tsa_url: str | None = Field(default=None, pattern=r"^https?://[^/@\s]+(/\S*)?$")
+
+    @field_validator("accept_indeterminate", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("zapsign_file_hosts", mode="before")
     @classmethod
@@ -84,6 +99,10 @@ class Settings(BaseModel):
             "secrets_cache_seconds": env_names.SECRETS_CACHE_SECONDS,
             "otp_max_failures": env_names.OTP_MAX_FAILURES,
             "evidence_key_id": env_names.EVIDENCE_KEY_ID,
+            "trust_anchors_file": env_names.TRUST_ANCHORS_FILE,
+            "trust_anchors_key": env_names.TRUST_ANCHORS_KEY,
+            "accept_indeterminate": env_names.ACCEPT_INDETERMINATE,
+            "tsa_url": env_names.TSA_URL,
         }
         values = {field: environ[name] for field, name in fields.items() if environ.get(name, "") != ""}
         return cls.model_validate(values)

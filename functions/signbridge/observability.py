@@ -20,3 +20,5 @@ REQUESTS_GIVEN_UP = "RequestsGivenUp"  # Count: requests the reconciler failed a
 HOUSEKEEPING_ERRORS = "HousekeepingErrors"  # Count: requests or objects the housekeeper could not handle
 POISON_MESSAGES = "PoisonMessage"  # Count: queue messages that can never run, set aside in the dead-letter queue
 ONESHOT_POSSIBLE_ORPHANS = "OneShotPossibleOrphan"  # Count: One-Shot creates retried after an uncertain answer
+SIGNATURE_VERIFICATIONS = "SignatureVerifications"  # Count, indication (TOTAL-PASSED, INDETERMINATE, ...)
+VERIFICATION_FAILURES = "VerificationFailures"  # Count: signed files that stopped archiving (verification_failed)

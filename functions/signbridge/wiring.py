@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -35,14 +36,18 @@ from signbridge.storage.queues import DeadLetterQueues, QueueSender
 from signbridge.storage.records import RecordStore
 from signbridge.storage.seal import KmsSealer
 from signbridge.storage.secrets import SecretStore
+from signbridge.workflow.ports import SignatureVerifier
 from signbridge.workflow.services import Services
 
 if TYPE_CHECKING:  # imported where they are made (see the module docstring)
+    from pyhanko.sign.timestamps import TimeStamper
+
     from signbridge.providers.downloads import FileDownloads
     from signbridge.providers.oneshot import OneShotClient
     from signbridge.providers.zapsign import ZapSignClient
 
 FILE_DOWNLOAD_PROVIDER = "zapsign-files"
+TSA_TIMEOUT_SECONDS = 10
 
 _clock: Callable[[], datetime] = utc_now
 
@@ -67,6 +72,7 @@ class AwsServices(Services):
     _zapsign: tuple[str, ZapSignClient] | None = field(default=None, repr=False)
     _oneshot: tuple[str, OneShotClient] | None = field(default=None, repr=False)
     _downloads: FileDownloads | None = field(default=None, repr=False)
+    _verifier: SignatureVerifier | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -136,6 +142,45 @@ class AwsServices(Services):
                     )
                 )
             return self._downloads
+
+    def verifier(self) -> SignatureVerifier:
+        """The PDF signature verifier, made on first use (pyHanko is imported here, only by the functions that
+        verify) with the trust anchors of `trust_anchors_file` (local stack, tests) or of the S3 object
+        `trust_anchors_key` (on AWS), read once per warm Lambda, and the TSA of `tsa_url` when one is set (the
+        long-term copies' archive timestamps)."""
+        with self._lock:
+            if self._verifier is None:
+                from signbridge.verification.pdf import PdfSignatureVerifier, load_trust_anchors  # noqa: PLC0415
+
+                settings = self.settings
+                if settings.trust_anchors_file:
+                    anchors = load_trust_anchors(Path(settings.trust_anchors_file).read_bytes())
+                elif settings.trust_anchors_key:
+                    with self.files.open_stream(settings.trust_anchors_key) as stream:
+                        anchors = load_trust_anchors(stream.read())
+                else:
+                    raise TrustAnchorsMissingError
+                self._verifier = PdfSignatureVerifier(anchors, timestamper=_timestamper(settings.tsa_url))
+            return self._verifier
+
+
+def _timestamper(tsa_url: str | None) -> TimeStamper | None:
+    """pyHanko's RFC 3161 client for the configured TSA (`Settings.tsa_url`), None without one."""
+    if tsa_url is None:
+        return None
+    from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: PLC0415
+
+    return HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS)
+
+
+class TrustAnchorsMissingError(RuntimeError):
+    """Neither a trust anchors file nor an S3 key is configured: no signed PDF can be verified, so none is archived."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no trust anchors configured (SIGNBRIDGE_TRUST_ANCHORS_FILE or SIGNBRIDGE_TRUST_ANCHORS_KEY; "
+            "docs/evidence.md, 'Trust anchors')"
+        )
 
 
 @lru_cache(maxsize=4)

@@ -30,6 +30,7 @@ from signbridge.observability import (
     RECONCILE_ERRORS,
     REQUESTS_FINISHED,
     REQUESTS_GIVEN_UP,
+    VERIFICATION_FAILURES,
     WEBHOOKS_RECEIVED,
 )
 
@@ -141,6 +142,16 @@ class Monitoring(Construct):
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 description=what,
             )
+        # A signed PDF that did not pass verification holds its request in verification_failed until an operator
+        # retries or accepts it (docs/evidence.md): every one needs a person.
+        self._alarm(
+            "VerificationFailuresAlarm",
+            custom_metric(VERIFICATION_FAILURES, period=PERIOD),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            description="A signed PDF did not pass verification: its request waits in verification_failed for an "
+            "operator (signbridge requests retry-verification / accept-verification).",
+        )
         self._alarm(
             "Api5xxAlarm",
             http_api.metric_server_error(period=PERIOD, statistic="Sum"),

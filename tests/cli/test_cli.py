@@ -21,7 +21,7 @@ import signbridge_cli as cli
 from signbridge import env_names
 from signbridge.config import Settings
 from signbridge.domain.changes import Lookup, SignerChange
-from signbridge.domain.models import Cause, RequestStatus, SignerStatus, Workflow, utc_now
+from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, SignerStatus, Workflow, utc_now
 from signbridge.storage.records import RecordStore
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.conftest import SecretNames
@@ -36,6 +36,7 @@ from tests.support.samples import PDF_BYTES
 from tests.support.stored import drain, place
 
 R = RequestStatus
+D = DocumentStatus
 PERSONAL = ("Signer 0", "signer0@example.com", "+34600111222", "Ana", "Souza", "12345678Z", "document-0.pdf")
 
 
@@ -520,3 +521,38 @@ def test_run_says_what_to_install_when_the_local_stack_cannot_be_imported(
     error = capsys.readouterr().err
     assert "pip install -e '.[dev]'" in error
     assert "Traceback" not in error
+
+
+# ------------------------------------------------------------------------------------------------ verification
+
+
+def test_retry_verification_moves_a_held_request_back_and_plans_the_archive_again(
+    settings: Settings, record_store: RecordStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a ZapSign request held after its signed file failed verification
+    request = place(
+        record_store,
+        Workflow.ZAPSIGN,
+        R.VERIFICATION_FAILED,
+        since=utc_now(),
+        request={"verification_held_from": R.ZAPSIGN_SIGNED, "verification_problem": "document 0 (zapsign) …"},
+        document=lambda _: {"status": D.ZAPSIGN_PENDING},
+    )
+    # When an operator accepts a file the request holds no failed verification of
+    code, _ = run("requests", "accept-verification", request.id, "--sha256", "0" * 64)
+    # Then nothing moves, and the operator is told why
+    assert code == cli.EXIT_FAILED
+    assert "failed verification with that sha256" in capsys.readouterr().err
+    assert record_store.get_request(request.id).request.status is R.VERIFICATION_FAILED
+    # When the operator retries instead
+    code, output = run("requests", "retry-verification", request.id, "--json")
+    # Then the request is back in zapsign_signed, the problem cleared, the move the operator's
+    assert code == 0
+    assert json.loads(output)["status"] == "zapsign_signed"
+    after = record_store.get_request(request.id)
+    assert (after.request.status, after.request.verification_problem) == (R.ZAPSIGN_SIGNED, None)
+    assert after.timeline[-1].cause is Cause.OPERATOR
+    # And a second retry is refused: it is no longer held
+    code, _ = run("requests", "retry-verification", request.id)
+    assert code == cli.EXIT_FAILED
+    assert "not waiting after a verification" in capsys.readouterr().err

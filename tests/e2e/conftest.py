@@ -194,6 +194,24 @@ class E2E:
         answer = self.api.session.post(f"{simulator.base_url}/_sim/faults", json=dict(plan), timeout=10)
         assert answer.status_code == 200, answer.text
 
+    def set_signing_faults(self, simulator: ZapSignSimulator | OneShotSimulator, **faults: bool) -> None:
+        """How a simulator's next signatures go wrong (`SigningFaults` of simulators.signatures); cleared after."""
+        answer = self.api.session.post(f"{simulator.base_url}/_sim/signing-faults", json=faults, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    def assert_signatures_verified(self, body: Mapping[str, Any]) -> None:
+        """Every signed version of every document was verified TOTAL-PASSED before it was archived, and its report
+        is downloadable (JSON)."""
+        for document in body["documents"]:
+            signed = {stage for stage in document["files"] if stage not in ("original", "final")}
+            verifications = document["verifications"]
+            assert set(verifications) == signed, (signed, verifications)
+            for verification in verifications.values():
+                assert (verification["indication"], verification["passed"]) == ("TOTAL-PASSED", True), verification
+                report = self.api.session.get(verification["report"]["url"], timeout=10)
+                assert report.status_code == 200
+                assert report.json()["indication"] == "TOTAL-PASSED"
+
     def post_zapsign_webhook(self, body: Mapping[str, Any], secret: str | None) -> requests.Response:
         headers = {"Content-Type": "application/json"}
         if secret is not None:
@@ -284,6 +302,7 @@ def _clean_fault_plans(request: pytest.FixtureRequest) -> Iterator[None]:
     running: E2E = request.getfixturevalue("e2e")
     for simulator in (running.zapsign, running.oneshot):
         requests.post(f"{simulator.base_url}/_sim/faults", json={}, timeout=10)
+        requests.post(f"{simulator.base_url}/_sim/signing-faults", json={}, timeout=10)
     running.zapsign.webhooks.flush_held()
 
 

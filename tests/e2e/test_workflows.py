@@ -3,10 +3,15 @@ providers served (issue "Workflows end to end")."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from demo.files import key_from_link
 from demo.runner import run_demo
+from signbridge.domain.verification import Indication
+from signbridge.verification.pdf import PdfSignatureVerifier, load_trust_anchors
 from tests.e2e.conftest import E2E, sha256
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -25,12 +30,23 @@ def test_zapsign_request_completes_with_zapsign_signed_pdf_in_s3(e2e: E2E) -> No
     # Then the request completes and its final file is ZapSign's signed PDF, byte for byte
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     document = e2e.zapsign.documents[e2e.doc_token(pending)]
     assert document.signed_file is not None
     served = e2e.zapsign.files[document.signed_file].data
     final = done["documents"][0]["files"]["final"]
     assert final["sha256"] == sha256(served)
     assert done["signers"][0]["status"] == "signed"
+    # And its long-term copy (PAdES B-LT: no TSA is configured locally) is the file as served followed by the
+    # validation material, and its signature still passes in it
+    long_term = done["documents"][0]["verifications"]["zapsign"]["long_term"]
+    assert long_term["level"] == "B-LT"
+    copy = e2e.object_bytes(key_from_link(long_term["file"]["url"], e2e.bucket))
+    assert (sha256(copy), len(copy)) == (long_term["file"]["sha256"], long_term["size"])
+    assert copy.startswith(served)
+    assert "/DSS" in PdfFileReader(io.BytesIO(copy)).root
+    verifier = PdfSignatureVerifier(load_trust_anchors(e2e.zapsign.signatures.pki.trust_anchors_pem().encode()))
+    assert verifier.verify(io.BytesIO(copy)).indication is Indication.TOTAL_PASSED
 
 
 def test_oneshot_request_completes_with_qualified_signature_in_s3(e2e: E2E) -> None:
@@ -47,8 +63,11 @@ def test_oneshot_request_completes_with_qualified_signature_in_s3(e2e: E2E) -> N
     # Then it completes; the final PDF is the Optimizer's signed output and the Optimizer holds nothing any more
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     files = done["documents"][0]["files"]
     assert files["final"]["sha256"] == files["oneshot-0"]["sha256"]
+    (signature,) = done["documents"][0]["verifications"]["oneshot-0"]["signatures"]
+    assert (signature["signer"], signature["qualified"]) == (0, True)
     assert done["signers"][0]["contract"] is not None
     requests_of_signer = [r for r in e2e.oneshot.requests.values() if r.phone == body["signers"][0]["phone"]]
     assert len(requests_of_signer) == 1  # one One-Shot request, one certificate
@@ -71,6 +90,7 @@ def test_zapsign_oneshot_request_completes_with_both_signatures_and_evidence(e2e
     # Then both signed versions are stored, the final one is the One-Shot output, and the evidence was archived
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     files = done["documents"][0]["files"]
     assert {"original", "zapsign", "oneshot-0", "final"} <= set(files)
     assert files["final"]["sha256"] == files["oneshot-0"]["sha256"] != files["zapsign"]["sha256"]
@@ -118,8 +138,12 @@ def test_two_oneshot_signers_sign_in_turn_each_on_the_previous_output(e2e: E2E) 
     # Then both signatures are stored and the second signed what the first produced
     done = e2e.wait(request_id, "completed")
     e2e.assert_files_verified(done)
+    e2e.assert_signatures_verified(done)
     files = done["documents"][0]["files"]
     assert files["final"]["sha256"] == files["oneshot-1"]["sha256"] != files["oneshot-0"]["sha256"]
+    # And the second signer's file carries both signatures, each naming its signer
+    signatures = done["documents"][0]["verifications"]["oneshot-1"]["signatures"]
+    assert [signature["signer"] for signature in signatures] == [0, 1]
     pks = sorted(r.pk for r in e2e.oneshot.requests.values() if r.phone in {s["phone"] for s in body["signers"]})
     assert len(pks) == 2
     second = e2e.oneshot.requests[pks[1]]

@@ -154,8 +154,24 @@ def test_command_line_strings_are_accepted_for_lists_and_objects() -> None:
         ({"raw_retention_days": 0}, "greater than or equal to 1"),
         ({"zapsign_file_hosts": []}, "zapsign_file_hosts"),
         ({"alarm_email": "not-an-address"}, "e-mail"),
+        ({"accept_indeterminate": "TRY_LATER,HASH_FAILURE"}, "unknown INDETERMINATE sub-indication"),
+        ({"trust_anchors_key": "signed/anchors.pem"}, "trust_anchors_key"),
+        ({"tsa_url": "http://tsa.example/"}, "https://"),
     ],
 )
 def test_bad_context_is_rejected_with_the_key_named(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _config(**overrides)
+
+
+def test_verification_settings_reach_every_function_as_the_settings_read_them() -> None:
+    # Given a stage that accepts revocation information arriving late, its anchors at the default key
+    config = _config(accept_indeterminate="TRY_LATER")
+    # Then the worker's settings read the same values from the environment the stack gives it
+    assert config.trust_anchors_key == "config/trust-anchors.pem"
+    assert config.accept_indeterminate == ("TRY_LATER",)
+
+
+def test_a_tsa_is_optional_and_https() -> None:
+    assert _config(tsa_url="https://tsa.example/tsr").tsa_url == "https://tsa.example/tsr"
+    assert _config().tsa_url is None

@@ -17,6 +17,7 @@ from signbridge import api_routes
 from signbridge.domain import keys
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES
 from signbridge.storage.files import MIN_PART_SIZE
+from signbridge.workflow.verification import MAX_REPORT_BYTES
 from signbridge.workflow.webhooks import RAW_EVENT_MAX_BYTES
 
 from .conftest import Synth, function_logical_id, ref
@@ -120,6 +121,7 @@ def test_single_part_stores_are_capped_below_the_minimum_part_size() -> None:
     """PUT (no multipart actions) is declared only where the store's cap keeps the file in one PutObject."""
     assert RAW_EVENT_MAX_BYTES < MIN_PART_SIZE  # webhook bodies
     assert MAX_ID_IMAGE_BYTES < MIN_PART_SIZE  # ID images, from the client (api) or from ZapSign (worker)
+    assert MAX_REPORT_BYTES < MIN_PART_SIZE  # validation reports (worker)
     single_part = {
         (function, prefix)
         for function, prefixes in file_access.FILE_ACCESS.items()
@@ -129,6 +131,7 @@ def test_single_part_stores_are_capped_below_the_minimum_part_size() -> None:
     assert single_part == {
         (api_routes.API, keys.EVIDENCE_PREFIX),
         ("worker", keys.EVIDENCE_PREFIX),
+        ("worker", keys.REPORTS_PREFIX),
         (api_routes.ZAPSIGN_WEBHOOK, file_access.RAW_ZAPSIGN_PREFIX),
         (api_routes.ONESHOT_WEBHOOK, file_access.RAW_ONESHOT_PREFIX),
     }

@@ -33,6 +33,7 @@ ALARMS = {
     "Api5xxAlarm",
     "ReconcileErrorsAlarm",
     "RequestsGivenUpAlarm",
+    "VerificationFailuresAlarm",
     "HousekeepingErrorsAlarm",
 }
 FUNCTIONS_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "signbridge"
@@ -145,3 +146,13 @@ def _custom_metric_names(node: object) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_custom_metric_names(value) for value in node))
     return set()
+
+
+def test_a_signed_file_that_fails_verification_alerts_an_operator_at_once(synth: Synth) -> None:
+    props = synth.props("VerificationFailuresAlarm")
+    (stat,) = (metric["MetricStat"] for metric in props["Metrics"])
+    assert stat["Metric"]["MetricName"] == observability.VERIFICATION_FAILURES
+    assert stat["Metric"]["Namespace"] == observability.METRICS_NAMESPACE
+    assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["Threshold"] == 1

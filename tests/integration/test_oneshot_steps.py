@@ -309,7 +309,8 @@ def test_a_resend_within_a_minute_is_refused_and_after_it_a_new_sms_goes_out(
     oneshot_simulator: OneShotSimulator,
     oneshot_clock: ShiftedClock,
 ) -> None:
-    # Given a request whose signer got the SMS 20 seconds ago
+    # Given a request whose signer got the SMS 20 seconds ago (SignBridge's time moves only as the test moves it)
+    oneshot_clock.freeze()
     aggregate = to_awaiting_otp(oneshot_services, oneshot_worker)
     request_id, pk = aggregate.request.id, signer_pk(aggregate)
     first_code = otp_of(oneshot_simulator, pk)

@@ -309,10 +309,12 @@ def test_a_waiting_status_is_looked_at_once_per_recheck_period(age: timedelta, d
 
 
 def test_every_status_that_does_not_wait_on_people_has_a_threshold_and_a_give_up() -> None:
-    # The statuses the reconciler leaves out are exactly those that wait on the client (and the terminal ones)
+    # The statuses the reconciler leaves out are exactly those that wait on the client or an operator (a signed file
+    # that failed verification: fetching it again by itself would loop), and the terminal ones
     machine = (
         set(R)
         - {R.DRAFT, R.AWAITING_OTP, R.ZAPSIGN_PENDING}
+        - {R.VERIFICATION_FAILED}
         - {
             R.COMPLETED,
             R.REFUSED,
@@ -323,6 +325,7 @@ def test_every_status_that_does_not_wait_on_people_has_a_threshold_and_a_give_up
     )
     assert {status for status, policy in maintenance.STALE_AFTER.items() if policy.give_up_after} == machine
     assert maintenance.STALE_AFTER[R.ZAPSIGN_PENDING].give_up_after is None
+    assert R.VERIFICATION_FAILED not in maintenance.STALE_AFTER
 
 
 # ------------------------------------------------------------------------------------------------ the handler

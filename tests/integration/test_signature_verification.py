@@ -4,22 +4,28 @@ what the policy decides."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import x509 as x509_asn1
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from signbridge.domain.verification import (
     Coverage,
     ExpectedSigner,
     FileReport,
     Indication,
+    LongTermLevel,
     Modifications,
     SubIndication,
     VerificationPolicy,
@@ -325,25 +331,122 @@ def test_the_trust_anchors_load_from_a_pem_bundle(pki: TestPki) -> None:
         PdfSignatureVerifier([])
 
 
+@pytest.fixture(scope="module")
+def signed_by_both(pki: TestPki, ana: Issued) -> bytes:
+    bruno = pki.signer("Bruno", "Díaz", "87654321X")
+    return pki.sign(pki.sign(make_pdf(CONTRACT_TEXT), ana), bruno, field_name="Signature2")
+
+
+def _dss_certificates(pdf: bytes) -> set[bytes]:
+    reader = PdfFileReader(io.BytesIO(pdf))
+    return {cert.get_object().data for cert in reader.root["/DSS"]["/Certs"]}
+
+
 def test_the_validation_material_is_embedded_in_a_copy_that_still_verifies(
-    pki: TestPki, ana: Issued, verifier: PdfSignatureVerifier
+    pki: TestPki, verifier: PdfSignatureVerifier, signed_by_both: bytes
 ) -> None:
     # Given a file signed by Ana, then by Bruno
-    bruno = pki.signer("Bruno", "Díaz", "87654321X")
-    both = pki.sign(pki.sign(make_pdf(CONTRACT_TEXT), ana), bruno, field_name="Signature2")
-    # When the validation material is embedded (PAdES B-LT)
+    # When the validation material is embedded (no TSA configured: PAdES B-LT)
     output = io.BytesIO()
-    assert verifier.embed_validation_material(io.BytesIO(both), output) == 2
+    assert verifier.embed_validation_material(io.BytesIO(signed_by_both), output) is LongTermLevel.B_LT
     extended = output.getvalue()
-    # Then the copy has a Document Security Store with the chain, added as incremental updates
-    assert extended.startswith(both)
-    reader = PdfFileReader(io.BytesIO(extended))
-    dss_certs = {cert.get_object().data for cert in reader.root["/DSS"]["/Certs"]}
+    # Then the file as signed is the copy's prefix, byte for byte: what was added are incremental updates
+    assert extended.startswith(signed_by_both)
+    assert len(extended) > len(signed_by_both)
+    # And the copy has a Document Security Store with the chain (the test PKI publishes no CRL or OCSP: no revocation
+    # information to embed)
+    dss_certs = _dss_certificates(extended)
     assert pki.issuing.certificate.public_bytes(Encoding.DER) in dss_certs
     assert pki.root.certificate.public_bytes(Encoding.DER) in dss_certs
-    # And both signatures still pass: what came after them is validation material
+    assert pki.tsa.certificate.public_bytes(Encoding.DER) in dss_certs  # the signature timestamps' TSA
+    # And both signatures are intact and still pass: what came after them is validation material
     report = verifier.verify(io.BytesIO(extended), expected_signers=[ANA, BRUNO])
-    assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED] * 2
+    assert report.indication is Indication.TOTAL_PASSED
+    assert [(s.indication, s.intact, s.crypto_valid) for s in report.signatures] == [
+        (Indication.TOTAL_PASSED, True, True)
+    ] * 2
     assert report.signatures[1].coverage is Coverage.ENTIRE_REVISION
     assert report.signatures[1].modifications is Modifications.LTA_UPDATES
-    assert decide(report).passed
+    assert decide(report, VerificationPolicy(require_qualified=True)).passed
+
+
+def test_with_a_tsa_the_copy_gets_an_archive_timestamp_and_still_verifies(
+    pki: TestPki, verifier: PdfSignatureVerifier, signed_by_both: bytes
+) -> None:
+    # Given a verifier with a TSA (the test TSA)
+    stamping = PdfSignatureVerifier([pki.root.asn1], timestamper=pki.timestamper())
+    # When the validation material is embedded
+    output = io.BytesIO()
+    assert stamping.embed_validation_material(io.BytesIO(signed_by_both), output) is LongTermLevel.B_LTA
+    extended = output.getvalue()
+    # Then the copy has a document timestamp (PAdES B-LTA) over the signed file and the signatures' DSS, valid
+    # and trusted, its own TSA's material in a DSS update after it (for the timestamp that may renew it)
+    assert extended.startswith(signed_by_both)
+    reader = PdfFileReader(io.BytesIO(extended))
+    (archive_timestamp,) = reader.embedded_timestamp_signatures
+    assert archive_timestamp.sig_object["/SubFilter"] == "/ETSI.RFC3161"
+    covered = archive_timestamp.byte_range[-2] + archive_timestamp.byte_range[-1]
+    assert len(signed_by_both) < covered <= len(extended)
+    assert pki.issuing.certificate.public_bytes(Encoding.DER) in _dss_certificates(extended[:covered])
+    status = asyncio.run(
+        async_validate_pdf_timestamp(
+            archive_timestamp, validation_context=ValidationContext(trust_roots=[pki.root.asn1], allow_fetching=False)
+        )
+    )
+    assert (status.intact, status.valid, status.trusted) == (True, True, True)
+    # And every signature still passes
+    report = verifier.verify(io.BytesIO(extended), expected_signers=[ANA, BRUNO])
+    assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED] * 2
+    assert report.signatures[1].modifications is Modifications.LTA_UPDATES
+
+
+def test_the_embedded_material_validates_the_signer_after_the_certificate_expired(
+    pki: TestPki, ana: Issued, verifier: PdfSignatureVerifier, signed_by_ana: bytes
+) -> None:
+    """The long-term point: years later, with the signer's certificate expired, the file alone (its DSS and the
+    signature timestamp) and the trust anchors still establish that the certificate was valid when it signed."""
+    output = io.BytesIO()
+    verifier.embed_validation_material(io.BytesIO(signed_by_ana), output)
+    extended = output.getvalue()
+    reader = PdfFileReader(io.BytesIO(extended))
+    (signature,) = reader.embedded_regular_signatures
+    dss = [x509_asn1.Certificate.load(der) for der in _dss_certificates(extended)]
+    signer_cert = signature.signer_cert
+    # Given a validation a month after the signer's certificate expired
+    later = signer_cert.not_valid_after + timedelta(days=30)
+    # When the certificate is checked as of that day: it is expired
+    with pytest.raises(PathValidationError):
+        _validate_certificate(signer_cert, anchors=[pki.root.asn1], known=dss, moment=later)
+    # But the signature's timestamp, verified against the anchors, proves it existed at its time (its proof of
+    # existence), and as of then the chain from the DSS alone (not the certificates the signature carries) is valid
+    ts_status = asyncio.run(
+        async_validate_pdf_signature(
+            signature,
+            signer_validation_context=ValidationContext(trust_roots=[pki.root.asn1], allow_fetching=False),
+            ts_validation_context=ValidationContext(trust_roots=[pki.root.asn1], allow_fetching=False),
+        )
+    ).timestamp_validity
+    assert ts_status is not None
+    assert (ts_status.intact, ts_status.valid, ts_status.trusted) == (True, True, True)
+    proven = ts_status.timestamp
+    assert proven < signer_cert.not_valid_after < later
+    path = _validate_certificate(signer_cert, anchors=[pki.root.asn1], known=dss, moment=proven)
+    assert [cert.sha256 for cert in path] == [pki.root.asn1.sha256, pki.issuing.asn1.sha256, signer_cert.sha256]
+    # And without the DSS the same check finds no chain: the embedded material is what carries it
+    with pytest.raises(PathBuildingError):
+        _validate_certificate(signer_cert, anchors=[pki.root.asn1], known=[], moment=proven)
+
+
+def _validate_certificate(
+    cert: x509_asn1.Certificate,
+    *,
+    anchors: list[x509_asn1.Certificate],
+    known: list[x509_asn1.Certificate],
+    moment: datetime,
+) -> list[x509_asn1.Certificate]:
+    context = ValidationContext(
+        trust_roots=anchors, other_certs=known, moment=moment, allow_fetching=False, revocation_mode="soft-fail"
+    )
+    validator = CertificateValidator(cert, validation_context=context)
+    path = asyncio.run(validator.async_validate_usage({"non_repudiation"}))
+    return list(path)

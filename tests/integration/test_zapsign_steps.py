@@ -24,10 +24,13 @@ from signbridge.domain.models import (
     Workflow,
 )
 from signbridge.domain.operations import Op
+from signbridge.domain.verification import FileReport, Indication, SubIndication, VerificationSummary
 from signbridge.workflow import progress
 from signbridge.workflow import signature_requests as request_use_cases
 from signbridge.workflow.services import Services
+from signbridge.workflow.verification import accept_verification, retry_verification
 from signbridge.workflow.zapsign.create import CREATE_RESOLUTION_WINDOW, zapsign_folder
+from simulators.signatures import SigningFaults
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.aws import Queues
 from tests.support.receiver import wait_for
@@ -669,3 +672,68 @@ def test_cancelling_a_request_withdraws_its_zapsign_document_once(
     assert zapsign_simulator.calls["refuse_document"] == 2
     assert not zapsign_worker.failures
     assert zapsign_services.records.get_request(aggregate.request.id).request.status is R.CANCELLED
+
+
+# ------------------------------------------------------------------------------------------------ verification
+
+
+def test_a_tampered_signed_file_holds_the_request_until_an_operator_retries(
+    zapsign_services: Services,
+    zapsign_worker: ZapSignWorkerDriver,
+    zapsign_simulator: ZapSignSimulator,
+    deliver: Deliver,
+) -> None:
+    # Given a request whose signed file ZapSign serves with one byte changed inside the signed range
+    aggregate = created(zapsign_services, zapsign_worker, signers=1, documents=1)
+    request_id = aggregate.request.id
+    zapsign_simulator.signatures.faults = SigningFaults(tamper=True)
+    try:
+        sign_all(zapsign_simulator, aggregate)
+    finally:
+        zapsign_simulator.signatures.faults = SigningFaults()
+
+    # When the archive step runs
+    deliver(request_id, "doc_signed")
+    zapsign_worker.run()
+
+    # Then the request waits in verification_failed, naming the file and the finding, nothing archived
+    held = zapsign_services.records.get_request(request_id)
+    assert held.request.status is R.VERIFICATION_FAILED
+    assert held.request.verification_problem is not None
+    assert "TOTAL-FAILED/HASH_FAILURE" in held.request.verification_problem
+    document = held.document(0)
+    assert (document.status, document.signed_keys, document.final_key) == (D.ZAPSIGN_PENDING, {}, None)
+    # And the report beside the file says why, per signature
+    report = FileReport.model_validate_json(s3_bytes(zapsign_services, keys.report_key(request_id, 0, ZAPSIGN_STAGE)))
+    (signature,) = report.signatures
+    assert (signature.indication, signature.sub_indication, signature.intact) == (
+        Indication.TOTAL_FAILED,
+        SubIndication.HASH_FAILURE,
+        False,
+    )
+    # And the reconciler leaves it alone: no re-download loop
+    reads = zapsign_simulator.calls["get_document"]
+    progress.advance(zapsign_services, request_id, cause=Cause.SCHEDULE, correlation_id="rec", stale=True)
+    zapsign_worker.run()
+    assert zapsign_services.records.get_request(request_id).request.status is R.VERIFICATION_FAILED
+    assert zapsign_simulator.calls["get_document"] == reads
+
+    # When an operator retries: the same file is fetched and verified again, and holds the request again
+    retry_verification(zapsign_services, request_id, correlation_id="operator")
+    zapsign_worker.run()
+    again = zapsign_services.records.get_request(request_id)
+    assert again.request.status is R.VERIFICATION_FAILED
+    assert zapsign_simulator.calls["get_document"] == reads + 1  # one fresh link, nothing more
+
+    # When the operator accepts that very file instead
+    failed = VerificationSummary.model_validate(again.document(0).verifications[ZAPSIGN_STAGE])
+    assert failed.sha256 == hashlib.sha256(signed_file(zapsign_simulator, document.zapsign_doc_token or "")).hexdigest()
+    accept_verification(zapsign_services, request_id, failed.sha256, correlation_id="operator")
+    zapsign_worker.run()
+
+    # Then it is archived, recorded as accepted by an operator, and the request completes
+    done = zapsign_services.records.get_request(request_id)
+    assert done.request.status is R.COMPLETED, done.request
+    summary = VerificationSummary.model_validate(done.document(0).verifications[ZAPSIGN_STAGE])
+    assert (summary.indication, summary.passed, summary.accepted_by_operator) == (Indication.TOTAL_FAILED, False, True)
+    assert [entry.cause for entry in done.timeline if entry.to_status == R.ZAPSIGN_SIGNED][-2:] == [Cause.OPERATOR] * 2

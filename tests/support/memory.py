@@ -32,11 +32,24 @@ from signbridge.domain.models import (
     TimelineSubject,
 )
 from signbridge.domain.operations import Queue
+from signbridge.domain.verification import (
+    Coverage,
+    ExpectedSigner,
+    FileReport,
+    IdentityMatch,
+    Indication,
+    LongTermLevel,
+    QcStatements,
+    SignatureReport,
+    SubIndication,
+    unmatched,
+)
 from signbridge.storage.written import after_part_change, after_request_move
-from signbridge.workflow.ports import FileDownloads, OneShotClient, ZapSignClient
+from signbridge.workflow.ports import FileDownloads, OneShotClient, SignatureVerifier, ZapSignClient
 from signbridge.workflow.services import Services
 
 NOW = datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
+LONG_TERM_MARKER = b"\n%FakeVerifier: validation material\n"
 
 
 @dataclass(frozen=True)
@@ -426,6 +439,63 @@ def pdf_stream(data: bytes, host: str = "files.example") -> FileStream:
     return FileStream(url_host=host, content_length=len(data), content_type="application/pdf", chunks=iter([data]))
 
 
+class FakeVerifier(Recorder):
+    """The signature verifier's port: each file gets one signature per expected signer (or one platform signature
+    when none is expected), all with `indication`/`sub_indication`, naming the expected signer unless `wrong_signer`.
+    The real verifier (pyHanko) runs in the integration and e2e tests on the simulators' real signatures."""
+
+    def __init__(
+        self,
+        indication: Indication = Indication.TOTAL_PASSED,
+        sub_indication: SubIndication | None = None,
+        *,
+        wrong_signer: bool = False,
+    ) -> None:
+        super().__init__()
+        self.indication = indication
+        self.sub_indication = sub_indication
+        self.wrong_signer = wrong_signer
+        self.read: list[bytes] = []
+
+    def verify(self, pdf: Any, *, expected_signers: Sequence[ExpectedSigner] = ()) -> FileReport:
+        self.calls.append(("verify", (), {"expected_signers": tuple(expected_signers)}))
+        self.read.append(pdf.read())
+        wanted = tuple(expected_signers) or (None,)
+        signatures = tuple(self._signature(index, signer) for index, signer in enumerate(wanted))
+        return FileReport(
+            file_size=len(self.read[-1]),
+            validated_at=NOW,
+            signatures=signatures,
+            expected_signers=tuple(expected_signers),
+            unmatched_signers=unmatched(signatures, tuple(expected_signers)),
+        )
+
+    def embed_validation_material(self, pdf: Any, output: Any) -> LongTermLevel:
+        """The file followed by a marker standing for the DSS update: the prefix stays the file as served."""
+        self.calls.append(("embed_validation_material", (), {}))
+        output.write(pdf.read() + LONG_TERM_MARKER)
+        return LongTermLevel.B_LT
+
+    def _signature(self, index: int, expected: ExpectedSigner | None) -> SignatureReport:
+        identity = None
+        if expected is not None:
+            ok = not self.wrong_signer
+            identity = IdentityMatch(expected=expected, name_matches=ok, id_number_matches=ok)
+        return SignatureReport(
+            field_name=f"Signature{index + 1}",
+            indication=self.indication,
+            sub_indication=self.sub_indication,
+            intact=True,
+            crypto_valid=True,
+            chain_trusted=self.indication is Indication.TOTAL_PASSED,
+            coverage=Coverage.ENTIRE_FILE,
+            modifications_allowed=True,
+            signed_bytes=1,
+            qc_statements=QcStatements(qc_compliance=True, qc_sscd=True, qc_type_esign=True),
+            identity=identity,
+        )
+
+
 @dataclass
 class MemoryServices(Services):
     """`Services` on the in-memory fakes; the provider fakes are fields (None: the step must not call that provider)."""
@@ -433,6 +503,7 @@ class MemoryServices(Services):
     zapsign_client: FakeZapSign | None = None
     oneshot_client: FakeOneShot | None = None
     download_client: FakeDownloads | None = None
+    verifier_client: FakeVerifier | None = None
 
     def zapsign(self) -> ZapSignClient:
         assert self.zapsign_client is not None, "this step must not call ZapSign"
@@ -445,6 +516,10 @@ class MemoryServices(Services):
     def downloads(self) -> FileDownloads:
         assert self.download_client is not None, "this step must not download"
         return cast("FileDownloads", self.download_client)
+
+    def verifier(self) -> SignatureVerifier:
+        assert self.verifier_client is not None, "this step must not verify a signed file"
+        return cast("SignatureVerifier", self.verifier_client)
 
 
 SETTINGS = Settings(
@@ -466,6 +541,7 @@ def memory_services(
     zapsign: FakeZapSign | None = None,
     oneshot: FakeOneShot | None = None,
     downloads: FakeDownloads | None = None,
+    verifier: FakeVerifier | None = None,
     settings: Settings = SETTINGS,
     secrets: Any = None,
 ) -> MemoryServices:
@@ -480,6 +556,7 @@ def memory_services(
         zapsign_client=zapsign,
         oneshot_client=oneshot,
         download_client=downloads,
+        verifier_client=verifier or FakeVerifier(),
     )
 
 

@@ -124,6 +124,7 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "The run",
         "Start to ready",
         "Cold start: handler import time as shipped",
+        "Verifying a signed PDF",
         "Cost per request and archive time: not in this benchmark yet",
         "Demo request end to end",
         "Provider calls per completed request, against the budget",
@@ -228,6 +229,17 @@ def test_cold_start_ratios_are_tabled_against_the_goal() -> None:
     assert "Not measured in this run" in section(
         report.render(small_result()), "Cold start: handler import time as shipped"
     )
+
+
+def test_verification_figures_become_a_table_per_file() -> None:
+    result = small_result()
+    result["verification"] = {
+        "repeat": 5,
+        "files": [{"payload_mib": 10, "size_mib": 10.03, "signatures": 2, "median_ms": 236.4, "peak_mib": 10.7}],
+    }
+    page = report.render(result)
+    assert "| file | size | signatures | median of 5 | peak traced memory |" in page
+    assert "| 10 MiB payload | 10.03 MiB | 2 | 236 ms | 10.70 MiB |" in page
 
 
 def test_a_failed_run_and_missing_measurements_are_said_plainly() -> None:

@@ -69,3 +69,25 @@ def test_a_missing_required_name_is_reported() -> None:
 def test_every_env_name_is_unique_and_prefixed() -> None:
     assert len(set(env_names.ALL)) == len(env_names.ALL)
     assert all(name.startswith("SIGNBRIDGE_") for name in env_names.ALL)
+
+
+def test_the_verification_settings_are_read_from_the_environment() -> None:
+    settings = Settings.from_environ(
+        {
+            **REQUIRED,
+            env_names.TRUST_ANCHORS_KEY: "config/trust-anchors.pem",
+            env_names.ACCEPT_INDETERMINATE: "TRY_LATER, NO_POE",
+        }
+    )
+    assert settings.trust_anchors_key == "config/trust-anchors.pem"
+    assert settings.trust_anchors_file is None
+    assert settings.accept_indeterminate == ("TRY_LATER", "NO_POE")
+    assert settings.tsa_url is None
+
+
+def test_a_tsa_url_is_read_from_the_environment_and_carries_no_credentials() -> None:
+    settings = Settings.from_environ({**REQUIRED, env_names.TSA_URL: "https://tsa.example/tsr"})
+    assert settings.tsa_url == "https://tsa.example/tsr"
+    for bad in ("https://user:secret@tsa.example/tsr", "ftp://tsa.example/", "tsa.example"):
+        with pytest.raises(ValidationError, match="tsa_url"):
+            Settings.from_environ({**REQUIRED, env_names.TSA_URL: bad})

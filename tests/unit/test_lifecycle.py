@@ -9,6 +9,7 @@ import pytest
 from signbridge.domain import lifecycle
 from signbridge.domain.lifecycle import (
     DOCUMENT_TRANSITIONS,
+    HOLD_STATUSES,
     REQUEST_STAGES,
     REQUEST_TRANSITIONS,
     SIGNER_TRANSITIONS,
@@ -131,7 +132,7 @@ def test_forbidden_moves_are_refused(workflow: Workflow, source: R, target: R) -
 @pytest.mark.parametrize("workflow", list(Workflow))
 def test_a_workflow_table_only_names_its_own_stages(workflow: Workflow) -> None:
     # Given the stages the workflow uses
-    known = set(REQUEST_STAGES[workflow]) | TERMINAL_REQUEST_STATUSES
+    known = set(REQUEST_STAGES[workflow]) | TERMINAL_REQUEST_STATUSES | HOLD_STATUSES[workflow]
     # When every source and target of its table is listed
     named = set(REQUEST_TRANSITIONS[workflow])
     named |= {target for targets in REQUEST_TRANSITIONS[workflow].values() for target in targets}

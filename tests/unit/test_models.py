@@ -28,9 +28,10 @@ NOW = datetime(2025, 1, 31, 9, 5, tzinfo=UTC)
 
 
 def test_request_statuses_are_the_designed_ones() -> None:
-    # Given docs/design.md's request lifecycle
+    # Given docs/design.md's request lifecycle, and the wait after a failed verification (docs/evidence.md)
     expected = {
         "draft", "submitted", "zapsign_pending", "zapsign_signed", "oneshot_pending", "awaiting_otp", "signing",
+        "verification_failed",
         "archiving", "completed", "refused", "cancelled", "expired", "failed",
     }  # fmt: skip
     # Then the enum has exactly those values

@@ -4,6 +4,7 @@ enqueued and what the Optimizer was asked."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from signbridge.domain.models import (
 from signbridge.domain.oneshot import CreatedRequest, NotFoundError, UploadedDocument
 from signbridge.domain.operations import Op
 from signbridge.domain.provider_errors import RetryableError, UncertainOutcomeError
+from signbridge.domain.verification import FileReport, Indication, VerificationSummary
 from signbridge.workflow.oneshot import OPERATIONS
 from signbridge.workflow.oneshot.cleanup import cancel_oneshot_request, delete_oneshot_documents
 from signbridge.workflow.oneshot.contract import store_oneshot_contract
@@ -34,6 +36,7 @@ from signbridge.workflow.oneshot.upload import upload_oneshot_document
 from tests.support.memory import (
     NOW,
     FakeOneShot,
+    FakeVerifier,
     MemoryFiles,
     MemoryQueues,
     MemoryRecords,
@@ -288,3 +291,54 @@ def test_cancel_deletes_what_the_optimizer_holds_for_an_ended_request() -> None:
     assert oneshot.asked() == ["delete_all_documents"]
     assert records.stored["req-1"].signer(0).oneshot_deleted_at == NOW
     assert queues.sent == []
+
+
+def test_retrieve_verifies_the_file_with_the_signer_expected_before_recording_it() -> None:
+    # Given a signed signer, and a verifier that finds the file's signature by someone else
+    records, queues, files = MemoryRecords(signing(status=S.SIGNED)), MemoryQueues(), MemoryFiles()
+    oneshot = FakeOneShot(open_document=lambda pk, uid, kind: pdf_stream(SIGNED))
+    verifier = FakeVerifier(wrong_signer=True)
+
+    # When the retrieve step runs
+    retrieve_oneshot_document(
+        memory_services(records, queues, files=files, oneshot=oneshot, verifier=verifier),
+        message(Op.RETRIEVE_ONESHOT_DOCUMENT, document=0),
+    )
+
+    # Then the verifier read the file as stored, with the signer's given name, surnames and ID number expected
+    assert verifier.read == [SIGNED]
+    (expected,) = verifier.calls[0][2]["expected_signers"]
+    assert (expected.name, expected.id_number) == ("Ana Souza", "12345678Z")
+    # And the report is beside the file
+    report = FileReport.model_validate_json(files.objects["reports/req-1/000/oneshot-0.json"])
+    assert report.unmatched_signers == (expected,)
+    # And the request waits in verification_failed saying why, the document not recorded as signed
+    after = records.stored["req-1"]
+    assert moves(records) == [("move_request", "verification_failed", "request")]
+    assert after.request.verification_held_from is R.SIGNING
+    assert after.request.verification_problem == (
+        "document 0 (oneshot-0) did not pass verification: Signature1: the certificate does not name an expected "
+        "signer; no signature by expected signer #0"
+    )
+    assert after.document(0).status is D.ONESHOT_UPLOADED
+    assert "oneshot-0" not in after.document(0).signed_keys
+    summary = VerificationSummary.model_validate(after.document(0).verifications["oneshot-0"])
+    assert (summary.passed, summary.report_key, summary.signatures[0].signer) == (
+        False,
+        "reports/req-1/000/oneshot-0.json",
+        None,
+    )
+    # And nothing is planned: an operator decides (the Optimizer keeps its copy)
+    assert queues.sent == []
+
+
+def test_retrieve_records_the_verification_of_a_file_that_passes() -> None:
+    records, queues, files = MemoryRecords(signing(status=S.SIGNED)), MemoryQueues(), MemoryFiles()
+    oneshot = FakeOneShot(open_document=lambda pk, uid, kind: pdf_stream(SIGNED))
+    retrieve_oneshot_document(
+        memory_services(records, queues, files=files, oneshot=oneshot),
+        message(Op.RETRIEVE_ONESHOT_DOCUMENT, document=0),
+    )
+    summary = VerificationSummary.model_validate(records.stored["req-1"].document(0).verifications["oneshot-0"])
+    assert (summary.indication, summary.passed, summary.signatures[0].signer) == (Indication.TOTAL_PASSED, True, 0)
+    assert summary.sha256 == hashlib.sha256(SIGNED).hexdigest()

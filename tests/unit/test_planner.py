@@ -366,3 +366,18 @@ def test_a_completed_request_builds_its_evidence_package_until_it_is_recorded_an
     assert (message.op, message.generation) == (Op.BUILD_EVIDENCE_PACKAGE, int(asked.timestamp() * 1000))
     # And a request that did not complete never gets one
     assert steps(plan(aggregate(Workflow.ZAPSIGN, R.FAILED))) == []
+
+
+@pytest.mark.parametrize("workflow", list(Workflow))
+@pytest.mark.parametrize("stale", [False, True])
+def test_a_request_held_after_a_failed_verification_waits_for_an_operator(workflow: Workflow, stale: bool) -> None:
+    # Given a request whose signed file did not pass verification (not even the reconciler re-fetches it)
+    request, documents, signers = new_request(workflow, request_id="req-1")
+    aggregate = RequestAggregate(
+        request=request.model_copy(update={"status": RequestStatus.VERIFICATION_FAILED}),
+        documents=tuple(documents),
+        signers=tuple(signers),
+        timeline=(),
+    )
+    # Then the planner moves nothing and asks for nothing
+    assert plan_next_steps(aggregate, correlation_id="c", stale=stale) == Plan()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from signbridge.domain.verification import (
+    PROVIDER_POLICIES,
     CertificateIdentity,
     Coverage,
     ExpectedSigner,
@@ -22,6 +23,7 @@ from signbridge.domain.verification import (
     match_identity,
     normalise_id_number,
     normalise_name,
+    summarise,
     unmatched,
 )
 
@@ -207,3 +209,67 @@ def test_the_report_round_trips_through_json_and_keeps_personal_data_out_of_repr
     assert FileReport.model_validate_json(report.model_dump_json()) == report
     assert "12345678Z" not in repr(report)
     assert "GARCIA" not in repr(report)
+
+
+PLATFORM = identity(given="ZapSign", surname="Platform", serial=None)
+
+
+def test_a_prior_platform_signature_is_judged_on_its_indication_only() -> None:
+    # Given a One-Shot signer's file that carries ZapSign's platform signature first (not qualified, names nobody)
+    report = file_report(signature(field="ZapSign", signer=PLATFORM, qc=QcStatements()), signature(field="Signature2"))
+    # When One-Shot's policy judges it, with the first signature judged before under ZapSign's
+    one_shot = PROVIDER_POLICIES["oneshot"]
+    # Then it passes with the prior signature left out of the identity and qualified requirements
+    assert decide(report, one_shot.model_copy(update={"prior_signatures": 1})).passed
+    # And without it, the platform signature fails both
+    assert decide(report, one_shot).reasons == (
+        "ZapSign: the certificate is not a qualified certificate for electronic signatures",
+        "ZapSign: the certificate does not name an expected signer",
+    )
+
+
+def test_a_prior_signature_that_failed_still_fails_the_file() -> None:
+    report = file_report(
+        signature(Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE, field="ZapSign", signer=PLATFORM),
+        signature(field="Signature2"),
+    )
+    decision = decide(report, PROVIDER_POLICIES["oneshot"].model_copy(update={"prior_signatures": 1}))
+    assert decision.reasons == ("ZapSign: TOTAL-FAILED/HASH_FAILURE",)
+
+
+def test_zapsign_policy_judges_no_identity_and_one_shot_requires_qualified_certificates() -> None:
+    assert PROVIDER_POLICIES["zapsign"] == VerificationPolicy()
+    assert PROVIDER_POLICIES["oneshot"].require_qualified
+
+
+def test_the_summary_names_the_request_signer_by_index_and_the_worst_sub_indication() -> None:
+    # Given Bruno's signature intact, Ana's by an untrusted chain; Ana is signer 3 of the request and Bruno signer 5
+    report = file_report(
+        signature(field="S1", expected=(ANA, BRUNO)),
+        signature(
+            Indication.INDETERMINATE,
+            SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+            field="S2",
+            signer=identity(given="Bruno", surname="Díaz", serial=None),
+            expected=(ANA, BRUNO),
+        ),
+        expected=(ANA, BRUNO),
+    )
+    decision = decide(report)
+    # When it is summarised
+    summary = summarise(report, decision, stage="oneshot-1", report_key="reports/r/000/oneshot-1.json",
+                        sha256="ab", signer_indexes=[3, 5])  # fmt: skip
+    # Then each signature names its signer by index, and the file its worst finding
+    assert [(item.field_name, item.signer, item.indication) for item in summary.signatures] == [
+        ("S1", 3, Indication.TOTAL_PASSED),
+        ("S2", 5, Indication.INDETERMINATE),
+    ]
+    assert (summary.indication, summary.sub_indication) == (
+        Indication.INDETERMINATE,
+        SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+    )
+    assert not summary.passed
+    assert summary.reasons == decision.reasons
+    # And no name or ID number is in it
+    assert "Ana" not in summary.model_dump_json()
+    assert "12345678Z" not in summary.model_dump_json()

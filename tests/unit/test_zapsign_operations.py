@@ -4,7 +4,10 @@ asked."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from signbridge.domain.changes import LookupKind
 from signbridge.domain.messages import OperationMessage
@@ -18,15 +21,26 @@ from signbridge.domain.models import (
     Workflow,
 )
 from signbridge.domain.operations import Op
+from signbridge.domain.verification import (
+    Indication,
+    LongTermCopy,
+    LongTermLevel,
+    SubIndication,
+    VerificationSummary,
+)
 from signbridge.domain.zapsign import ZapSignDocument, ZapSignSigner
+from signbridge.workflow.verification import VerificationNotHeldError, accept_verification, retry_verification
 from signbridge.workflow.zapsign import OPERATIONS
 from signbridge.workflow.zapsign.archive import archive_zapsign_document
 from signbridge.workflow.zapsign.cancel import cancel_zapsign_document
 from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_signer_external_id
 from signbridge.workflow.zapsign.sync import sync_zapsign_document
 from tests.support.memory import (
+    LONG_TERM_MARKER,
     NOW,
+    SETTINGS,
     FakeDownloads,
+    FakeVerifier,
     FakeZapSign,
     MemoryFiles,
     MemoryQueues,
@@ -234,6 +248,19 @@ def test_archive_stores_the_signed_pdf_moves_the_document_and_completes_the_requ
     assert records.stored["req-1"].document(0).final_key == "signed/req-1/000/zapsign.pdf"
     assert records.reads == 1
     assert [message.op for _, message in queues.sent] == [Op.BUILD_EVIDENCE_PACKAGE]  # its evidence package
+    # And, as it passed verification, its long-term copy is stored beside it (the file as served, then the
+    # validation material) and recorded with the verification; the file as served is unchanged
+    long_term = VerificationSummary.model_validate(
+        records.stored["req-1"].document(0).verifications["zapsign"]
+    ).long_term
+    copy = files.objects["signed/req-1/000/zapsign.ltv.pdf"]
+    assert copy == SIGNED_PDF + LONG_TERM_MARKER
+    assert long_term == LongTermCopy(
+        key="signed/req-1/000/zapsign.ltv.pdf",
+        sha256=hashlib.sha256(copy).hexdigest(),
+        size=len(copy),
+        level=LongTermLevel.B_LT,
+    )
 
 
 def test_archive_without_a_link_reads_a_fresh_one_from_zapsign() -> None:
@@ -273,3 +300,101 @@ def test_cancel_asks_zapsign_to_refuse_the_document_of_a_cancelled_request() -> 
     # Then ZapSign was asked to refuse it, in the document's language, and nothing was written or enqueued
     assert zapsign.calls == [("cancel_document", ("doc-1", "Cancelado por el remitente"), {})]
     assert (records.writes, queues.sent) == ([], [])
+
+
+def held_after_a_tampered_file() -> tuple[MemoryRecords, MemoryQueues, MemoryFiles]:
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.ZAPSIGN_SIGNED}, signer0={"status": S.SIGNED})
+    records, queues, files = MemoryRecords(aggregate), MemoryQueues(), MemoryFiles()
+    downloads = FakeDownloads(open=lambda url: pdf_stream(SIGNED_PDF))
+    verifier = FakeVerifier(Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE)
+    services = memory_services(
+        records, queues, files=files, zapsign=FakeZapSign(), downloads=downloads, verifier=verifier
+    )
+    archive_zapsign_document(
+        services, message(Op.ARCHIVE_ZAPSIGN_DOCUMENT, document=0, payload={"file_url": "https://files.example/x"})
+    )
+    return records, queues, files
+
+
+def test_a_signed_file_that_fails_verification_holds_the_request_and_is_not_archived() -> None:
+    # Given a ZapSign-signed request whose signed file was changed after signing
+    records, queues, files = held_after_a_tampered_file()
+    # Then the file and its report are stored for the operator to look at
+    assert files.objects["signed/req-1/000/zapsign.pdf"] == SIGNED_PDF
+    assert "reports/req-1/000/zapsign.json" in files.objects
+    # And no long-term copy is made of a file that did not pass
+    assert "signed/req-1/000/zapsign.ltv.pdf" not in files.objects
+    # And the request waits in verification_failed, the document still pending and nothing planned
+    after = records.stored["req-1"]
+    assert after.request.status is R.VERIFICATION_FAILED
+    assert after.request.verification_problem == (
+        "document 0 (zapsign) did not pass verification: Signature1: TOTAL-FAILED/HASH_FAILURE"
+    )
+    assert after.document(0).status is D.ZAPSIGN_PENDING
+    assert after.document(0).signed_keys == {}
+    assert after.timeline[-1].to_status == R.VERIFICATION_FAILED
+    assert queues.sent == []
+
+
+def test_an_operator_retry_fetches_and_verifies_the_file_again() -> None:
+    records, queues, _ = held_after_a_tampered_file()
+    after = retry_verification(memory_services(records, queues), "req-1", correlation_id="op")
+    assert after.request.status is R.ZAPSIGN_SIGNED
+    assert after.request.verification_problem is None
+    assert after.timeline[-1].cause is Cause.OPERATOR
+    assert queues.ops() == [(Op.ARCHIVE_ZAPSIGN_DOCUMENT, None, 0)]
+
+
+def test_an_operator_accepts_that_very_file_and_the_next_archive_records_it_as_accepted() -> None:
+    # Given a held request, and an operator who accepts the stored file by its sha256
+    records, queues, files = held_after_a_tampered_file()
+    sha256 = hashlib.sha256(SIGNED_PDF).hexdigest()
+    with pytest.raises(VerificationNotHeldError):
+        accept_verification(memory_services(records, queues), "req-1", "0" * 64, correlation_id="op")
+    accept_verification(memory_services(records, queues), "req-1", sha256, correlation_id="op")
+    # When the archive step fetches the same file again (still failing verification)
+    downloads = FakeDownloads(open=lambda url: pdf_stream(SIGNED_PDF))
+    verifier = FakeVerifier(Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE)
+    services = memory_services(
+        records, queues, files=files, zapsign=FakeZapSign(), downloads=downloads, verifier=verifier
+    )
+    archive_zapsign_document(
+        services, message(Op.ARCHIVE_ZAPSIGN_DOCUMENT, document=0, payload={"file_url": "https://files.example/x"})
+    )
+    # Then it is archived, its verification saying an operator accepted it, and the request completes
+    after = records.stored["req-1"]
+    assert after.request.status is R.COMPLETED
+    summary = VerificationSummary.model_validate(after.document(0).verifications["zapsign"])
+    assert (summary.passed, summary.accepted_by_operator) == (False, True)
+
+
+def test_a_request_not_held_takes_no_retry() -> None:
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.ZAPSIGN_SIGNED})
+    records = MemoryRecords(aggregate)
+    with pytest.raises(VerificationNotHeldError):
+        retry_verification(memory_services(records), "req-1", correlation_id="op")
+    assert records.writes == []
+
+
+@pytest.mark.parametrize(("accepted", "status"), [((), R.VERIFICATION_FAILED), (("TRY_LATER",), R.COMPLETED)])
+def test_an_indeterminate_file_passes_only_with_its_sub_indication_accepted_by_the_stage(
+    accepted: tuple[str, ...], status: RequestStatus
+) -> None:
+    # Given a signed file whose revocation information is not available yet (INDETERMINATE/TRY_LATER)
+    aggregate = with_parts(waiting_on_zapsign(), request={"status": R.ZAPSIGN_SIGNED}, signer0={"status": S.SIGNED})
+    records, queues, files = MemoryRecords(aggregate), MemoryQueues(), MemoryFiles()
+    services = memory_services(
+        records,
+        queues,
+        files=files,
+        zapsign=FakeZapSign(),
+        downloads=FakeDownloads(open=lambda url: pdf_stream(SIGNED_PDF)),
+        verifier=FakeVerifier(Indication.INDETERMINATE, SubIndication.TRY_LATER),
+        settings=SETTINGS.model_copy(update={"accept_indeterminate": accepted}),
+    )
+    # When it is archived under a stage that accepts TRY_LATER, or accepts nothing (the default)
+    archive_zapsign_document(
+        services, message(Op.ARCHIVE_ZAPSIGN_DOCUMENT, document=0, payload={"file_url": "https://files.example/x"})
+    )
+    # Then it completes only where TRY_LATER is accepted
+    assert records.stored["req-1"].request.status is status

@@ -44,6 +44,7 @@ MESSAGE_TYPE: Final = "DIGEST"
 class EntryKind(StrEnum):
     ORIGINAL = "original"
     SIGNED_PDF = "signed_pdf"
+    LONG_TERM_PDF = "long_term_pdf"  # a signed PDF with its validation material embedded (PAdES B-LT / B-LTA)
     CONTRACT = "oneshot_contract"
     WEBHOOK = "webhook"
     REPORT = "validation_report"
@@ -125,6 +126,10 @@ def signed_path(document: int, stage: str) -> str:
     return f"documents/{document:03d}/signed/{stage}.pdf"
 
 
+def long_term_path(document: int, stage: str) -> str:
+    return f"documents/{document:03d}/signed/{stage}.ltv.pdf"
+
+
 def contract_path(signer: int) -> str:
     return f"contracts/{signer:03d}.pdf"
 
@@ -163,6 +168,17 @@ def package_entries(
                     EntryKind.SIGNED_PDF, signed_path(document.index, stage), key, document=document.index, stage=stage
                 )
             )
+            long_term = (document.verifications.get(stage) or {}).get("long_term") or {}
+            if long_term.get("key"):
+                entries.append(
+                    PackageEntry(
+                        EntryKind.LONG_TERM_PDF,
+                        long_term_path(document.index, stage),
+                        str(long_term["key"]),
+                        document=document.index,
+                        stage=stage,
+                    )
+                )
     for signer in aggregate.signers:
         if signer.contract_key:
             entries.append(

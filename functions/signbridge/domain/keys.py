@@ -9,6 +9,7 @@ RAW_PREFIX = "raw/"
 REPORTS_PREFIX = "reports/"
 PACKAGES_PREFIX = "packages/"
 LOGS_PREFIX = "logs/"
+CONFIG_PREFIX = "config/"  # operator-provided settings files, e.g. the trust anchors (docs/evidence.md)
 
 
 def incoming_key(request_id: str, document_index: int) -> str:
@@ -24,6 +25,17 @@ def signed_key(request_id: str, document_index: int, stage: str) -> str:
     return f"{SIGNED_PREFIX}{request_id}/{document_index:03d}/{stage}.pdf"
 
 
+def long_term_key(request_id: str, document_index: int, stage: str) -> str:
+    """The copy of `signed_key(request_id, document_index, stage)` with its validation material embedded (PAdES
+    B-LT / B-LTA): beside it, so the provider's file stays as served (docs/evidence.md, "Long-term validation")."""
+    return f"{SIGNED_PREFIX}{request_id}/{document_index:03d}/{stage}.ltv.pdf"
+
+
+def report_key(request_id: str, document_index: int, stage: str) -> str:
+    """The validation report (JSON) of the signed file `signed_key(request_id, document_index, stage)`."""
+    return f"{REPORTS_PREFIX}{request_id}/{document_index:03d}/{stage}.json"
+
+
 def evidence_key(request_id: str, signer_index: int, kind: str, extension: str = "jpg") -> str:
     """`kind` is `document_front`, `document_rear` or `document_owner` (One-Shot's names for the three images)."""
     return f"{EVIDENCE_PREFIX}{request_id}/{signer_index:03d}/{kind}.{extension}"
@@ -36,11 +48,6 @@ def contract_key(request_id: str, signer_index: int) -> str:
 def raw_event_key(provider: str, received_date: str, digest: str) -> str:
     """Content-addressed: a duplicate delivery of the same body lands on the same key."""
     return f"{RAW_PREFIX}{provider}/{received_date}/{digest}.json"
-
-
-def report_key(request_id: str, document_index: int, stage: str) -> str:
-    """The validation report of a signed file (`stage` as in `signed_key`), stored beside it."""
-    return f"{REPORTS_PREFIX}{request_id}/{document_index:03d}/{stage}.json"
 
 
 def reports_prefix(request_id: str) -> str:

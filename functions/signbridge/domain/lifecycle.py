@@ -11,6 +11,9 @@ Conventions, per workflow:
 - The request walks the stages of `REQUEST_STAGES[workflow]` in order; a workflow skips the stages it does not use.
 - With several One-Shot signers the request loops `signing → oneshot_pending` once per signer before `archiving`;
   a wrong SMS code moves it back `signing → awaiting_otp` (the signer may try again).
+- A signed PDF that fails verification moves the request from the stage that fetched it (`zapsign_signed`,
+  `signing`) to `verification_failed`, where it waits for an operator: back to that stage (fetch and verify again,
+  or with the file accepted), or `failed`.
 - The ways out: `cancelled` and `expired` while someone still has to act and nothing is being signed; `refused` while a
   ZapSign signer can refuse; `failed` from any stage that is not terminal.
 """
@@ -46,6 +49,11 @@ REQUEST_STAGES: Final[Mapping[Workflow, tuple[RequestStatus, ...]]] = {
     Workflow.ZAPSIGN_ONESHOT: REQUEST_STAGE_ORDER,
 }
 
+# Off the main line: where a request waits for an operator, and which stages of each workflow lead there.
+HOLD_STATUSES: Final[Mapping[Workflow, frozenset[RequestStatus]]] = {
+    workflow: frozenset({R.VERIFICATION_FAILED}) for workflow in Workflow
+}
+
 TERMINAL_REQUEST_STATUSES: Final = frozenset({R.COMPLETED, R.REFUSED, R.CANCELLED, R.EXPIRED, R.FAILED})
 TERMINAL_DOCUMENT_STATUSES: Final = frozenset({D.ARCHIVED, D.DISCARDED})
 TERMINAL_SIGNER_STATUSES: Final = frozenset({S.SIGNED, S.REFUSED, S.FAILED})
@@ -57,7 +65,8 @@ REQUEST_TRANSITIONS: Final[Mapping[Workflow, Mapping[RequestStatus, frozenset[Re
         R.DRAFT: frozenset({R.SUBMITTED, *_STOPS}),
         R.SUBMITTED: frozenset({R.ZAPSIGN_PENDING, *_STOPS}),
         R.ZAPSIGN_PENDING: frozenset({R.ZAPSIGN_SIGNED, R.REFUSED, *_STOPS}),
-        R.ZAPSIGN_SIGNED: frozenset({R.ARCHIVING, R.FAILED}),
+        R.ZAPSIGN_SIGNED: frozenset({R.ARCHIVING, R.VERIFICATION_FAILED, R.FAILED}),
+        R.VERIFICATION_FAILED: frozenset({R.ZAPSIGN_SIGNED, R.FAILED}),
         R.ARCHIVING: frozenset({R.COMPLETED, R.FAILED}),
     },
     Workflow.ONESHOT: {
@@ -65,17 +74,19 @@ REQUEST_TRANSITIONS: Final[Mapping[Workflow, Mapping[RequestStatus, frozenset[Re
         R.SUBMITTED: frozenset({R.ONESHOT_PENDING, *_STOPS}),
         R.ONESHOT_PENDING: frozenset({R.AWAITING_OTP, *_STOPS}),
         R.AWAITING_OTP: frozenset({R.SIGNING, *_STOPS}),
-        R.SIGNING: frozenset({R.ARCHIVING, R.ONESHOT_PENDING, R.AWAITING_OTP, R.FAILED}),
+        R.SIGNING: frozenset({R.ARCHIVING, R.ONESHOT_PENDING, R.AWAITING_OTP, R.VERIFICATION_FAILED, R.FAILED}),
+        R.VERIFICATION_FAILED: frozenset({R.SIGNING, R.FAILED}),
         R.ARCHIVING: frozenset({R.COMPLETED, R.FAILED}),
     },
     Workflow.ZAPSIGN_ONESHOT: {
         R.DRAFT: frozenset({R.SUBMITTED, *_STOPS}),
         R.SUBMITTED: frozenset({R.ZAPSIGN_PENDING, *_STOPS}),
         R.ZAPSIGN_PENDING: frozenset({R.ZAPSIGN_SIGNED, R.REFUSED, *_STOPS}),
-        R.ZAPSIGN_SIGNED: frozenset({R.ONESHOT_PENDING, *_STOPS}),
+        R.ZAPSIGN_SIGNED: frozenset({R.ONESHOT_PENDING, R.VERIFICATION_FAILED, *_STOPS}),
         R.ONESHOT_PENDING: frozenset({R.AWAITING_OTP, *_STOPS}),
         R.AWAITING_OTP: frozenset({R.SIGNING, *_STOPS}),
-        R.SIGNING: frozenset({R.ARCHIVING, R.ONESHOT_PENDING, R.AWAITING_OTP, R.FAILED}),
+        R.SIGNING: frozenset({R.ARCHIVING, R.ONESHOT_PENDING, R.AWAITING_OTP, R.VERIFICATION_FAILED, R.FAILED}),
+        R.VERIFICATION_FAILED: frozenset({R.ZAPSIGN_SIGNED, R.SIGNING, R.FAILED}),
         R.ARCHIVING: frozenset({R.COMPLETED, R.FAILED}),
     },
 }

@@ -66,6 +66,10 @@ class RequestStatus(StrEnum):
     """The SMS code was sent to the current signer; waiting for the client to submit it."""
     SIGNING = "signing"
     """The code was submitted and the Optimizer is signing (intent recorded before the call)."""
+    VERIFICATION_FAILED = "verification_failed"
+    """A signed PDF from a provider did not pass verification (docs/evidence.md): nothing of it was recorded as signed
+    and the request waits for an operator (`verification_problem` says which file and why; `signbridge requests
+    retry-verification` fetches and verifies it again, `… accept-verification` accepts that very file)."""
     ARCHIVING = "archiving"
     """Every signature is in place; copying the signed PDFs to S3 and deleting them from the Optimizer."""
     COMPLETED = "completed"
@@ -220,6 +224,16 @@ class SignatureRequest(_Stored):
         description="When refused: the index of the signer who refused (ZapSign shows that signer refused, or only "
         "that signer had not signed); None when ZapSign does not tell.",
     )
+    verification_problem: str | None = Field(
+        default=None, description="Why the request waits in `verification_failed`: the file and the policy's reasons."
+    )
+    verification_held_from: RequestStatus | None = Field(
+        default=None, description="The status the request left for `verification_failed` (where a retry resumes)."
+    )
+    verification_accepted: list[str] = Field(
+        default_factory=list,
+        description="sha256 of signed files an operator accepted although they did not pass verification.",
+    )
     signature_appearance: dict[str, Any] | None = Field(
         default=None,
         description="One-Shot: the visible signature, as `SignatureAppearance.model_dump(mode='json', "
@@ -271,6 +285,11 @@ class Document(_Stored):
     final_key: str | None = None
     signed_sha256: dict[str, str] = Field(
         default_factory=dict, description='sha256 of each signed output by stage, as stored ("zapsign", "oneshot-N").'
+    )
+    verifications: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='The verification of each signed output by stage ("zapsign", "oneshot-N"): a '
+        "`signbridge.domain.verification.VerificationSummary` dumped as JSON (read it back with `model_validate`).",
     )
     zapsign_doc_token: str | None = Field(
         default=None, description="This document's token at ZapSign: the main document's, or its extra document's."

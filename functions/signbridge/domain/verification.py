@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -59,6 +60,20 @@ class SubIndication(StrEnum):
     TRY_LATER = "TRY_LATER"
     SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
     GENERIC = "GENERIC"
+
+
+TOTAL_FAILED_SUB_INDICATIONS: Final = frozenset(
+    {
+        SubIndication.FORMAT_FAILURE,
+        SubIndication.HASH_FAILURE,
+        SubIndication.SIG_CRYPTO_FAILURE,
+        SubIndication.REVOKED,
+        SubIndication.EXPIRED,
+        SubIndication.NOT_YET_VALID,
+    }
+)
+INDETERMINATE_SUB_INDICATIONS: Final = frozenset(SubIndication) - TOTAL_FAILED_SUB_INDICATIONS
+"""The sub-indications that come with INDETERMINATE (GENERIC included): the ones a policy may accept."""
 
 
 class Coverage(StrEnum):
@@ -218,6 +233,9 @@ class VerificationPolicy(BaseModel):
     require_timestamp: bool = False
     require_qualified: bool = False  # every signature by a certificate with QcCompliance, QcSSCD and QcType esign
     allow_unexpected_signatures: bool = False  # a signature that matches none of the expected signers
+    prior_signatures: int = Field(default=0, ge=0)
+    """The first signatures of the file were judged before, under another provider's policy (ZapSign's platform
+    signature under a One-Shot signer's): their indication still counts, not `require_*` nor the identity."""
 
 
 class PolicyDecision(BaseModel):
@@ -235,20 +253,26 @@ def decide(report: FileReport, policy: VerificationPolicy | None = None) -> Poli
         reasons.append(f"unreadable: {report.error}")
     elif not report.signatures:
         reasons.append("the file carries no signature")
-    for signature in report.signatures:
+    for position, signature in enumerate(report.signatures):
+        if position < policy.prior_signatures:
+            reasons.extend(_indication_reasons(signature, policy))
+            continue
         reasons.extend(_signature_reasons(signature, policy, expecting=bool(report.expected_signers)))
     reasons.extend(f"no signature by expected signer #{index}" for index in _unmatched_indexes(report))
     return PolicyDecision(passed=not reasons, reasons=tuple(reasons))
 
 
+def _indication_reasons(signature: SignatureReport, policy: VerificationPolicy) -> Iterable[str]:
+    sub = f"/{signature.sub_indication}" if signature.sub_indication else ""
+    if signature.indication is Indication.TOTAL_FAILED or (
+        signature.indication is Indication.INDETERMINATE and signature.sub_indication not in policy.accept_indeterminate
+    ):
+        yield f"{signature.field_name}: {signature.indication}{sub}"
+
+
 def _signature_reasons(signature: SignatureReport, policy: VerificationPolicy, *, expecting: bool) -> Iterable[str]:
     field = signature.field_name
-    sub = f"/{signature.sub_indication}" if signature.sub_indication else ""
-    accepted = policy.accept_indeterminate
-    if signature.indication is Indication.TOTAL_FAILED or (
-        signature.indication is Indication.INDETERMINATE and signature.sub_indication not in accepted
-    ):
-        yield f"{field}: {signature.indication}{sub}"
+    yield from _indication_reasons(signature, policy)
     if policy.require_timestamp and not (signature.timestamp and signature.timestamp.valid):
         yield f"{field}: no valid signature timestamp"
     if policy.require_qualified and not signature.qc_statements.qualified_esign:
@@ -259,6 +283,106 @@ def _signature_reasons(signature: SignatureReport, policy: VerificationPolicy, *
 
 def _unmatched_indexes(report: FileReport) -> list[int]:
     return [index for index, signer in enumerate(report.expected_signers) if signer in report.unmatched_signers]
+
+
+# --- the policy per provider, and what a request records of a verification ----------------------------------------
+
+PROVIDER_POLICIES: Final[Mapping[str, VerificationPolicy]] = {
+    # ZapSign's signed file carries ZapSign's own platform signature, which names ZapSign, not the signers: its
+    # integrity, chain and timestamp are judged, not an identity.
+    "zapsign": VerificationPolicy(),
+    # One-Shot: a qualified certificate per signer (QcCompliance, QcSSCD, QcType esign) naming that signer.
+    "oneshot": VerificationPolicy(require_qualified=True),
+}
+"""The base policy per provider; the stage config adds the INDETERMINATE sub-indications it accepts."""
+
+
+class SignatureSummary(BaseModel):
+    """One signature of a verified file, as `GET /v1/requests/{id}` shows it: no name, no ID number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field_name: str
+    indication: Indication
+    sub_indication: SubIndication | None = None
+    signer: int | None = None  # the request's signer the certificate names; None: none (or none expected)
+    qualified: bool = False
+
+
+class LongTermLevel(StrEnum):
+    """The PAdES baseline level of the long-term copy of a signed file (ETSI EN 319 142-1)."""
+
+    B_LT = "B-LT"  # the validation material of every signature in a Document Security Store
+    B_LTA = "B-LTA"  # and a document timestamp over the whole file (an archive timestamp), from a configured TSA
+
+
+class LongTermCopy(BaseModel):
+    """The signed file with its validation material embedded, stored beside the file as the provider served it
+    (`keys.long_term_key`): the provider's bytes followed by incremental updates, so every signature stays intact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    sha256: str
+    size: int = Field(ge=0)
+    level: LongTermLevel
+
+
+class VerificationSummary(BaseModel):
+    """What the request records of one signed file's verification; the whole report is the S3 object `report_key`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    report_key: str
+    sha256: str | None = None  # of the file verified (an operator accepts a failed file by it)
+    validated_at: datetime
+    indication: Indication | None
+    sub_indication: SubIndication | None = None
+    passed: bool
+    accepted_by_operator: bool = False  # did not pass, and an operator accepted this very file (its sha256)
+    reasons: tuple[str, ...] = ()
+    signatures: tuple[SignatureSummary, ...] = ()
+    long_term: LongTermCopy | None = None  # of a file that passed: its copy with the validation material embedded
+
+
+def summarise(
+    report: FileReport,
+    decision: PolicyDecision,
+    *,
+    stage: str,
+    report_key: str,
+    sha256: str | None = None,
+    signer_indexes: Sequence[int] = (),
+    accepted_by_operator: bool = False,
+) -> VerificationSummary:
+    """The summary of `report`; `signer_indexes[i]` is the request's index of `report.expected_signers[i]`."""
+    by_signer = dict(zip(report.expected_signers, signer_indexes, strict=False))
+    signatures = tuple(
+        SignatureSummary(
+            field_name=signature.field_name,
+            indication=signature.indication,
+            sub_indication=signature.sub_indication,
+            signer=by_signer.get(signature.identity.expected)
+            if signature.identity is not None and signature.identity.matches
+            else None,
+            qualified=signature.qc_statements.qualified_esign,
+        )
+        for signature in report.signatures
+    )
+    worst = next((signature for signature in report.signatures if signature.indication is report.indication), None)
+    return VerificationSummary(
+        stage=stage,
+        report_key=report_key,
+        sha256=sha256,
+        validated_at=report.validated_at,
+        indication=report.indication,
+        sub_indication=worst.sub_indication if worst is not None else None,
+        passed=decision.passed,
+        accepted_by_operator=accepted_by_operator,
+        reasons=decision.reasons,
+        signatures=signatures,
+    )
 
 
 # --- identity matching -------------------------------------------------------------------------------------------

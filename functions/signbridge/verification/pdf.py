@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from asn1crypto import cms, pem, x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.qualified_asn1 import get_qc_statements
 from pyhanko.sign.ades.report import AdESFailure, AdESStatus, AdESSubIndic
 from pyhanko.sign.diff_analysis import DiffResult
 from pyhanko.sign.general import CMSExtractionError
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import EmbeddedPdfSignature
 from pyhanko.sign.validation.dss import async_add_validation_info
 from pyhanko.sign.validation.errors import SignatureValidationError
@@ -51,6 +54,7 @@ from signbridge.domain.verification import (
     ExpectedSigner,
     FileReport,
     Indication,
+    LongTermLevel,
     Modifications,
     QcStatements,
     SignatureReport,
@@ -88,7 +92,8 @@ class PdfSignatureVerifier:
 
     `allow_fetching` lets pyhanko-certvalidator fetch CRLs / OCSP responses and missing intermediates over the
     network (on AWS, where the signers' CAs publish them); `revocation_mode` is pyhanko-certvalidator's
-    ("soft-fail": revocation checked where information is available; "hard-fail": required)."""
+    ("soft-fail": revocation checked where information is available; "hard-fail": required). `timestamper` (a TSA)
+    lets `embed_validation_material` add an archive timestamp (PAdES B-LTA); without one it stops at B-LT."""
 
     def __init__(
         self,
@@ -96,12 +101,14 @@ class PdfSignatureVerifier:
         *,
         allow_fetching: bool = False,
         revocation_mode: str = "soft-fail",
+        timestamper: TimeStamper | None = None,
     ) -> None:
         if not trust_anchors:
             raise ValueError("at least one trust anchor is needed")
         self._trust_anchors = list(trust_anchors)
         self._allow_fetching = allow_fetching
         self._revocation_mode = revocation_mode
+        self._timestamper = timestamper
 
     @classmethod
     def from_pem_bundle(cls, path: str | os.PathLike[str], **options: Any) -> PdfSignatureVerifier:
@@ -114,21 +121,23 @@ class PdfSignatureVerifier:
                 return self._verify_stream(stream, tuple(expected_signers))
         return self._verify_stream(pdf, tuple(expected_signers))
 
-    def embed_validation_material(self, pdf: PdfSource, output: IO[bytes]) -> int:
+    def embed_validation_material(self, pdf: PdfSource, output: IO[bytes]) -> LongTermLevel:
         """Write to `output` a copy of `pdf` with the validation material of each signature embedded (PAdES B-LT):
         a Document Security Store with the certificate chains up to the trust anchors and the revocation information
         pyhanko-certvalidator had or fetched, as of each signature's timestamp. One incremental update per signature,
-        so every signature stays intact. Returns how many signatures got their material. Intermediate copies go
-        through temporary files, not memory. An archive timestamp (B-LTA) needs a TSA: not done here."""
+        so `pdf`'s bytes stay the copy's prefix and every signature stays intact. With a `timestamper`, then a
+        document timestamp over the whole file, its TSA's material in the DSS too (B-LTA). Intermediate copies go
+        through temporary files, not memory."""
         if isinstance(pdf, str | os.PathLike):
             with open(pdf, "rb") as stream:
                 return self._embed(stream, output)
         return self._embed(pdf, output)
 
-    def _embed(self, source: IO[bytes], output: IO[bytes]) -> int:
+    def _embed(self, source: IO[bytes], output: IO[bytes]) -> LongTermLevel:
         current: IO[bytes] = source
         current.seek(0)
         count = len(PdfFileReader(current, strict=False).embedded_regular_signatures)
+        level = LongTermLevel.B_LT
         with contextlib.ExitStack() as stack:
             for index in range(count):
                 current.seek(0)
@@ -139,9 +148,21 @@ class PdfSignatureVerifier:
                     async_add_validation_info(embedded, self._context(moment), output=updated, force_write=True)
                 )
                 current = updated
+            if self._timestamper is not None:
+                current.seek(0)
+                stamped = stack.enter_context(tempfile.TemporaryFile())
+                asyncio.run(
+                    PdfTimeStamper(self._timestamper).async_timestamp_pdf(
+                        IncrementalPdfFileWriter(current, strict=False),
+                        "sha256",
+                        validation_context=self._context(datetime.now(UTC)),
+                        output=stamped,
+                    )
+                )
+                current, level = stamped, LongTermLevel.B_LTA
             current.seek(0)
             shutil.copyfileobj(current, output)
-        return count
+        return level
 
     def _verify_stream(self, stream: IO[bytes], expected: tuple[ExpectedSigner, ...]) -> FileReport:
         validated_at = datetime.now(UTC)

@@ -60,7 +60,9 @@ PACKAGE_MAX_BYTES: Final = 5 * 1024 * 1024 * 1024
 """The largest package stored (S3 takes far more; a request's files are at most 15 documents times their stages)."""
 READ_CHUNK_BYTES: Final = 1024 * 1024
 ZIP_CONTENT_TYPE: Final = "application/zip"
-_STORED_KINDS: Final = frozenset({EntryKind.ORIGINAL, EntryKind.SIGNED_PDF, EntryKind.CONTRACT, EntryKind.ID_IMAGE})
+_STORED_KINDS: Final = frozenset(
+    {EntryKind.ORIGINAL, EntryKind.SIGNED_PDF, EntryKind.LONG_TERM_PDF, EntryKind.CONTRACT, EntryKind.ID_IMAGE}
+)
 """Already compressed (PDF, JPEG, PNG): stored as they are; the JSON files are deflated."""
 
 

@@ -130,7 +130,8 @@ class StalePolicy:
 
 # One row per status the reconciler heals, in the order it handles them (closest to done first, so a backlog in an
 # early stage never starves a request about to complete). Not here: `draft` and `awaiting_otp` wait on the client
-# (uploads, the SMS code) and the housekeeper expires them; terminal statuses need nothing.
+# (uploads, the SMS code) and the housekeeper expires them; `verification_failed` waits on an operator (fetching the
+# file again by itself would loop on a provider serving a bad one; docs/evidence.md); terminal statuses need nothing.
 STALE_AFTER: Final[Mapping[RequestStatus, StalePolicy]] = {
     # Every signed file is in S3 or on its way; completing is a planner move. A crash between two writes heals here.
     R.ARCHIVING: StalePolicy(after=timedelta(minutes=5)),

@@ -50,6 +50,7 @@ def plan_next_steps(aggregate: RequestAggregate, *, correlation_id: str, stale: 
         R.ONESHOT_PENDING: _plan_oneshot_pending,
         R.AWAITING_OTP: _plan_awaiting_otp,
         R.SIGNING: _plan_signing,
+        R.VERIFICATION_FAILED: _plan_verification_failed,
         R.ARCHIVING: _plan_archiving,
     }
     plan = planners[request.status](_Context(aggregate, correlation_id, stale))
@@ -174,6 +175,12 @@ def _plan_signing(context: _Context) -> Plan:
             move=Move(R.ONESHOT_PENDING, f"One-Shot turn of signer {following}", updates={"current_signer": following})
         )
     return Plan(move=Move(R.ARCHIVING, "every One-Shot signature stored"))
+
+
+def _plan_verification_failed(context: _Context) -> Plan:
+    # An operator decides (retry or accept, `signbridge requests …`): fetching the same file again by itself would
+    # loop on a provider that keeps serving a bad one. The file's signer keeps their Optimizer copy until then.
+    return Plan()
 
 
 def _plan_archiving(context: _Context) -> Plan:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # annotations only: a handler loads a provider's models when 
     )
     from signbridge.domain.operations import Queue
     from signbridge.domain.pages import Page
-    from signbridge.domain.verification import ExpectedSigner, FileReport
+    from signbridge.domain.verification import ExpectedSigner, FileReport, LongTermLevel
     from signbridge.domain.zapsign import (
         CancelOutcome,
         NewDocument,
@@ -369,6 +369,11 @@ class SignatureVerifier(Protocol):
     def verify(
         self, pdf: str | os.PathLike[str] | IO[bytes], *, expected_signers: Sequence[ExpectedSigner] = ()
     ) -> FileReport: ...
+
+    def embed_validation_material(self, pdf: str | os.PathLike[str] | IO[bytes], output: IO[bytes]) -> LongTermLevel:
+        """Write to `output` `pdf` followed by incremental updates that embed each signature's validation material
+        (PAdES B-LT), and a document timestamp when a TSA is configured (B-LTA); `pdf`'s bytes stay its prefix."""
+        ...
 
 
 class Sealer(Protocol):

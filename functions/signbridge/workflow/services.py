@@ -25,6 +25,7 @@ from signbridge.workflow.ports import (
     RecordStore,
     Sealer,
     SecretStore,
+    SignatureVerifier,
     ZapSignClient,
 )
 
@@ -54,6 +55,10 @@ class Services(ABC):
     @abstractmethod
     def downloads(self) -> FileDownloads:
         """What fetches provider file links (ZapSign's presigned S3 links, evidence images)."""
+
+    @abstractmethod
+    def verifier(self) -> SignatureVerifier:
+        """What validates the signatures of a signed PDF against the configured trust anchors (docs/evidence.md)."""
 
 
 Operation = Callable[[Services, OperationMessage], None]

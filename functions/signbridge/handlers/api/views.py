@@ -30,6 +30,7 @@ from signbridge.domain.models import (
     TimelineSubject,
     Workflow,
 )
+from signbridge.domain.verification import Indication, LongTermLevel, SubIndication, VerificationSummary
 from signbridge.workflow.ports import FileStore
 
 ORIGINAL_FILE = "original"
@@ -60,6 +61,7 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
 }
 _REQUEST_EXAMPLE: dict[str, Any] = {
     **_SUMMARY_EXAMPLE,
+    "verification_problem": None,
     "current_signer": None,
     "signature_appearance": None,
     "refused_by": None,
@@ -90,6 +92,7 @@ _REQUEST_EXAMPLE: dict[str, Any] = {
             "sha256": None,
             "rejection_reason": None,
             "files": {},
+            "verifications": {},
         }
     ],
     "timeline": [
@@ -115,9 +118,78 @@ _UPLOAD_EXAMPLE: dict[str, Any] = {
 
 
 class FileLink(_View):
-    url: str = Field(description="A presigned GET link to the stored PDF; it expires at `expires_at`.")
+    url: str = Field(description="A presigned GET link to the stored file; it expires at `expires_at`.")
     expires_at: datetime
     sha256: str | None = Field(default=None, description="SHA-256 of the stored file, when recorded.")
+
+
+_VERIFICATION_EXAMPLE: dict[str, Any] = {
+    "indication": "TOTAL-PASSED",
+    "sub_indication": None,
+    "passed": True,
+    "accepted_by_operator": False,
+    "reasons": [],
+    "validated_at": _AT,
+    "sha256": "9f2c6a0d4e…",
+    "report": {"url": "https://signbridge-documents.s3.amazonaws.com/reports/…", "expires_at": _AT, "sha256": None},
+    "signatures": [
+        {
+            "field_name": "Signature1",
+            "signer": 0,
+            "indication": "TOTAL-PASSED",
+            "sub_indication": None,
+            "qualified": True,
+        }
+    ],
+    "long_term": {
+        "level": "B-LT",
+        "size": 48213,
+        "file": {"url": "https://signbridge-documents.s3.amazonaws.com/signed/…", "expires_at": _AT, "sha256": "…"},
+    },
+}
+
+
+class SignatureVerificationView(_View):
+    field_name: str = Field(description="The PDF signature field.")
+    signer: int | None = Field(
+        default=None,
+        description="The index of the request's signer the certificate names (name and ID number); null for a "
+        "signature that names none of them (ZapSign's own platform signature, or the wrong person).",
+    )
+    indication: Indication = Field(description="ETSI EN 319 102-1: TOTAL-PASSED, INDETERMINATE or TOTAL-FAILED.")
+    sub_indication: SubIndication | None = Field(default=None, description="ETSI EN 319 102-1 table 5.")
+    qualified: bool = Field(description="The certificate carries QcCompliance, QcSSCD and QcType esign.")
+
+
+class LongTermView(_View):
+    """The signed version with its validation material embedded, stored beside it (docs/evidence.md)."""
+
+    level: LongTermLevel = Field(description='"B-LT" (a DSS), or "B-LTA" (and an archive timestamp).')
+    size: int = Field(ge=0)
+    file: FileLink = Field(description="A presigned link to the copy; its sha256 is the link's.")
+
+
+class VerificationView(_View):
+    """The verification of one signed version of a document, made before it was archived (docs/evidence.md)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_VERIFICATION_EXAMPLE]})
+
+    indication: Indication | None = Field(description="The worst of its signatures; null for a file with none.")
+    sub_indication: SubIndication | None = None
+    passed: bool = Field(description="The provider's policy let the file be archived.")
+    accepted_by_operator: bool = Field(
+        default=False, description="It did not pass, and an operator accepted this very file (by its sha256)."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why it did not pass (no personal data).")
+    validated_at: datetime
+    sha256: str | None = Field(default=None, description="SHA-256 of the file verified.")
+    report: FileLink = Field(description="The full validation report (JSON), a presigned link.")
+    signatures: list[SignatureVerificationView]
+    long_term: LongTermView | None = Field(
+        default=None,
+        description="Of a version that passed: its long-term copy (PAdES B-LT or B-LTA), the provider's file "
+        "followed by the validation material; the provider's file stays as served.",
+    )
 
 
 class DocumentView(_View):
@@ -132,6 +204,11 @@ class DocumentView(_View):
         default_factory=dict,
         description='The stored versions: "original", "zapsign" (ZapSign-signed), "oneshot-{signer}" (after that '
         'signer\'s qualified signature) and "final" (the last signed version), as far as they exist.',
+    )
+    verifications: dict[str, VerificationView] = Field(
+        default_factory=dict,
+        description='The verification of each signed version by stage ("zapsign", "oneshot-{signer}"), also of one '
+        "that did not pass (the request then waits in `verification_failed`).",
     )
 
 
@@ -195,6 +272,11 @@ class RequestSummary(_View):
 class RequestView(RequestSummary):
     model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_REQUEST_EXAMPLE]})
 
+    verification_problem: str | None = Field(
+        default=None,
+        description="`verification_failed`: which signed file did not pass verification and why; an operator "
+        "retries or accepts it.",
+    )
     current_signer: int | None = Field(default=None, description="One-Shot: whose turn it is to sign.")
     signature_appearance: dict[str, Any] | None = None
     refused_by: int | None = Field(
@@ -375,6 +457,7 @@ def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, An
     request = aggregate.request
     return {
         **_summary_fields(request),
+        "verification_problem": request.verification_problem,
         "current_signer": request.current_signer,
         "signature_appearance": request.signature_appearance,
         "refused_by": request.refused_by,
@@ -429,6 +512,45 @@ def _document_view(document: Document, links: LinkSigner) -> DocumentView:
         sha256=document.sha256,
         rejection_reason=document.rejection_reason,
         files=files,
+        verifications={
+            stage: _verification_view(VerificationSummary.model_validate(record), links)
+            for stage, record in sorted(document.verifications.items())
+        },
+    )
+
+
+def _verification_view(summary: VerificationSummary, links: LinkSigner) -> VerificationView:
+    return VerificationView(
+        indication=summary.indication,
+        sub_indication=summary.sub_indication,
+        passed=summary.passed,
+        accepted_by_operator=summary.accepted_by_operator,
+        reasons=list(summary.reasons),
+        validated_at=summary.validated_at,
+        sha256=summary.sha256,
+        report=links.link(summary.report_key, sha256=None, download_name=f"report-{summary.stage}.json"),
+        signatures=[
+            SignatureVerificationView(
+                field_name=signature.field_name,
+                signer=signature.signer,
+                indication=signature.indication,
+                sub_indication=signature.sub_indication,
+                qualified=signature.qualified,
+            )
+            for signature in summary.signatures
+        ],
+        long_term=_long_term_view(summary, links),
+    )
+
+
+def _long_term_view(summary: VerificationSummary, links: LinkSigner) -> LongTermView | None:
+    copy = summary.long_term
+    if copy is None:
+        return None
+    return LongTermView(
+        level=copy.level,
+        size=copy.size,
+        file=links.link(copy.key, sha256=copy.sha256, download_name=f"{summary.stage}.ltv.pdf"),
     )
 
 

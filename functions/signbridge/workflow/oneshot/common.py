@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 
@@ -18,6 +19,7 @@ from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
 
 logger = Logger(child=True)
+T = TypeVar("T")
 
 
 class CannotProceedError(Exception):
@@ -68,11 +70,30 @@ def store_pdf(
 ) -> StoredFile | None:
     """Stream a PDF from the Optimizer to `key` (checked, capped, hashed); None after failing the request when the
     Optimizer's answer is not a usable PDF."""
+    return fetch_pdf(
+        services,
+        message,
+        opener,
+        lambda stream: services.files.store_stream(
+            key, stream.chunks, expect_pdf=True, max_bytes=services.settings.max_file_bytes
+        ),
+        what=what,
+    )
+
+
+def fetch_pdf(
+    services: Services,
+    message: OperationMessage,
+    opener: Callable[[], AbstractContextManager[FileStream]],
+    keep: Callable[[FileStream], T],
+    *,
+    what: str,
+) -> T | None:
+    """`keep` a PDF the Optimizer streams (it stores it: checked, capped, hashed); None after failing the request
+    when the Optimizer's answer is not a usable PDF."""
     try:
         with opener() as stream:
-            return services.files.store_stream(
-                key, stream.chunks, expect_pdf=True, max_bytes=services.settings.max_file_bytes
-            )
+            return keep(stream)
     except NotAPdfError:
         fail(services, message, f"the Optimizer's {what} is not a PDF; nothing was stored")
     except FileTooLargeError as error:

@@ -1,12 +1,14 @@
-"""`retrieve_oneshot_document`: a signed document from the Optimizer to S3."""
+"""`retrieve_oneshot_document`: a signed document from the Optimizer to S3, verified before it is recorded."""
 
 from __future__ import annotations
 
 from signbridge.domain import keys
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, oneshot_stage
-from signbridge.workflow.oneshot.common import current_turn, document_of, skip, store_pdf
+from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, Workflow, oneshot_stage
+from signbridge.domain.oneshot import PROVIDER
+from signbridge.workflow.oneshot.common import current_turn, document_of, fetch_pdf, skip
 from signbridge.workflow.services import Services
+from signbridge.workflow.verification import hold, store_and_verify
 
 R = RequestStatus
 D = DocumentStatus
@@ -32,11 +34,32 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
         return
     pk = int(signer.oneshot_request_pk)
     key = keys.signed_key(request.id, document.index, stage)
-    stored = store_pdf(
-        services, message, key, lambda: services.oneshot().open_document(pk, uid, "signed"), what="signed document"
+    # The file carries the signatures of every One-Shot signer so far (each signs the previous output), after
+    # ZapSign's platform signature in `zapsign_oneshot` (judged when the ZapSign file was archived).
+    signed_so_far = [other for other in aggregate.signers if other.index <= signer.index]
+    verified = fetch_pdf(
+        services,
+        message,
+        lambda: services.oneshot().open_document(pk, uid, "signed"),
+        lambda stream: store_and_verify(
+            services,
+            aggregate,
+            key=key,
+            chunks=stream.chunks,
+            document_index=document.index,
+            stage=stage,
+            provider=PROVIDER,
+            signers=signed_so_far,
+            prior_signatures=1 if request.workflow is Workflow.ZAPSIGN_ONESHOT else 0,
+        ),
+        what="signed document",
     )
-    if stored is None:
+    if verified is None:
         return
+    if not verified.passed:
+        hold(step, document.index, verified)
+        return
+    stored = verified.stored
     step.move_document(
         document.index,
         D.ONESHOT_SIGNED,
@@ -44,8 +67,9 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
         updates={
             "signed_keys": {**document.signed_keys, stage: key},
             "signed_sha256": {**document.signed_sha256, stage: stored.sha256},
+            "verifications": {**document.verifications, stage: verified.record()},
         },
-        detail=f"signed by signer {signer.index} at One-Shot; stored ({stored.size} bytes)",
+        detail=f"signed by signer {signer.index} at One-Shot; stored and verified ({stored.size} bytes)",
         while_request=R.SIGNING,
     )
     step.advance()

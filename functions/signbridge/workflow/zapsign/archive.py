@@ -1,4 +1,5 @@
-"""`archive_zapsign_document` (the signed PDF from a fresh link: they last 60 minutes, §3.2) and
+"""`archive_zapsign_document` (the signed PDF from a fresh link: they last 60 minutes, §3.2; verified before it is
+recorded, `signbridge.workflow.verification`) and
 `archive_zapsign_evidence` (`zapsign_oneshot` only: the signer's ID photos and selfie), each streamed to S3."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 
@@ -20,9 +22,11 @@ from signbridge.domain.zapsign import PROVIDER, ZapSignSigner
 from signbridge.workflow.planner import final_key
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
+from signbridge.workflow.verification import hold, store_and_verify
 from signbridge.workflow.zapsign.common import evidence_url, get_main, request_id_of
 
 logger = Logger(child=True)
+T = TypeVar("T")
 R = RequestStatus
 D = DocumentStatus
 
@@ -53,11 +57,17 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
 
     key = keys.signed_key(request_id, document.index, ZAPSIGN_STAGE)
     try:
-        stored = _download(
+        verified = _download(
             services,
             signed_file_link,
-            lambda stream: services.files.store_stream(
-                key, stream.chunks, expect_pdf=True, max_bytes=services.settings.max_file_bytes
+            lambda stream: store_and_verify(
+                services,
+                aggregate,
+                key=key,
+                chunks=stream.chunks,
+                document_index=document.index,
+                stage=ZAPSIGN_STAGE,
+                provider=PROVIDER,
             ),
             operation="download_signed_file",
         )
@@ -69,10 +79,15 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
             f"ZapSign's signed file of document {document.index} exceeds {services.settings.max_file_bytes} bytes"
         )
         return
+    if not verified.passed:
+        hold(step, document.index, verified)
+        return
+    stored = verified.stored
     signed_keys = {**document.signed_keys, ZAPSIGN_STAGE: key}
     updates: dict[str, object] = {
         "signed_keys": signed_keys,
         "signed_sha256": {**document.signed_sha256, ZAPSIGN_STAGE: stored.sha256},
+        "verifications": {**document.verifications, ZAPSIGN_STAGE: verified.record()},
     }
     if request.workflow is Workflow.ZAPSIGN:
         target = D.ARCHIVED
@@ -86,7 +101,7 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
         target,
         expected=D.ZAPSIGN_PENDING,
         updates=updates,
-        detail=f"ZapSign-signed PDF stored ({stored.size} bytes)",
+        detail=f"ZapSign-signed PDF stored and verified ({stored.size} bytes)",
         while_request=R.ZAPSIGN_SIGNED,
     )
     step.advance()
@@ -99,10 +114,10 @@ class _LinkNotReadyError(RetryableError):
 def _download(
     services: Services,
     fresh_link: Callable[[], str | None],
-    store: Callable[[FileStream], StoredFile],
+    store: Callable[[FileStream], T],
     *,
     operation: str,
-) -> StoredFile:
+) -> T:
     """Stream a ZapSign file link into S3. An expired link (403) is fetched afresh once; a second 403 is retried
     later."""
     settings = services.settings
