@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bench import report
+from bench import cost, report
 from bench.budget import budget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,8 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "The run",
         "Start to ready",
         "Cold start: handler import time as shipped",
-        "Cost per request and archive time: not in this benchmark yet",
+        "Cost per request at AWS list prices",
+        "Archive time against file size",
         "Demo request end to end",
         "Provider calls per completed request, against the budget",
         "Provider rate limit: completed requests per ZapSign token",
@@ -298,3 +299,85 @@ def test_throughput_runs_become_a_table_with_the_first_and_last_hundred() -> Non
     assert "Not measured in this run" in section(
         report.render(small_result()), "Throughput: completed `zapsign` requests per second"
     )
+
+
+def test_the_cost_model_becomes_a_table_per_service_and_workflow_with_the_goal() -> None:
+    # Given a result whose zapsign_oneshot request was priced from two invocations
+    result = copy.deepcopy(small_result())
+    steps = [
+        cost.Usage("api", "POST /v1/requests", "apigw", 100.0, 1024, calls={"s3.PutObject": 1}),
+        cost.Usage(
+            "worker",
+            "worker:op",
+            "sqs",
+            200.0,
+            1024,
+            dynamodb_writes=[cost.DynamoWrite("Put", "p|s", True, size=500)],
+            log_bytes=2000,
+            log_events=4,
+        ),
+    ]
+    priced = cost.request_cost(steps, {})
+    result["cost"] = {
+        "workflows": {"zapsign_oneshot": {**priced, "totals_all_runs_per_1000_usd": [0.5, 0.25]}},
+        "prices": cost.price_table(),
+        "assumptions": cost.assumptions(),
+    }
+    # When rendered
+    text = section(report.render(result), "Cost per request at AWS list prices")
+    # Then each service used is a row of dollars per 1,000 requests, with the total and the goal's verdict
+    total = priced["total_per_1000_usd"]
+    writes = priced["per_1000_usd"][cost.DYNAMODB_WRITES]
+    assert f"| DynamoDB writes | ${writes:.4f} |" in text
+    assert f"| **total** | **${total:.4f}** |" in text
+    assert "| KMS | $0.0000 |" not in text  # no KMS call: no row
+    assert "| every run's total (without the schedules) | $0.5000, $0.2500 |" in text
+    verdict = "within" if total <= report.COST_GOAL_PER_1000_USD else "**above**"
+    assert f"`zapsign_oneshot`: **${total:.4f}** per 1,000 requests, {verdict} the goal of $0.2000." in text
+    # and the quantities and the prices with their sources
+    assert "| DynamoDB write units | 2 |" in text
+    assert "| Lambda invocations | api 1, worker 1 |" in text
+    assert (
+        "| DynamoDB writes | $0.625 per million write request unit "
+        "| https://aws.amazon.com/dynamodb/pricing/on-demand/ |" in text
+    )
+    # and a result without the figure says so
+    assert "Not measured in this run" in section(report.render(small_result()), "Cost per request at AWS list prices")
+
+
+def test_archive_sizes_become_a_table_with_the_time_ratio() -> None:
+    # Given a result with archive times for 5 and 50 MiB
+    result = copy.deepcopy(small_result())
+    result["archive"] = {
+        "repeat": 3,
+        "time_ratio_50_to_5": 9.8,
+        "sizes": [
+            {
+                "mib": mib,
+                "seconds": {"median": seconds, "min": seconds, "max": seconds},
+                "mib_per_s": mib / seconds,
+                "tracemalloc_peak_mib": 9.5,
+                "s3_calls": calls,
+                "rewrites": 0,
+                "sha256_matches_and_one_version": True,
+            }
+            for mib, seconds, calls in (
+                (5, 0.25, {"PutObject": 1}),
+                (50, 2.45, {"CompleteMultipartUpload": 1, "CreateMultipartUpload": 1, "UploadPart": 7}),
+            )
+        ],
+    }
+    # When rendered
+    text = section(report.render(result), "Archive time against file size")
+    # Then each size is a row with its S3 calls, and the ratio is stated
+    assert "| 5 MiB | 0.250 s | 0.25 - 0.25 s | 20 | 9.5 MiB | PutObject 1 | yes |" in text
+    assert "CreateMultipartUpload 1, UploadPart 7 | yes |" in text
+    assert "time(50 MiB) / time(5 MiB): **9.8** (10 times the bytes)." in text
+    assert "Not measured in this run" in section(report.render(small_result()), "Archive time against file size")
+
+
+def test_the_command_line_names_the_parts_chosen() -> None:
+    assert report.command_line({"only": ["cost", "archive"], "quick": True}) == (
+        "python -m bench --only cost,archive --quick"
+    )
+    assert report.command_line({"archive": False}) == "python -m bench --no-archive"
