@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import statistics
 import threading
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ class _StepCalls:
     trigger: str = "direct"
     run: str | None = None
     usage: cost.Usage | None = None
+    heap_peak_bytes: int | None = None  # while tracemalloc traces: the heap's peak above its size at the start
 
     def __post_init__(self) -> None:
         if self.usage is None:
@@ -102,6 +104,9 @@ class AwsCallCounter:
         self._original_create_client: Callable[..., Any] | None = None
         self._runtime: LambdaRuntime | None = None
         self.run: str | None = None  # the benchmark run under way (one demo request), set by the benchmark
+        # While tracemalloc traces, each invocation resets its peak to measure its own: the process's peak seen so
+        # far is kept here.
+        self.heap_peak_seen = 0
 
     # -- installing
 
@@ -135,12 +140,21 @@ class AwsCallCounter:
             usage.request_id = request_id_of(event)
             usage.api_request_bytes = _body_bytes(event)
             usage.memory_mb = runtime.functions[name].memory_mb
+            tracing = tracemalloc.is_tracing()
+            if tracing:
+                start, peak = tracemalloc.get_traced_memory()
+                counter.heap_peak_seen = max(counter.heap_peak_seen, peak)  # the peak reset below drops it
+                tracemalloc.reset_peak()
             try:
                 with invocation(step):
                     record = original(name, event, **kwargs)
                 usage.duration_ms = record.duration_ms
                 return record
             finally:
+                if tracing and tracemalloc.is_tracing():
+                    peak = tracemalloc.get_traced_memory()[1]
+                    counter.heap_peak_seen = max(counter.heap_peak_seen, peak)
+                    step.heap_peak_bytes = max(0, peak - start)
                 usage.calls = dict(step.calls)
                 with counter._lock:
                     counter.steps.append(step)
@@ -207,6 +221,15 @@ class AwsCallCounter:
         with self._lock:
             steps = list(self.steps)
         return [step.usage for step in steps if step.usage is not None and (run is None or step.run == run)]
+
+    def heap_peaks(self, function: str) -> dict[str, int]:
+        """The largest heap peak of each step of `function` traced by tracemalloc, in bytes."""
+        with self._lock:
+            steps = [step for step in self.steps if step.function == function and step.heap_peak_bytes is not None]
+        peaks: dict[str, int] = {}
+        for step in steps:
+            peaks[step.step] = max(peaks.get(step.step, 0), step.heap_peak_bytes or 0)
+        return dict(sorted(peaks.items()))
 
     def figures(self) -> list[StepFigures]:
         with self._lock:

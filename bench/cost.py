@@ -13,8 +13,8 @@ as `bench.aws_calls` records them. Per invocation:
   and aborts are free;
 - **SQS** (FIFO): each send per 64 KB of its payload, every other call the function makes, and the event source
   mapping's receive and delete of a worker batch;
-- **CloudWatch Logs**: the bytes the function logged plus 26 bytes per log event, plus the runtime's START, END and
-  REPORT lines;
+- **CloudWatch Logs**: the bytes the function logged plus 26 bytes per log event (the runtime's own START, END and
+  REPORT records are not sent: the system log level is WARN);
 - **X-Ray**: the traces Lambda's sampling records (the first invocation each second, 5% of the rest) at the steady
   rate of a month's requests (`xray_traced_fraction`);
 - **Secrets Manager**, **KMS**: per API call.
@@ -158,7 +158,8 @@ def sqs_requests(payload_bytes: int) -> int:
 
 
 def platform_log_bytes() -> int:
-    return sum(len(line.encode()) + prices.LOG_EVENT_OVERHEAD_BYTES for line in prices.LAMBDA_PLATFORM_LINES)
+    """What the Lambda runtime logs of its own per invocation."""
+    return prices.PLATFORM_LOG_BYTES_PER_INVOCATION
 
 
 # -- pricing --------------------------------------------------------------------------------------------------------

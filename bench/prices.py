@@ -62,15 +62,9 @@ DYNAMODB_TRANSACTION_FACTOR: Final = 2
 SQS_PAYLOAD_CHUNK_BYTES: Final = 64 * 1024
 API_GATEWAY_REQUEST_BYTES: Final = 512 * 1024
 LOG_EVENT_OVERHEAD_BYTES: Final = 26  # CloudWatch Logs counts each event's UTF-8 message plus 26 bytes
-# What the Lambda runtime itself logs per invocation (START, END and REPORT lines, the REPORT of a traced function
-# with its X-Ray ids): examples of the lines as the runtime prints them, measured for their length.
-LAMBDA_PLATFORM_LINES: Final = (
-    "START RequestId: 6f4c6a0e-5b8e-4d9f-9c52-2d8f7e1b3a41 Version: $LATEST",
-    "END RequestId: 6f4c6a0e-5b8e-4d9f-9c52-2d8f7e1b3a41",
-    "REPORT RequestId: 6f4c6a0e-5b8e-4d9f-9c52-2d8f7e1b3a41\tDuration: 312.45 ms\tBilled Duration: 313 ms\t"
-    "Memory Size: 1024 MB\tMax Memory Used: 118 MB\t\nXRAY TraceId: 1-674d8a3b-2c6f0a9e4b1d7e3f5a8c9b0d\t"
-    "SegmentId: 3e5a9c1b7d2f4e60\tSampled: true\t",
-)
+# What the Lambda runtime itself logs per invocation: nothing. The functions log in JSON with the system log level at
+# WARN (infra/constructs/functions.py), so the runtime's START, END and REPORT records (INFO) are not sent.
+PLATFORM_LOG_BYTES_PER_INVOCATION: Final = 0
 
 # -- what the model assumes where a figure does not come from one request
 

@@ -382,6 +382,15 @@ def _memory(report: Mapping[str, Any]) -> str:
     else:
         lines.append("tracemalloc: not measured in this run (`--no-memory`).")
     lines.append(f"Process max RSS: {memory.get('max_rss_mib', '?')} MiB.")
+    steps = memory.get("worker_step_heap_peak_mib") or {}
+    if steps:
+        largest = max(steps.values())
+        lines.append(
+            f"\nThe worker: a new process importing its handler holds {memory.get('worker_import_rss_mib', '?')} MiB "
+            f"(RSS); over the same demo its steps' heap peaks, above the heap at each step's start, reach "
+            f"{largest} MiB:\n"
+        )
+        lines.append(_table(("worker step", "heap peak"), [(f"`{step}`", f"{mib} MiB") for step, mib in steps.items()]))
     return "\n".join(lines)
 
 

@@ -353,7 +353,7 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
             report["lambda_durations_ms"] = durations(stack)
             report["cost"] = cost_figures(report["workflows"], schedule_runs)
             if memory:
-                report["memory"] = measure_memory(stack, providers, bucket)
+                report["memory"] = measure_memory(stack, providers, bucket, counter)
         finally:
             stack.stop()
     report["memory"] = {**report.get("memory", {}), "max_rss_mib": _max_rss_mib()}
@@ -543,8 +543,10 @@ def durations(stack: LocalStack) -> dict[str, dict[str, Any]]:
     }
 
 
-def measure_memory(stack: LocalStack, providers: Providers, bucket: str) -> dict[str, Any]:
-    """tracemalloc's peak over one zapsign_oneshot demo (the stack warm), in MiB."""
+def measure_memory(stack: LocalStack, providers: Providers, bucket: str, counter: AwsCallCounter) -> dict[str, Any]:
+    """tracemalloc's peak over one zapsign_oneshot demo (the stack warm), in MiB; the heap peak of each worker step
+    (above the heap at its start); and what a new process importing the worker's handler holds (RSS)."""
+    counter.heap_peak_seen = 0
     tracemalloc.start()
     try:
         result = run_demo(
@@ -559,12 +561,34 @@ def measure_memory(stack: LocalStack, providers: Providers, bucket: str) -> dict
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    peak = max(peak, counter.heap_peak_seen)
     return {
         "tracemalloc_peak_mib": round(peak / 2**20, 2),
         "tracemalloc_end_mib": round(current / 2**20, 2),
         "demo_ok": result.ok,
         "demo_elapsed_s_under_tracemalloc": result.elapsed_seconds,
+        "worker_step_heap_peak_mib": {
+            step: round(peak_bytes / 2**20, 2) for step, peak_bytes in counter.heap_peaks("worker").items()
+        },
+        "worker_import_rss_mib": worker_import_rss_mib(stack.function_environment("worker")),
     }
+
+
+def worker_import_rss_mib(environment: Mapping[str, str]) -> float | None:
+    """The resident memory (peak, Linux) of a new Python process that imported the worker's handler module with the
+    function's environment: what an execution environment holds before its first step."""
+    code = "import resource, signbridge.handlers.worker; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    completed = subprocess.run(  # noqa: S603 - our own interpreter, a fixed program
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **environment},
+    )
+    if completed.returncode != 0 or not completed.stdout.strip().isdigit():
+        return None
+    return round(int(completed.stdout.strip()) / 2**10, 1)
 
 
 # -- printing and recording -------------------------------------------------------------------------------------------
