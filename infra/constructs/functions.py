@@ -46,8 +46,12 @@ WEBHOOK = Sizing(512, Duration.seconds(10), "webhook receiver: store the raw bod
 # Streams one upload (up to the 50 MiB file cap) from incoming/ to hash it and check it is a PDF, then copies it.
 INTAKE = Sizing(1024, Duration.seconds(60), "validates each upload under incoming/ and submits complete requests")
 # One invocation handles up to WORKER_BATCH_SIZE steps in turn; a step is at most one provider call (a One-Shot
-# sign, or a streamed download of a signed PDF) of up to ~20 s plus a few AWS calls.
-WORKER = Sizing(1024, Duration.seconds(120), "runs every provider call, one queued step at a time")
+# sign, or a streamed download of a signed PDF) of up to ~20 s plus a few AWS calls. Sized by measurement (`make
+# bench`, docs/benchmarks.md "Memory" and "Archive time against file size"): a new process importing the handler
+# holds ~55 MiB, a step's heap peaks at ~10 MiB, and archiving a 50 MiB file at ~10.5 MiB (streamed in 8 MiB parts):
+# under 100 MiB with the runtime. The worker mostly waits on HTTP, so its GB-seconds are mostly waits: 512 MB keeps
+# five times the memory it needs at half the cost of 1024 MB per second waited.
+WORKER = Sizing(512, Duration.seconds(120), "runs every provider call, one queued step at a time")
 # Pages through the status index and re-enqueues; no provider call of its own.
 RECONCILER = Sizing(512, Duration.minutes(5), "every 10 minutes: heals requests whose status has not moved")
 # A daily sweep over finished and expired requests; it only records and enqueues, but may walk many items.
