@@ -144,6 +144,16 @@ def write_units(write: DynamoWrite) -> float:
     return units
 
 
+def write_units_by_kind(writes: Iterable[DynamoWrite]) -> dict[str, float]:
+    """Write units split by what pays them: each action's own item writes, and the index writes."""
+    by_kind: dict[str, float] = {}
+    for write in writes:
+        own = write_units(DynamoWrite(write.action, write.key, write.transactional, write.size))
+        by_kind[write.action] = by_kind.get(write.action, 0.0) + own
+        by_kind["index"] = by_kind.get("index", 0.0) + write_units(write) - own
+    return {kind: units for kind, units in sorted(by_kind.items()) if units}
+
+
 def read_units(item_bytes: Iterable[int], *, consistent: bool) -> float:
     """Read units of one read (`GetItem`, a `Query` page): the returned items' bytes summed, per 4 KB rounded up (at
     least 1), half for an eventually consistent read."""
@@ -263,6 +273,7 @@ def quantities(usages: Sequence[Usage]) -> dict[str, Any]:
         "api_requests": sum(1 for usage in usages if usage.trigger == API_TRIGGER),
         "dynamodb_write_units": sum(write_units(write) for write in writes),
         "dynamodb_items_written": Counter(write.action for write in writes),
+        "dynamodb_write_units_by_kind": write_units_by_kind(writes),
         "dynamodb_transactional_items": sum(1 for write in writes if write.transactional),
         "dynamodb_read_units": sum(usage.dynamodb_read_units for usage in usages),
         "s3_put_class": sum(

@@ -489,6 +489,7 @@ def _cost_quantities(report: Mapping[str, Any]) -> str:
         ("handler time, ms", *(f"{_number(q.get('lambda_ms'))}" for q in quantities)),
         ("API Gateway requests", *(str(q.get("api_requests")) for q in quantities)),
         ("DynamoDB write units", *(_number(q.get("dynamodb_write_units")) for q in quantities)),
+        ("DynamoDB write units by kind", *(counts(q.get("dynamodb_write_units_by_kind")) for q in quantities)),
         ("DynamoDB items written", *(counts(q.get("dynamodb_items_written")) for q in quantities)),
         ("of them in transactions", *(str(q.get("dynamodb_transactional_items")) for q in quantities)),
         ("DynamoDB read units", *(_number(q.get("dynamodb_read_units")) for q in quantities)),

@@ -262,3 +262,12 @@ def test_the_request_an_event_names_is_found() -> None:
     sqs = {"Records": [{"eventSource": "aws:sqs", "body": '{"op": "x", "request_id": "r2"}'}]}
     assert aws_calls.request_id_of(sqs) == "r2"
     assert aws_calls.request_id_of({"routeKey": "POST /webhooks/zapsign", "body": "{}"}) is None
+
+
+def test_write_units_split_into_each_action_and_the_index_writes() -> None:
+    writes = [
+        cost.DynamoWrite("Update", "p|r", True, size=500, indexes=("a", "b"), index_keys_set=("a",)),
+        cost.DynamoWrite("ConditionCheck", "p|r", True, size=500, indexes=("a", "b")),
+        cost.DynamoWrite("Put", "p|e", True, size=1500),
+    ]
+    assert cost.write_units_by_kind(writes) == {"ConditionCheck": 2, "Put": 4, "Update": 2, "index": 3}
