@@ -545,9 +545,14 @@ def _archive(report: Mapping[str, Any]) -> str:
             f"{size['mib']} MiB",
             _seconds(size["seconds"]["median"], digits=3),
             f"{_number(size['seconds']['min'])} - {_number(size['seconds']['max'])} s",
+            _seconds((size.get("own_seconds") or {}).get("median"), digits=3),
+            _seconds((size.get("s3_seconds") or {}).get("median"), digits=3),
             _number(size.get("mib_per_s")),
             f"{size.get('tracemalloc_peak_mib')} MiB",
-            ", ".join(f"{name} {count}" for name, count in (size.get("s3_calls") or {}).items()),
+            ", ".join(
+                f"{name} {count}{_in_seconds((size.get('s3_seconds_by_operation_last_run') or {}).get(name))}"
+                for name, count in (size.get("s3_calls") or {}).items()
+            ),
             "yes" if size.get("sha256_matches_and_one_version") and not size.get("rewrites") else "**no**",
         )
         for size in sizes
@@ -557,15 +562,23 @@ def _archive(report: Mapping[str, Any]) -> str:
             "file",
             f"time, median of {figures.get('repeat')}",
             "min - max",
+            "SignBridge's own",
+            "inside S3 calls (moto)",
             "MiB/s",
             "tracemalloc peak",
-            "S3 calls",
+            "S3 calls (their time, last run)",
             "written once, sha256 right",
         ),
         rows,
     )
     ratio = figures.get("time_ratio_50_to_5")
-    return table + (f"\n\ntime(50 MiB) / time(5 MiB): **{ratio}** (10 times the bytes)." if ratio is not None else "")
+    if ratio is None:
+        return table
+    text = f"time(50 MiB) / time(5 MiB): **{ratio}** (10 times the bytes)"
+    own, in_s3 = figures.get("own_time_ratio_50_to_5"), figures.get("s3_time_ratio_50_to_5")
+    if own is not None:
+        text += f"; SignBridge's own time **{own}**, the time inside S3 calls {in_s3}"
+    return f"{table}\n\n{text}."
 
 
 def _trend(history: Sequence[Mapping[str, Any]]) -> str:
@@ -621,6 +634,10 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}" if value == int(value) else f"{value:.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def _in_seconds(value: Any) -> str:
+    return "" if value is None else f" ({float(value):.2f} s)"
 
 
 def _dollars(value: Any) -> str:

@@ -346,33 +346,47 @@ def test_the_cost_model_becomes_a_table_per_service_and_workflow_with_the_goal()
 
 
 def test_archive_sizes_become_a_table_with_the_time_ratio() -> None:
-    # Given a result with archive times for 5 and 50 MiB
+    # Given a result with archive times for 5 and 50 MiB, split into SignBridge's own time and the S3 calls'
     result = copy.deepcopy(small_result())
     result["archive"] = {
         "repeat": 3,
-        "time_ratio_50_to_5": 9.8,
+        "time_ratio_50_to_5": 12.0,
+        "own_time_ratio_50_to_5": 9.5,
+        "s3_time_ratio_50_to_5": 13.0,
         "sizes": [
             {
                 "mib": mib,
                 "seconds": {"median": seconds, "min": seconds, "max": seconds},
+                "own_seconds": {"median": own, "min": own, "max": own},
+                "s3_seconds": {"median": seconds - own, "min": seconds - own, "max": seconds - own},
                 "mib_per_s": mib / seconds,
                 "tracemalloc_peak_mib": 9.5,
                 "s3_calls": calls,
+                "s3_seconds_by_operation_last_run": by_operation,
                 "rewrites": 0,
                 "sha256_matches_and_one_version": True,
             }
-            for mib, seconds, calls in (
-                (5, 0.25, {"PutObject": 1}),
-                (50, 2.45, {"CompleteMultipartUpload": 1, "CreateMultipartUpload": 1, "UploadPart": 7}),
+            for mib, seconds, own, calls, by_operation in (
+                (5, 0.25, 0.05, {"PutObject": 1}, {"PutObject": 0.2}),
+                (
+                    50,
+                    3.0,
+                    0.475,
+                    {"CompleteMultipartUpload": 1, "CreateMultipartUpload": 1, "UploadPart": 7},
+                    {"CompleteMultipartUpload": 1.2, "CreateMultipartUpload": 0.025, "UploadPart": 1.3},
+                ),
             )
         ],
     }
     # When rendered
     text = section(report.render(result), "Archive time against file size")
-    # Then each size is a row with its S3 calls, and the ratio is stated
-    assert "| 5 MiB | 0.250 s | 0.25 - 0.25 s | 20 | 9.5 MiB | PutObject 1 | yes |" in text
-    assert "CreateMultipartUpload 1, UploadPart 7 | yes |" in text
-    assert "time(50 MiB) / time(5 MiB): **9.8** (10 times the bytes)." in text
+    # Then each size is a row with its own and its S3 time, its S3 calls with their time, and the ratios are stated
+    assert "| 5 MiB | 0.250 s | 0.25 - 0.25 s | 0.050 s | 0.200 s | 20 | 9.5 MiB | PutObject 1 (0.20 s) | yes |" in text
+    assert "CompleteMultipartUpload 1 (1.20 s), CreateMultipartUpload 1 (0.03 s), UploadPart 7 (1.30 s) | yes |" in text
+    assert (
+        "time(50 MiB) / time(5 MiB): **12.0** (10 times the bytes); SignBridge's own time **9.5**, "
+        "the time inside S3 calls 13.0."
+    ) in text
     assert "Not measured in this run" in section(report.render(small_result()), "Archive time against file size")
 
 
