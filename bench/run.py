@@ -577,7 +577,12 @@ def measure_memory(stack: LocalStack, providers: Providers, bucket: str, counter
 def worker_import_rss_mib(environment: Mapping[str, str]) -> float | None:
     """The resident memory (peak, Linux) of a new Python process that imported the worker's handler module with the
     function's environment: what an execution environment holds before its first step."""
-    code = "import resource, signbridge.handlers.worker; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # VmHWM, not ru_maxrss: Linux keeps the parent's ru_maxrss across fork and exec.
+    code = (
+        "import pathlib, signbridge.handlers.worker; "
+        "print(next(line.split()[1] for line in pathlib.Path('/proc/self/status').read_text().splitlines() "
+        "if line.startswith('VmHWM:')))"
+    )
     completed = subprocess.run(  # noqa: S603 - our own interpreter, a fixed program
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
