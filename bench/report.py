@@ -388,8 +388,8 @@ def _memory(report: Mapping[str, Any]) -> str:
         lines.append(
             f"\nThe worker: a new process of this machine's Python importing its handler holds "
             f"{memory.get('worker_import_rss_mib', '?')} MiB (peak RSS); over the same demo its steps' heap peaks, "
-            f"above the heap at each step's start, reach {largest} MiB (everything the process allocated meanwhile, the "
-            f"in-process simulators answering the step included: an upper bound):\n"
+            f"above the heap at each step's start, reach {largest} MiB (everything the process allocated meanwhile, "
+            f"the in-process simulators answering the step included: an upper bound):\n"
         )
         lines.append(_table(("worker step", "heap peak"), [(f"`{step}`", f"{mib} MiB") for step, mib in steps.items()]))
     return "\n".join(lines)
