@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench import prices
@@ -114,18 +114,6 @@ class Usage:
     log_bytes: int = 0
     log_events: int = 0
     request_id: str | None = None  # the SignBridge request the event names, when it names one
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Usage:
-        values = dict(data)
-        values["dynamodb_writes"] = [DynamoWrite(**write) for write in values.get("dynamodb_writes") or []]
-        for name in ("indexes", "index_keys_set"):
-            for write in values["dynamodb_writes"]:
-                setattr(write, name, tuple(getattr(write, name)))
-        return cls(**values)
 
 
 # -- the units AWS bills ---------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -339,9 +340,18 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
             bucket = stack.function_environment("api")[env_names.BUCKET_NAME]
             table = stack.function_environment("api")[env_names.TABLE_NAME]
             say(f"\n== in-process stack: LocalStack.start() + webhook registration {report['in_process_start_s']} s ==")
+            runs_to_price: dict[str, _PricedRuns] = {}
             report["workflows"] = {
                 workflow: measure_workflow(
-                    stack, providers, workflow, repeat=repeat, bucket=bucket, table=table, say=say, counter=counter
+                    stack,
+                    providers,
+                    workflow,
+                    repeat=repeat,
+                    bucket=bucket,
+                    table=table,
+                    say=say,
+                    counter=counter,
+                    priced=runs_to_price.setdefault(workflow, _PricedRuns()),
                 )
                 for workflow in workflows
             }
@@ -351,7 +361,7 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
             report["aws_calls_outside_invocations"] = dict(counter.outside.most_common())
             report["webhook_ack_aws_calls"] = _webhook_ack(steps)
             report["lambda_durations_ms"] = durations(stack)
-            report["cost"] = cost_figures(report["workflows"], schedule_runs)
+            report["cost"] = cost_figures(runs_to_price, schedule_runs)
             if memory:
                 report["memory"] = measure_memory(stack, providers, bucket, counter)
         finally:
@@ -399,21 +409,38 @@ def _resolve(stack: LocalStack, table: str, usages: list[cost.Usage], partition:
     return resolve_sizes(usages, items)
 
 
-def cost_figures(workflows: Mapping[str, Mapping[str, Any]], schedule_runs: Mapping[str, cost.Usage]) -> dict[str, Any]:
+@dataclass
+class _PricedRuns:
+    """A workflow's demo requests as the cost model sees them: the last run's invocations (kept in memory only: the
+    recorded result keeps what they cost), the items none of its stored items could size, every run's total."""
+
+    last_usages: list[cost.Usage] = field(default_factory=list)
+    unsized: list[str] = field(default_factory=list)
+    totals: list[float] = field(default_factory=list)
+
+
+def cost_figures(workflows: Mapping[str, _PricedRuns], schedule_runs: Mapping[str, cost.Usage]) -> dict[str, Any]:
     """Per workflow: the last run's cost per 1,000 requests, itemised, and every run's total."""
     priced: dict[str, Any] = {}
-    for workflow, figures in workflows.items():
-        runs = [cost.Usage.from_json(usage) for usage in figures.get("cost_usages_last_run") or []]
-        if not runs:
+    for workflow, runs in workflows.items():
+        if not runs.last_usages:
             continue
         priced[workflow] = {
-            **cost.request_cost(runs, schedule_runs),
-            "totals_all_runs_per_1000_usd": figures.get("cost_totals_all_runs") or [],
-            "unsized_items": figures.get("cost_unsized_items_last_run") or [],
+            **cost.request_cost(runs.last_usages, schedule_runs),
+            "totals_all_runs_per_1000_usd": runs.totals,
+            "unsized_items": runs.unsized,
         }
     return {
         "workflows": priced,
-        "schedules": {function: usage.to_json() for function, usage in schedule_runs.items()},
+        "schedules": {
+            function: {
+                "duration_ms": round(usage.duration_ms, 1),
+                "memory_mb": usage.memory_mb,
+                "calls": usage.calls,
+                "usd_per_run": round(sum(cost.price(usage).values()), 9),
+            }
+            for function, usage in schedule_runs.items()
+        },
         "prices": cost.price_table(),
         "assumptions": cost.assumptions(),
     }
@@ -429,13 +456,11 @@ def measure_workflow(
     table: str,
     say: Out,
     counter: AwsCallCounter,
+    priced: _PricedRuns,
 ) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     calls: list[dict[str, dict[str, int]]] = []
     size: dict[str, Any] = {}
-    usages: list[cost.Usage] = []
-    unsized: list[str] = []
-    totals: list[float] = []
     for attempt in range(repeat):
         before = _sim_calls(providers)
         counter.run = f"{workflow}#{attempt + 1}"
@@ -457,8 +482,9 @@ def measure_workflow(
             stored.request_partition(stack.client("dynamodb"), table, result.request_id) if result.request_id else []
         )
         usages = cost.request_usages(counter.usages(run_label))
-        unsized = _resolve(stack, table, usages, partition)
-        totals.append(cost.request_cost(usages, {})["total_per_1000_usd"])
+        priced.unsized = _resolve(stack, table, usages, partition)
+        priced.last_usages = usages
+        priced.totals.append(cost.request_cost(usages, {})["total_per_1000_usd"])
         runs[-1]["request_ids_named"] = sorted({u.request_id for u in usages if u.request_id})
         if result.ok and result.request_id:
             size = stored.measure(partition)
@@ -476,11 +502,6 @@ def measure_workflow(
         "provider_calls_all_runs": calls,
         "budget": budget(workflow),
         "stored_request": size,  # the last completed run's request in DynamoDB (bench.stored)
-        # the last run's invocations as the cost model prices them (bench.cost), and every run's total (without the
-        # schedules' share)
-        "cost_usages_last_run": [usage.to_json() for usage in usages],
-        "cost_unsized_items_last_run": unsized,
-        "cost_totals_all_runs": totals,
     }
 
 

@@ -169,11 +169,6 @@ def test_a_request_is_its_invocations_plus_the_schedules_share_per_1000() -> Non
     assert priced["quantities"]["api_requests"] == 1
 
 
-def test_a_usage_survives_the_recorded_json() -> None:
-    original = usage(dynamodb_writes=[cost.DynamoWrite("Update", "p|s", True, 900, ("i",), ("i",))], log_bytes=5)
-    assert cost.Usage.from_json(original.to_json()) == original
-
-
 def test_storage_is_priced_per_gb_month() -> None:
     assert cost.s3_storage_per_month(2**30) == pytest.approx(0.023)
 
