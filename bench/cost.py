@@ -16,7 +16,9 @@ as `bench.aws_calls` records them. Per invocation:
 - **CloudWatch Logs**: the bytes the function logged plus 26 bytes per log event (the runtime's own START, END and
   REPORT records are not sent: the system log level is WARN);
 - **X-Ray**: the traces Lambda's sampling records (the first invocation each second, 5% of the rest) at the steady
-  rate of a month's requests (`xray_traced_fraction`);
+  rate of a month's requests (`xray_traced_fraction`), one per invocation of an actively traced function (a trace
+  root: API, webhooks, intake, schedules); the worker (SQS, PassThrough: `infra/constructs/functions.py`) adds none,
+  its steps are recorded inside the trace of the invocation that enqueued them;
 - **Secrets Manager**, **KMS**: per API call.
 
 The scheduled functions (reconciler, housekeeper) run whatever the traffic: one run each is measured and its cost
@@ -205,8 +207,15 @@ def price(usage: Usage, *, traced_fraction: float = 1.0) -> dict[str, float]:
     cost[SQS] = (usage.sqs_send_requests + sqs_other) * prices.SQS_FIFO_REQUEST.each
     logged = usage.log_bytes + usage.log_events * prices.LOG_EVENT_OVERHEAD_BYTES + platform_log_bytes()
     cost[LOGS] = logged * prices.LOGS_INGESTED.each
-    cost[XRAY] = traced_fraction * prices.XRAY_TRACE_RECORDED.each
+    if starts_trace(usage):
+        cost[XRAY] = traced_fraction * prices.XRAY_TRACE_RECORDED.each
     return cost
+
+
+def starts_trace(usage: Usage) -> bool:
+    """Whether the invocation is a trace of its own: every one but the worker's (PassThrough: an SQS message's step
+    continues its sender's trace, `infra.constructs.functions.tracing_mode`)."""
+    return usage.trigger != SQS_TRIGGER
 
 
 def total(usages: Iterable[Usage], *, weight: float = 1.0, traced_fraction: float = 1.0) -> dict[str, float]:
@@ -230,8 +239,9 @@ def schedule_share(schedule_runs: Mapping[str, Usage], *, traced_fraction: float
 
 def request_cost(usages: Sequence[Usage], schedule_runs: Mapping[str, Usage]) -> dict[str, Any]:
     """One request's cost: its invocations, the schedules' share; per service, in dollars per 1,000 requests. X-Ray
-    as sampling records it with every request like this one, `prices.REQUESTS_PER_MONTH` of them a month."""
-    invocations_per_month = len(usages) * prices.REQUESTS_PER_MONTH + sum(
+    as sampling records it with every request like this one, `prices.REQUESTS_PER_MONTH` of them a month: the
+    sampling decides per trace root (`starts_trace`), so the rate it sees is theirs."""
+    invocations_per_month = sum(1 for usage in usages if starts_trace(usage)) * prices.REQUESTS_PER_MONTH + sum(
         prices.SCHEDULE_RUNS_PER_MONTH.get(function, 0) for function in schedule_runs
     )
     traced = xray_traced_fraction(invocations_per_month)

@@ -75,9 +75,11 @@ SCHEDULE_RUNS_PER_MONTH: Final = {
     "reconciler": 30 * 24 * 6,  # rate(10 minutes), infra/constructs/schedules.py
     "housekeeper": 30,  # cron(15 3 * * ? *): once a day
 }
-# Active tracing on every function: Lambda's sampling records the first invocation each second and 5% of the rest
-# (the HTTP API does not trace, so each invocation starts a trace of its own). At the steady rate of
-# REQUESTS_PER_MONTH the model takes the fraction of invocations this records (bursts would record fewer).
+# Active tracing on the functions that start work (API, webhooks, intake, schedules), PassThrough on the worker
+# (infra/constructs/functions.py): Lambda's sampling records the first trace root each second and 5% of the rest; it
+# does not apply X-Ray sampling rules, and the HTTP API does not trace, so each root invocation starts a trace of its
+# own; a worker step joins the trace that enqueued it. At the steady rate of REQUESTS_PER_MONTH the model takes the
+# fraction of roots this records (bursts would record fewer).
 XRAY_RESERVOIR_PER_SECOND: Final = 1.0
 XRAY_FIXED_RATE: Final = 0.05
 SECONDS_PER_MONTH: Final = 30 * 24 * 3600

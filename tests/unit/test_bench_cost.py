@@ -103,7 +103,8 @@ def test_one_invocation_is_priced_per_service_from_its_calls_units_and_bytes() -
     assert priced[cost.SQS] == pytest.approx((1 + 2) * 0.50 / 1e6)
     logged = 1000 + 4 * 26 + cost.platform_log_bytes()
     assert priced[cost.LOGS] == pytest.approx(logged * 0.50 / 2**30)
-    assert priced[cost.XRAY] == pytest.approx(5.00 / 1e6)
+    # a worker step (PassThrough) is recorded in its sender's trace, no trace of its own
+    assert priced[cost.XRAY] == 0.0
     assert priced[cost.SECRETS] == pytest.approx(0.05 / 10_000)
     assert priced[cost.KMS] == 0
 
@@ -138,6 +139,25 @@ def test_below_one_invocation_a_second_every_invocation_is_traced(
 
 def test_above_one_invocation_a_second_the_first_each_second_and_5_percent_of_the_rest_are_traced() -> None:
     assert cost.xray_traced_fraction(prices.SECONDS_PER_MONTH * 11) == pytest.approx((1 + 0.05 * 10) / 11)
+
+
+def test_a_worker_step_continues_its_senders_trace_and_records_none_of_its_own() -> None:
+    # infra/constructs/functions.py: the worker traces PassThrough, the functions that start work Active
+    worker = cost.price(usage(function="worker", trigger="sqs"), traced_fraction=1.0)
+    api = cost.price(usage(function="api", trigger="apigw"), traced_fraction=1.0)
+    assert worker[cost.XRAY] == 0.0
+    assert api[cost.XRAY] == prices.XRAY_TRACE_RECORDED.each
+
+
+def test_the_sampling_rate_is_that_of_the_trace_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a request of two worker steps and one API call, and eleven such requests a second
+    monkeypatch.setattr(prices, "REQUESTS_PER_MONTH", prices.SECONDS_PER_MONTH * 11)
+    steps = [usage(), usage(), usage(function="api", trigger="apigw")]
+    # When it is priced
+    priced = cost.request_cost(steps, {})
+    # Then sampling sees eleven roots a second (not 33 invocations): the first each second and 5% of the rest
+    assert priced["xray_traced_fraction"] == pytest.approx((1 + 0.05 * 10) / 11, abs=1e-4)
+    assert priced["per_1000_usd"][cost.XRAY] == pytest.approx((1 + 0.05 * 10) / 11 * 5.00 / 1e6 * 1000, rel=1e-3)
 
 
 # -- a request ------------------------------------------------------------------------------------------------------
