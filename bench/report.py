@@ -17,12 +17,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import cost
 from bench.budget import ONESHOT, ZAPSIGN, ZAPSIGN_CALLS_PER_MINUTE_PER_TOKEN
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DOC_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 HISTORY_ROWS = 10  # the most recent runs shown in the trend table
+COST_GOAL_PER_1000_USD = 0.20  # issue 16: per 1,000 `zapsign_oneshot` requests
+COST_GOAL_WORKFLOW = "zapsign_oneshot"
 
 PROVIDER_TITLES = {ZAPSIGN: "ZapSign", ONESHOT: "One-Shot"}
 
@@ -50,6 +53,10 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
         "durations": _durations(report),
         "memory": _memory(report),
         "throughput": _throughput(report),
+        "cost": _cost(report),
+        "cost_quantities": _cost_quantities(report),
+        "prices": _prices(report),
+        "archive": _archive(report),
         "trend": _trend(history),
     }
     template = string.Template(TEMPLATE.read_text(encoding="utf-8"))
@@ -122,6 +129,10 @@ def command_line(options: Mapping[str, Any] | None) -> str:
         parts.append("--no-memory")
     if options.get("cold_start") is False:
         parts.append("--no-cold-start")
+    if options.get("only"):
+        parts.append(f"--only {','.join(options['only'])}")
+    elif options.get("archive") is False:
+        parts.append("--no-archive")
     if options.get("quick"):
         parts.append("--quick")
     else:
@@ -427,6 +438,16 @@ def _memory(report: Mapping[str, Any]) -> str:
     else:
         lines.append("tracemalloc: not measured in this run (`--no-memory`).")
     lines.append(f"Process max RSS: {memory.get('max_rss_mib', '?')} MiB.")
+    steps = memory.get("worker_step_heap_peak_mib") or {}
+    if steps:
+        largest = max(steps.values())
+        lines.append(
+            f"\nThe worker: a new process of this machine's Python importing its handler holds "
+            f"{memory.get('worker_import_rss_mib', '?')} MiB (peak RSS); over the same demo its steps' heap peaks, "
+            f"above the heap at each step's start, reach {largest} MiB (everything the process allocated meanwhile, "
+            f"the in-process simulators answering the step included: an upper bound):\n"
+        )
+        lines.append(_table(("worker step", "heap peak"), [(f"`{step}`", f"{mib} MiB") for step, mib in steps.items()]))
     return "\n".join(lines)
 
 
@@ -467,6 +488,157 @@ def _throughput(report: Mapping[str, Any]) -> str:
     return table + ("\n\nErrors seen:\n\n" + "\n".join(errors) if errors else "")
 
 
+def _cost(report: Mapping[str, Any]) -> str:
+    priced = (report.get("cost") or {}).get("workflows") or {}
+    if not priced:
+        return "Not measured in this run (`--only` without `cost`, or a result recorded before this figure existed)."
+    workflows = list(priced)
+    rows = []
+    for service in cost.SERVICES:
+        values = [float(priced[workflow]["per_1000_usd"].get(service, 0.0)) for workflow in workflows]
+        if any(values):
+            rows.append((service, *(_dollars(value) for value in values)))
+    rows.append(("**total**", *(f"**{_dollars(priced[workflow]['total_per_1000_usd'])}**" for workflow in workflows)))
+    rows.append(
+        (
+            "of which the schedules' share",
+            *(_dollars(priced[workflow].get("schedules_per_1000_usd")) for workflow in workflows),
+        )
+    )
+    rows.append(
+        (
+            "every run's total (without the schedules)",
+            *(
+                ", ".join(_dollars(value) for value in priced[workflow].get("totals_all_runs_per_1000_usd") or [])
+                for workflow in workflows
+            ),
+        )
+    )
+    table = _table(("$ per 1,000 requests", *(f"`{workflow}`" for workflow in workflows)), rows)
+    lines = [table]
+    goal = priced.get(COST_GOAL_WORKFLOW)
+    if goal:
+        measured = float(goal["total_per_1000_usd"])
+        verdict = "within" if measured <= COST_GOAL_PER_1000_USD else "**above**"
+        lines.append(
+            f"`{COST_GOAL_WORKFLOW}`: **{_dollars(measured)}** per 1,000 requests, {verdict} the goal of "
+            f"{_dollars(COST_GOAL_PER_1000_USD)}."
+        )
+    unsized = sorted({key for workflow in workflows for key in priced[workflow].get("unsized_items") or []})
+    if unsized:
+        lines.append(f"Items written and gone by the end of the request (sized at 1 KB): {len(unsized)}.")
+    return "\n\n".join(lines)
+
+
+def _cost_quantities(report: Mapping[str, Any]) -> str:
+    priced = (report.get("cost") or {}).get("workflows") or {}
+    if not priced:
+        return ""
+    workflows = list(priced)
+    quantities = [priced[workflow].get("quantities") or {} for workflow in workflows]
+
+    def counts(value: Any) -> str:
+        return ", ".join(f"{name} {count}" for name, count in sorted((value or {}).items())) or "—"
+
+    rows = [
+        ("Lambda invocations", *(counts(q.get("invocations")) for q in quantities)),
+        ("Lambda GB-s (duration x memory)", *(f"{_number(q.get('lambda_gb_s'))}" for q in quantities)),
+        ("handler time, ms", *(f"{_number(q.get('lambda_ms'))}" for q in quantities)),
+        ("API Gateway requests", *(str(q.get("api_requests")) for q in quantities)),
+        ("DynamoDB write units", *(_number(q.get("dynamodb_write_units")) for q in quantities)),
+        ("DynamoDB write units by kind", *(counts(q.get("dynamodb_write_units_by_kind")) for q in quantities)),
+        ("DynamoDB items written", *(counts(q.get("dynamodb_items_written")) for q in quantities)),
+        ("of them in transactions", *(str(q.get("dynamodb_transactional_items")) for q in quantities)),
+        ("DynamoDB read units", *(_number(q.get("dynamodb_read_units")) for q in quantities)),
+        ("S3 PUT-class requests", *(str(q.get("s3_put_class")) for q in quantities)),
+        ("S3 bytes written", *(f"{int(q.get('s3_bytes_put') or 0):,}" for q in quantities)),
+        ("SQS requests", *(str(q.get("sqs_requests")) for q in quantities)),
+        (
+            "log bytes (events)",
+            *(f"{int(q.get('log_bytes') or 0):,} ({q.get('log_events')})" for q in quantities),
+        ),
+    ]
+    storage = [_dollars(cost.s3_storage_per_month(int(q.get("s3_bytes_put") or 0)) * 1000) for q in quantities]
+    rows.append(("S3 storage, $ per 1,000 requests per month kept", *storage))
+    return _table(("per request", *(f"`{workflow}`" for workflow in workflows)), rows)
+
+
+def _prices(report: Mapping[str, Any]) -> str:
+    recorded = report.get("cost") or {}
+    table = recorded.get("prices") or []
+    if not table:
+        return ""
+    rows = [
+        (row["service"], f"${row['dollars']:g} per {_per(row['per'])}{row['unit']}", row["source"]) for row in table
+    ]
+    assumptions = recorded.get("assumptions") or {}
+    text = _table(("service", "list price", "source"), rows)
+    if assumptions:
+        runs = ", ".join(
+            f"{name} {count}" for name, count in (assumptions.get("schedule_runs_per_month") or {}).items()
+        )
+        text += "\n\n" + " ".join(
+            (
+                f"Prices read on {assumptions.get('checked')} for {assumptions.get('region')} (Lambda on arm64; no",
+                f"free tier). The schedules' runs a month ({runs}) are spread over",
+                f"{assumptions.get('requests_per_month'):,} requests a month (X-Ray: at that steady rate, the first",
+                f"trace root a second and {assumptions.get('xray_fixed_rate', 0) * 100:g}% of the rest are traced, a",
+                "worker step in the trace that enqueued it);",
+                f"{assumptions.get('sqs_calls_per_worker_batch')} SQS calls of the event source mapping per worker",
+                f"batch; {assumptions.get('client_reads_per_request')} client read per request;",
+                f"{assumptions.get('platform_log_bytes_per_invocation')} bytes of the runtime's own log lines per",
+                "invocation.",
+            )
+        )
+    return text
+
+
+def _archive(report: Mapping[str, Any]) -> str:
+    figures = report.get("archive") or {}
+    sizes = figures.get("sizes") or []
+    if not sizes:
+        return "Not measured in this run (`--no-archive`, or a result recorded before this figure existed)."
+    rows = [
+        (
+            f"{size['mib']} MiB",
+            _seconds(size["seconds"]["median"], digits=3),
+            f"{_number(size['seconds']['min'])} - {_number(size['seconds']['max'])} s",
+            _seconds((size.get("own_seconds") or {}).get("median"), digits=3),
+            _seconds((size.get("s3_seconds") or {}).get("median"), digits=3),
+            _number(size.get("mib_per_s")),
+            f"{size.get('tracemalloc_peak_mib')} MiB",
+            ", ".join(
+                f"{name} {count}{_in_seconds((size.get('s3_seconds_by_operation_last_run') or {}).get(name))}"
+                for name, count in (size.get("s3_calls") or {}).items()
+            ),
+            "yes" if size.get("sha256_matches_and_one_version") and not size.get("rewrites") else "**no**",
+        )
+        for size in sizes
+    ]
+    table = _table(
+        (
+            "file",
+            f"time, median of {figures.get('repeat')}",
+            "min - max",
+            "SignBridge's own",
+            "inside S3 calls (moto)",
+            "MiB/s",
+            "tracemalloc peak",
+            "S3 calls (their time, last run)",
+            "written once, sha256 right",
+        ),
+        rows,
+    )
+    ratio = figures.get("time_ratio_50_to_5")
+    if ratio is None:
+        return table
+    text = f"time(50 MiB) / time(5 MiB): **{ratio}** (10 times the bytes)"
+    own, in_s3 = figures.get("own_time_ratio_50_to_5"), figures.get("s3_time_ratio_50_to_5")
+    if own is not None:
+        text += f"; SignBridge's own time **{own}**, the time inside S3 calls {in_s3}"
+    return f"{table}\n\n{text}."
+
+
 def _trend(history: Sequence[Mapping[str, Any]]) -> str:
     recent = list(history)[-HISTORY_ROWS:]
     if not recent:
@@ -484,9 +656,20 @@ def _trend(history: Sequence[Mapping[str, Any]]) -> str:
                 *(_number(medians.get(workflow)) for workflow in workflows),
                 _number(entry.get("webhook_ack_aws_calls")),
                 _number(entry.get("tracemalloc_peak_mib")),
+                _dollars((entry.get("cost_per_1000_usd") or {}).get(COST_GOAL_WORKFLOW)),
+                _number(entry.get("archive_time_ratio_50_to_5")),
             )
         )
-    header = ("date (UTC)", "commit", "start to ready s", *(f"`{w}` s" for w in workflows), "ack calls", "peak MiB")
+    header = (
+        "date (UTC)",
+        "commit",
+        "start to ready s",
+        *(f"`{w}` s" for w in workflows),
+        "ack calls",
+        "peak MiB",
+        f"`{COST_GOAL_WORKFLOW}` $ / 1,000",
+        "archive 50/5 MiB",
+    )
     return f"The last {len(recent)} recorded runs, newest first.\n\n" + _table(header, rows)
 
 
@@ -509,6 +692,21 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}" if value == int(value) else f"{value:.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def _in_seconds(value: Any) -> str:
+    return "" if value is None else f" ({float(value):.2f} s)"
+
+
+def _dollars(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"${float(value):.4f}"
+
+
+def _per(count: float) -> str:
+    names = {1.0: "", float(2**30): "", 1000.0: "1,000 ", 10_000.0: "10,000 ", 1e6: "million "}
+    return names.get(float(count), f"{count:g} ")
 
 
 def _seconds(value: Any, *, digits: int = 2) -> str:

@@ -15,7 +15,11 @@ Figures (docs/benchmarks.md says what each means):
    (`bench.aws_calls`); the webhook acknowledgement path's own figure;
 6. Lambda handler durations (p50/p95 per function, from `LocalStack.invocations`);
 7. peak memory: tracemalloc's peak over one extra `zapsign_oneshot` demo (run apart, tracemalloc slows Python down),
-   and the process's max RSS.
+   and the process's max RSS;
+8. throughput (`bench.throughput`, a process of its own);
+9. cost per request: every invocation of each demo request priced at AWS list prices, itemised per service, plus the
+   schedules' share (`bench.cost`, `bench.prices`);
+10. archive time against file size (`bench.archive`, a process of its own).
 
 Results: `bench/results/latest.json` (everything) and one line appended to `bench/results/history.jsonl` (date, git
 commit, headline figures); then docs/benchmarks.md is rendered from them (`bench.report`).
@@ -40,13 +44,14 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, stored, throughput, verification
+from bench import archive, cold_start, cost, stored, throughput, verification
 from bench import report as bench_report
-from bench.aws_calls import AwsCallCounter, StepFigures
+from bench.aws_calls import AwsCallCounter, LogCounter, StepFigures, resolve_sizes, stored_key
 from bench.budget import ONESHOT, ZAPSIGN, budget
 from demo.report import DemoResult
 from demo.runner import WORKFLOWS, run_demo
@@ -55,6 +60,7 @@ from local.__main__ import READY_LINE
 from local.companions import Providers
 from local.stack import LocalStack, LocalStackConfig
 from signbridge import env_names
+from signbridge.storage import schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -62,11 +68,13 @@ WEBHOOK_ACK_STEP = "POST /webhooks/zapsign"
 WEBHOOK_ACK_EXPECTED = 2
 BOOT_TIMEOUT_SECONDS = 300.0
 FUNCTION_LOG = synth.DEFAULT_OUTDIR / "signbridge-bench.log"
+PARTS = ("boot", "cold_start", "demo", "memory", "throughput", "cost", "archive", "verification")
+SCHEDULED_FUNCTIONS = ("reconciler", "housekeeper")
 
 Out = Callable[[str], None]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark the SignBridge local stack.")
     parser.add_argument("--workflow", action="append", choices=WORKFLOWS, help="default: all three")
     parser.add_argument("--repeat", type=int, default=3, help="demo requests per workflow (default: %(default)s)")
@@ -93,13 +101,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="for development: 1 demo per workflow, no boot, no tracemalloc, 10 requests at once, no long run",
+        help="for development: 1 demo per workflow, no boot, no tracemalloc, 10 requests at once, no long run, "
+        "the archive sizes once each",
     )
-    options = parser.parse_args(argv)
-    if options.quick:
-        options.repeat, options.no_boot, options.no_memory = 1, True, True
-        options.throughput, options.long_run = min(options.throughput, 10), 0
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (cost runs the demo requests it prices)",
+    )
+    parser.add_argument("--no-archive", action="store_true", help="skip the archive time-per-size measurement")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    chosen = _settle(options)
     workflows = options.workflow or list(WORKFLOWS)
+    in_process = bool(chosen & {"demo", "memory", "cost"})
 
     report: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
     report["options"] = {
@@ -112,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "throughput": options.throughput,
         "long_run": options.long_run,
         "quick": options.quick,
+        "only": sorted(chosen, key=PARTS.index) if options.only else [],
+        "archive": not options.no_archive,
     }
     say = _printer()
     dirty = " (uncommitted changes)" if report["git_dirty"] else ""
@@ -128,18 +148,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["cold_start"] = cold_start.measure(say)
     if not options.no_verification:
         report["verification"] = measure_verification(repeat=1 if options.quick else 5, say=say)
-    report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
+    if in_process:
+        report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
     report["throughput"] = measure_throughput(options.throughput, options.long_run, say)
+    if not options.no_archive:
+        report["archive"] = measure_archive(1 if options.quick else archive.REPEAT, say)
 
     if not options.no_record:
         record(report, options.results)
         say(f"\nrecorded: {options.results / 'latest.json'} and a line in {options.results / 'history.jsonl'}")
         recorded, history = bench_report.load_results(options.results)
         say(f"wrote {bench_report.write(recorded, options.doc, history=history)}")
-    failed = [wf for wf, figures in report["workflows"].items() if not all(run["ok"] for run in figures["runs"])]
+    workflows_run = report.get("workflows") or {}
+    failed = [wf for wf, figures in workflows_run.items() if not all(run["ok"] for run in figures["runs"])]
     if failed:
         say(f"note: demo requests did not complete for {failed} (figures above are for what ran)")
     return 0
+
+
+def _settle(options: argparse.Namespace) -> set[str]:
+    """Apply `--quick` and `--only` to the options; answer the parts that run."""
+    if options.quick:
+        options.repeat, options.no_boot, options.no_memory = 1, True, True
+        options.throughput, options.long_run = min(options.throughput, 10), 0
+    chosen = set(options.only or PARTS)
+    if options.only:
+        options.no_boot = options.no_boot or "boot" not in chosen
+        options.no_cold_start = options.no_cold_start or "cold_start" not in chosen
+        options.no_memory = options.no_memory or "memory" not in chosen
+        if "throughput" not in chosen:
+            options.throughput = options.long_run = 0
+    options.no_archive = options.no_archive or "archive" not in chosen
+    options.no_verification = options.no_verification or "verification" not in chosen
+    return chosen
+
+
+def _parts(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in PARTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; not {', '.join(unknown) or 'none'}")
+    return chosen
+
+
+# -- 10. archive time against size --------------------------------------------------------------------------------
+
+
+def measure_archive(repeat: int, say: Out) -> dict[str, Any]:
+    """`python -m bench.archive` in a new process (its tracemalloc and moto process apart from the stack's)."""
+    figures = _module_answer("archive", ["--repeat", str(repeat)], say)
+    if not figures:
+        return {}
+    say("\n== archive time against size (download stream → FileStore.store_stream → moto) ==")
+    for size in figures["sizes"]:
+        say(
+            f"  {size['mib']:>3} MiB  {size['seconds']['median']:.3f} s median  peak {size['tracemalloc_peak_mib']} MiB"
+            f"  S3 {size['s3_calls']}  intact {size['sha256_matches_and_one_version']}"
+        )
+    say(f"  time(50 MiB) / time(5 MiB): {figures.get('time_ratio_50_to_5')}")
+    return figures
 
 
 # -- 8. throughput: zapsign requests at once, then a long run -------------------------------------------------------
@@ -150,19 +217,26 @@ def measure_throughput(at_once: int, long_run: int, say: Out) -> dict[str, Any]:
     module this process already imported keeps clients bound to the earlier stack's AWS endpoint."""
     if at_once <= 0 and long_run <= 0:
         return {}
-    command = [sys.executable, "-m", "bench.throughput", "--at-once", str(at_once), "--long-run", str(long_run)]
+    runs = _module_answer("throughput", ["--at-once", str(at_once), "--long-run", str(long_run)], say)
+    for name, figures in runs.items():
+        label = name.replace("_", " ")
+        say(f"\n== throughput, {label}: {throughput.describe(figures)}; RSS {figures['rss_mib']} MiB ==")
+    return runs
+
+
+def _module_answer(name: str, arguments: list[str], say: Out) -> dict[str, Any]:
+    """Run `python -m bench.<name> <arguments>` in a new process; its last line of output, a JSON object ({} when it
+    failed, said)."""
+    command = [sys.executable, "-m", f"bench.{name}", *arguments]
     completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
         command, cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not lines:
-        say(f"\n== throughput: failed (exit {completed.returncode}): {completed.stderr.strip()[-500:]} ==")
+        say(f"\n== {name}: failed (exit {completed.returncode}): {completed.stderr.strip()[-500:]} ==")
         return {}
-    runs: dict[str, Any] = json.loads(lines[-1])
-    for name, figures in runs.items():
-        label = name.replace("_", " ")
-        say(f"\n== throughput, {label}: {throughput.describe(figures)}; RSS {figures['rss_mib']} MiB ==")
-    return runs
+    answer: dict[str, Any] = json.loads(lines[-1])
+    return answer
 
 
 def _rss_mib() -> float | None:
@@ -286,19 +360,30 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
             bucket = stack.function_environment("api")[env_names.BUCKET_NAME]
             table = stack.function_environment("api")[env_names.TABLE_NAME]
             say(f"\n== in-process stack: LocalStack.start() + webhook registration {report['in_process_start_s']} s ==")
+            runs_to_price: dict[str, _PricedRuns] = {}
             report["workflows"] = {
                 workflow: measure_workflow(
-                    stack, providers, workflow, repeat=repeat, bucket=bucket, table=table, say=say
+                    stack,
+                    providers,
+                    workflow,
+                    repeat=repeat,
+                    bucket=bucket,
+                    table=table,
+                    say=say,
+                    counter=counter,
+                    priced=runs_to_price.setdefault(workflow, _PricedRuns()),
                 )
                 for workflow in workflows
             }
+            schedule_runs = measure_schedules(stack, counter, table)
             steps = counter.figures()
             report["aws_calls_per_step"] = [figure.to_json() for figure in steps]
             report["aws_calls_outside_invocations"] = dict(counter.outside.most_common())
             report["webhook_ack_aws_calls"] = _webhook_ack(steps)
             report["lambda_durations_ms"] = durations(stack)
+            report["cost"] = cost_figures(runs_to_price, schedule_runs)
             if memory:
-                report["memory"] = measure_memory(stack, providers, bucket)
+                report["memory"] = measure_memory(stack, providers, bucket, counter)
         finally:
             stack.stop()
     report["memory"] = {**report.get("memory", {}), "max_rss_mib": _max_rss_mib()}
@@ -306,14 +391,99 @@ def measure_in_process(workflows: list[str], repeat: int, *, memory: bool, say: 
     return report
 
 
+# -- 9. cost per request --------------------------------------------------------------------------------------------
+
+
+def measure_schedules(stack: LocalStack, counter: AwsCallCounter, table: str) -> dict[str, cost.Usage]:
+    """One run of each scheduled function on the idle stack (after the demo requests), as its schedule fires it."""
+    runs: dict[str, cost.Usage] = {}
+    for function in SCHEDULED_FUNCTIONS:
+        if function not in stack.runtime.functions:
+            continue
+        counter.run = f"schedule:{function}"
+        try:
+            stack.trigger_schedule(function)
+            stack.wait_until_idle(timeout=30)
+        finally:
+            counter.run = None
+        usages = [usage for usage in counter.usages(f"schedule:{function}") if usage.function == function]
+        _resolve(stack, table, usages, [])
+        if usages:
+            runs[function] = usages[0]
+    return runs
+
+
+def _resolve(stack: LocalStack, table: str, usages: list[cost.Usage], partition: list[dict[str, Any]]) -> list[str]:
+    """Size every item the usages' writes name by key: from the request's partition, else one `GetItem` each (the
+    benchmark's own reads, counted outside invocations). Answers the keys no longer stored (sized at 1 KB)."""
+    items = {stored_key(item): item for item in partition}
+    wanted = {write.key for usage in usages for write in usage.dynamodb_writes if write.size is None}
+    dynamodb = stack.client("dynamodb")
+    for key in sorted(wanted - set(items)):
+        pk, _, sk = key.partition("|")
+        found = dynamodb.get_item(
+            TableName=table, Key={schema.PK: {"S": pk}, schema.SK: {"S": sk}}, ConsistentRead=True
+        ).get("Item")
+        if found:
+            items[key] = found
+    return resolve_sizes(usages, items)
+
+
+@dataclass
+class _PricedRuns:
+    """A workflow's demo requests as the cost model sees them: the last run's invocations (kept in memory only: the
+    recorded result keeps what they cost), the items none of its stored items could size, every run's total."""
+
+    last_usages: list[cost.Usage] = field(default_factory=list)
+    unsized: list[str] = field(default_factory=list)
+    totals: list[float] = field(default_factory=list)
+
+
+def cost_figures(workflows: Mapping[str, _PricedRuns], schedule_runs: Mapping[str, cost.Usage]) -> dict[str, Any]:
+    """Per workflow: the last run's cost per 1,000 requests, itemised, and every run's total."""
+    priced: dict[str, Any] = {}
+    for workflow, runs in workflows.items():
+        if not runs.last_usages:
+            continue
+        priced[workflow] = {
+            **cost.request_cost(runs.last_usages, schedule_runs),
+            "totals_all_runs_per_1000_usd": runs.totals,
+            "unsized_items": runs.unsized,
+        }
+    return {
+        "workflows": priced,
+        "schedules": {
+            function: {
+                "duration_ms": round(usage.duration_ms, 1),
+                "memory_mb": usage.memory_mb,
+                "calls": usage.calls,
+                "usd_per_run": round(sum(cost.price(usage).values()), 9),
+            }
+            for function, usage in schedule_runs.items()
+        },
+        "prices": cost.price_table(),
+        "assumptions": cost.assumptions(),
+    }
+
+
 def measure_workflow(
-    stack: LocalStack, providers: Providers, workflow: str, *, repeat: int, bucket: str, table: str, say: Out
+    stack: LocalStack,
+    providers: Providers,
+    workflow: str,
+    *,
+    repeat: int,
+    bucket: str,
+    table: str,
+    say: Out,
+    counter: AwsCallCounter,
+    priced: _PricedRuns,
 ) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     calls: list[dict[str, dict[str, int]]] = []
     size: dict[str, Any] = {}
-    for _ in range(repeat):
+    for attempt in range(repeat):
         before = _sim_calls(providers)
+        counter.run = f"{workflow}#{attempt + 1}"
         result = run_demo(
             stack.api_url,
             providers.zapsign_simulator,
@@ -324,11 +494,20 @@ def measure_workflow(
             bucket=bucket,
         )
         stack.wait_until_idle(timeout=30)
+        run_label, counter.run = counter.run, None
         after = _sim_calls(providers)
         calls.append({provider: _delta(before[provider], after[provider]) for provider in after})
         runs.append(_run_figures(result))
+        partition = (
+            stored.request_partition(stack.client("dynamodb"), table, result.request_id) if result.request_id else []
+        )
+        usages = cost.request_usages(counter.usages(run_label))
+        priced.unsized = _resolve(stack, table, usages, partition)
+        priced.last_usages = usages
+        priced.totals.append(cost.request_cost(usages, {})["total_per_1000_usd"])
+        runs[-1]["request_ids_named"] = sorted({u.request_id for u in usages if u.request_id})
         if result.ok and result.request_id:
-            size = stored.measure(stored.request_partition(stack.client("dynamodb"), table, result.request_id))
+            size = stored.measure(partition)
             size["api_get_bytes"] = len(json.dumps(result.response or {}).encode("utf-8"))
         say(
             f"  {workflow:<16} {'completed' if result.ok else 'FAILED: ' + (result.reason or '')[:100]} "
@@ -405,8 +584,10 @@ def durations(stack: LocalStack) -> dict[str, dict[str, Any]]:
     }
 
 
-def measure_memory(stack: LocalStack, providers: Providers, bucket: str) -> dict[str, Any]:
-    """tracemalloc's peak over one zapsign_oneshot demo (the stack warm), in MiB."""
+def measure_memory(stack: LocalStack, providers: Providers, bucket: str, counter: AwsCallCounter) -> dict[str, Any]:
+    """tracemalloc's peak over one zapsign_oneshot demo (the stack warm), in MiB; the heap peak of each worker step
+    (above the heap at its start); and what a new process importing the worker's handler holds (RSS)."""
+    counter.heap_peak_seen = 0
     tracemalloc.start()
     try:
         result = run_demo(
@@ -421,12 +602,39 @@ def measure_memory(stack: LocalStack, providers: Providers, bucket: str) -> dict
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    peak = max(peak, counter.heap_peak_seen)
     return {
         "tracemalloc_peak_mib": round(peak / 2**20, 2),
         "tracemalloc_end_mib": round(current / 2**20, 2),
         "demo_ok": result.ok,
         "demo_elapsed_s_under_tracemalloc": result.elapsed_seconds,
+        "worker_step_heap_peak_mib": {
+            step: round(peak_bytes / 2**20, 2) for step, peak_bytes in counter.heap_peaks("worker").items()
+        },
+        "worker_import_rss_mib": worker_import_rss_mib(stack.function_environment("worker")),
     }
+
+
+def worker_import_rss_mib(environment: Mapping[str, str]) -> float | None:
+    """The resident memory (peak, Linux) of a new Python process that imported the worker's handler module with the
+    function's environment: what an execution environment holds before its first step."""
+    # VmHWM, not ru_maxrss: Linux keeps the parent's ru_maxrss across fork and exec.
+    code = (
+        "import pathlib, signbridge.handlers.worker; "
+        "print(next(line.split()[1] for line in pathlib.Path('/proc/self/status').read_text().splitlines() "
+        "if line.startswith('VmHWM:')))"
+    )
+    completed = subprocess.run(  # noqa: S603 - our own interpreter, a fixed program
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **environment},
+    )
+    if completed.returncode != 0 or not completed.stdout.strip().isdigit():
+        return None
+    return round(int(completed.stdout.strip()) / 2**10, 1)
 
 
 # -- printing and recording -------------------------------------------------------------------------------------------
@@ -488,6 +696,15 @@ def print_report(report: Mapping[str, Any], say: Out) -> None:
             f"max {figures['max']:>8}  cold {figures['cold_starts']}  {figures['outcomes']}"
         )
 
+    priced = (report.get("cost") or {}).get("workflows") or {}
+    if priced:
+        say("\n== cost per 1,000 requests at AWS list prices (last run of each workflow; bench.cost) ==")
+        for workflow, figures in priced.items():
+            items = ", ".join(
+                f"{service} {dollars:.4f}" for service, dollars in figures["per_1000_usd"].items() if dollars
+            )
+            say(f"  {workflow:<16} ${figures['total_per_1000_usd']:.4f}  ({items})")
+
     memory = report.get("memory", {})
     say("\n== memory ==")
     if "tracemalloc_peak_mib" in memory:
@@ -504,10 +721,17 @@ def record(report: Mapping[str, Any], results: Path) -> None:
         "git_dirty": report["git_dirty"],
         "process_start_to_ready_s": report.get("boot", {}).get("process_start_to_ready_s"),
         "in_process_start_s": report.get("in_process_start_s"),
-        "demo_median_s": {wf: figures["elapsed_s"]["median"] for wf, figures in report["workflows"].items()},
-        "webhook_ack_aws_calls": report["webhook_ack_aws_calls"].get("measured_median"),
+        "demo_median_s": {
+            wf: figures["elapsed_s"]["median"] for wf, figures in (report.get("workflows") or {}).items()
+        },
+        "webhook_ack_aws_calls": (report.get("webhook_ack_aws_calls") or {}).get("measured_median"),
         "tracemalloc_peak_mib": report.get("memory", {}).get("tracemalloc_peak_mib"),
         "max_rss_mib": report.get("memory", {}).get("max_rss_mib"),
+        "cost_per_1000_usd": {
+            wf: figures["total_per_1000_usd"]
+            for wf, figures in ((report.get("cost") or {}).get("workflows") or {}).items()
+        },
+        "archive_time_ratio_50_to_5": (report.get("archive") or {}).get("time_ratio_50_to_5"),
     }
     with (results / "history.jsonl").open("a", encoding="utf-8") as history:
         history.write(json.dumps(headline) + "\n")
@@ -578,7 +802,7 @@ def _functions_quiet() -> Iterator[None]:
     original = sys.stdout
     FUNCTION_LOG.parent.mkdir(parents=True, exist_ok=True)
     with FUNCTION_LOG.open("w", encoding="utf-8") as log:
-        sys.stdout = log
+        sys.stdout = LogCounter(log)
         try:
             yield
         finally:

@@ -46,8 +46,12 @@ WEBHOOK = Sizing(512, Duration.seconds(10), "webhook receiver: store the raw bod
 # Streams one upload (up to the 50 MiB file cap) from incoming/ to hash it and check it is a PDF, then copies it.
 INTAKE = Sizing(1024, Duration.seconds(60), "validates each upload under incoming/ and submits complete requests")
 # One invocation handles up to WORKER_BATCH_SIZE steps in turn; a step is at most one provider call (a One-Shot
-# sign, or a streamed download of a signed PDF) of up to ~20 s plus a few AWS calls.
-WORKER = Sizing(1024, Duration.seconds(120), "runs every provider call, one queued step at a time")
+# sign, or a streamed download of a signed PDF) of up to ~20 s plus a few AWS calls. Sized by measurement (`make
+# bench`, docs/benchmarks.md "Memory" and "Archive time against file size"): a new process importing the handler
+# holds ~55 MiB, a step's heap peaks at ~10 MiB, and archiving a 50 MiB file at ~10.5 MiB (streamed in 8 MiB parts):
+# under 100 MiB with the runtime. The worker mostly waits on HTTP, so its GB-seconds are mostly waits: 512 MB keeps
+# five times the memory it needs at half the cost of 1024 MB per second waited.
+WORKER = Sizing(512, Duration.seconds(120), "runs every provider call, one queued step at a time")
 # Pages through the status index and re-enqueues; no provider call of its own.
 RECONCILER = Sizing(512, Duration.minutes(5), "every 10 minutes: heals requests whose status has not moved")
 # A daily sweep over finished and expired requests; it only records and enqueues, but may walk many items.
@@ -95,6 +99,25 @@ VPC_REASON = (
     "In the One-Shot VPC, Lambda creates and deletes the function's network interfaces with its role; the EC2 "
     "network interface actions cannot be scoped to a resource (as in AWSLambdaVPCAccessExecutionRole)."
 )
+# The functions only SQS invokes (their invocations continue the sender's trace; bench/cost.py prices them so).
+QUEUE_CONSUMERS = frozenset({"worker"})
+
+
+def tracing_mode(name: str) -> lambda_.Tracing:
+    """Active on the functions that start a request's work (API, webhooks, intake, schedules): Lambda samples each
+    of their invocations (the first each second, 5% of the rest; Lambda does not apply X-Ray sampling rules, and the
+    HTTP API does not trace). PassThrough on the worker, which only runs SQS messages: it records an invocation only
+    when the message's trace header (AWSTraceHeader, which SQS sets from the sender's X-Amzn-Trace-Id, added by the
+    AWS SDK inside Lambda) says Sampled=1, so a worker step is part of the trace that enqueued it, and a request is
+    sampled as a whole rather than as some twenty traces of one invocation each (docs/infrastructure.md).
+
+    [GUESS] Lambda's documentation states PassThrough's rule (trace only on an upstream Sampled=1) and X-Ray's that
+    SQS carries the sender's header to a Lambda consumer (botocore adds X-Amzn-Trace-Id from the invocation's
+    `_X_AMZN_TRACE_ID`); how a batch holding messages of several traces is recorded (the console draws SQS consumers
+    as linked traces) is not stated and not verified on AWS."""
+    return lambda_.Tracing.PASS_THROUGH if name in QUEUE_CONSUMERS else lambda_.Tracing.ACTIVE
+
+
 XRAY_REASON = (
     "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level "
     "permissions, so AWS requires Resource '*'; they only write telemetry."
@@ -165,7 +188,7 @@ class Functions(Construct):
                 logging_format=lambda_.LoggingFormat.JSON,
                 application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
                 system_log_level_v2=lambda_.SystemLogLevel.WARN,
-                tracing=lambda_.Tracing.ACTIVE,
+                tracing=tracing_mode(name),
             )
             pin_logical_id(function, f"{pascal}Function")
             if name in in_vpc and oneshot_vpc is not None:

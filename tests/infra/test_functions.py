@@ -41,7 +41,7 @@ def test_function_runtime_logging_tracing_and_layer(synth: Synth, name: str) -> 
     props = synth.props(function_logical_id(name))
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
-    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["TracingConfig"] == {"Mode": "PassThrough" if name == "worker" else "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     log_group = ref(props["LoggingConfig"]["LogGroup"])
     assert synth.props(log_group)["RetentionInDays"] > 0

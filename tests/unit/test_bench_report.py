@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bench import report
+from bench import cost, report
 from bench.budget import budget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +125,8 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "Start to ready",
         "Cold start: handler import time as shipped",
         "Verifying a signed PDF",
-        "Cost per request and archive time: not in this benchmark yet",
+        "Cost per request at AWS list prices",
+        "Archive time against file size",
         "Demo request end to end",
         "Provider calls per completed request, against the budget",
         "Provider rate limit: completed requests per ZapSign token",
@@ -317,3 +318,99 @@ def test_throughput_runs_become_a_table_with_the_first_and_last_hundred() -> Non
     assert "Not measured in this run" in section(
         report.render(small_result()), "Throughput: completed `zapsign` requests per second"
     )
+
+
+def test_the_cost_model_becomes_a_table_per_service_and_workflow_with_the_goal() -> None:
+    # Given a result whose zapsign_oneshot request was priced from two invocations
+    result = copy.deepcopy(small_result())
+    steps = [
+        cost.Usage("api", "POST /v1/requests", "apigw", 100.0, 1024, calls={"s3.PutObject": 1}),
+        cost.Usage(
+            "worker",
+            "worker:op",
+            "sqs",
+            200.0,
+            1024,
+            dynamodb_writes=[cost.DynamoWrite("Put", "p|s", True, size=500)],
+            log_bytes=2000,
+            log_events=4,
+        ),
+    ]
+    priced = cost.request_cost(steps, {})
+    result["cost"] = {
+        "workflows": {"zapsign_oneshot": {**priced, "totals_all_runs_per_1000_usd": [0.5, 0.25]}},
+        "prices": cost.price_table(),
+        "assumptions": cost.assumptions(),
+    }
+    # When rendered
+    text = section(report.render(result), "Cost per request at AWS list prices")
+    # Then each service used is a row of dollars per 1,000 requests, with the total and the goal's verdict
+    total = priced["total_per_1000_usd"]
+    writes = priced["per_1000_usd"][cost.DYNAMODB_WRITES]
+    assert f"| DynamoDB writes | ${writes:.4f} |" in text
+    assert f"| **total** | **${total:.4f}** |" in text
+    assert "| KMS | $0.0000 |" not in text  # no KMS call: no row
+    assert "| every run's total (without the schedules) | $0.5000, $0.2500 |" in text
+    verdict = "within" if total <= report.COST_GOAL_PER_1000_USD else "**above**"
+    assert f"`zapsign_oneshot`: **${total:.4f}** per 1,000 requests, {verdict} the goal of $0.2000." in text
+    # and the quantities and the prices with their sources
+    assert "| DynamoDB write units | 2 |" in text
+    assert "| Lambda invocations | api 1, worker 1 |" in text
+    assert (
+        "| DynamoDB writes | $0.625 per million write request unit "
+        "| https://aws.amazon.com/dynamodb/pricing/on-demand/ |" in text
+    )
+    # and a result without the figure says so
+    assert "Not measured in this run" in section(report.render(small_result()), "Cost per request at AWS list prices")
+
+
+def test_archive_sizes_become_a_table_with_the_time_ratio() -> None:
+    # Given a result with archive times for 5 and 50 MiB, split into SignBridge's own time and the S3 calls'
+    result = copy.deepcopy(small_result())
+    result["archive"] = {
+        "repeat": 3,
+        "time_ratio_50_to_5": 12.0,
+        "own_time_ratio_50_to_5": 9.5,
+        "s3_time_ratio_50_to_5": 13.0,
+        "sizes": [
+            {
+                "mib": mib,
+                "seconds": {"median": seconds, "min": seconds, "max": seconds},
+                "own_seconds": {"median": own, "min": own, "max": own},
+                "s3_seconds": {"median": seconds - own, "min": seconds - own, "max": seconds - own},
+                "mib_per_s": mib / seconds,
+                "tracemalloc_peak_mib": 9.5,
+                "s3_calls": calls,
+                "s3_seconds_by_operation_last_run": by_operation,
+                "rewrites": 0,
+                "sha256_matches_and_one_version": True,
+            }
+            for mib, seconds, own, calls, by_operation in (
+                (5, 0.25, 0.05, {"PutObject": 1}, {"PutObject": 0.2}),
+                (
+                    50,
+                    3.0,
+                    0.475,
+                    {"CompleteMultipartUpload": 1, "CreateMultipartUpload": 1, "UploadPart": 7},
+                    {"CompleteMultipartUpload": 1.2, "CreateMultipartUpload": 0.025, "UploadPart": 1.3},
+                ),
+            )
+        ],
+    }
+    # When rendered
+    text = section(report.render(result), "Archive time against file size")
+    # Then each size is a row with its own and its S3 time, its S3 calls with their time, and the ratios are stated
+    assert "| 5 MiB | 0.250 s | 0.25 - 0.25 s | 0.050 s | 0.200 s | 20 | 9.5 MiB | PutObject 1 (0.20 s) | yes |" in text
+    assert "CompleteMultipartUpload 1 (1.20 s), CreateMultipartUpload 1 (0.03 s), UploadPart 7 (1.30 s) | yes |" in text
+    assert (
+        "time(50 MiB) / time(5 MiB): **12.0** (10 times the bytes); SignBridge's own time **9.5**, "
+        "the time inside S3 calls 13.0."
+    ) in text
+    assert "Not measured in this run" in section(report.render(small_result()), "Archive time against file size")
+
+
+def test_the_command_line_names_the_parts_chosen() -> None:
+    assert report.command_line({"only": ["cost", "archive"], "quick": True}) == (
+        "python -m bench --only cost,archive --quick"
+    )
+    assert report.command_line({"archive": False}) == "python -m bench --no-archive"
