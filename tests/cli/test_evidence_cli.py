@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import signbridge_cli as cli
+from signbridge import env_names
 from signbridge.config import Settings
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import RequestStatus, Workflow, utc_now
@@ -99,7 +100,7 @@ def built(
 
 
 def test_get_downloads_the_package_and_verify_checks_it_with_the_key_from_kms(
-    built: tuple[str, str], anchors: Path, tmp_path: Path, record_store: RecordStore
+    built: tuple[str, str], anchors: Path, tmp_path: Path, record_store: RecordStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     request_id, key_arn = built
     target = tmp_path / "evidence.zip"
@@ -121,7 +122,9 @@ def test_get_downloads_the_package_and_verify_checks_it_with_the_key_from_kms(
     assert code == 0, out
     assert "VALID" in out
 
-    # Without a pinned key: it checks with the package's own copy, and says that proves nothing of who sealed it
+    # Without a pinned key nor trust anchors (none in the environment either): it checks with the package's own
+    # copy, and says that proves nothing of who sealed it
+    monkeypatch.delenv(env_names.TRUST_ANCHORS_FILE, raising=False)
     code, out = run("evidence", "verify", str(target), "--json")
     result = json.loads(out)
     assert code == 0
