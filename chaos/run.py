@@ -37,6 +37,7 @@ from typing import Any
 import requests
 
 from chaos.aws import AwsFaultInjector, AwsFaults
+from chaos.clock import BackoffClock, FunctionClocks, ahead
 from demo.answers import signers_of, status_of
 from demo.client import ApiClient
 from demo.files import check_files
@@ -55,6 +56,8 @@ DOC_BEGIN = "<!-- chaos:last-run:begin -->"
 DOC_END = "<!-- chaos:last-run:end -->"
 TERMINAL = frozenset({"completed", "refused", "cancelled", "expired", "failed"})
 RECONCILER = "reconciler"
+RECONCILER_AHEAD = timedelta(hours=1)  # how much later than now each of the run's reconciler runs happens
+DRAIN_STEP_SECONDS = 5.0  # while draining, backoffs are let elapse this often
 
 Out = Callable[[str], None]
 
@@ -146,6 +149,8 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
     )
     started = time.monotonic()
     injector = AwsFaultInjector(aws_faults)
+    backoffs = BackoffClock()
+    injector.backoffs = backoffs
     providers = Providers.simulated(webhook_backoff_seconds=0.05)
     stack_config = LocalStackConfig(
         template=synth.ensure_template(),
@@ -156,7 +161,7 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
         schedules=False,
         async_retry_delays=(0.5, 1.0),
     )
-    with injector.installed(), LocalStack(stack_config) as stack:
+    with FunctionClocks().installed(), injector.installed(), LocalStack(stack_config) as stack:
         providers.connect(stack)
         injector.attach(stack.runtime)
         injector.lose_messages = lambda event: _delete_messages(stack, event)
@@ -165,14 +170,14 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
         say(f"chaos run, seed {config.seed}: {config.requests} requests ({', '.join(config.workflows)}) at once")
         if config.provider_faults:
             _set_plans(providers, zapsign_plan, oneshot_plan)
-        with _reconciling(stack, every=config.reconcile_every):
+        with _reconciling(stack, backoffs, every=config.reconcile_every):
             results = _run_requests(stack, providers, config, bucket=bucket)
         _set_plans(providers, {}, {})
-        _settle(stack, providers, runs=config.reconciler_runs, timeout=config.settle_timeout)
+        _settle(stack, providers, backoffs, runs=config.reconciler_runs, timeout=config.settle_timeout)
         report.requests = [_request_row(result) for result in results]
         report.checks = _checks(stack, providers, results, bucket=bucket)
         report.tallies = {
-            "aws": injector.tallies(),
+            "aws": {**injector.tallies(), "backoffs_elapsed": backoffs.expired},
             "providers": _provider_tallies(providers),
             "invocations": _invocation_tallies(stack),
         }
@@ -192,21 +197,34 @@ def _set_plans(providers: Providers, zapsign: Mapping[str, Any], oneshot: Mappin
         answer.raise_for_status()
 
 
-def reconciler_event(now: datetime) -> dict[str, Any]:
-    """A schedule event one hour ahead: every request in flight is older than its status's threshold."""
+def reconciler_event(at: datetime) -> dict[str, Any]:
+    """The reconciler's schedule event, due at `at`."""
     event = json.loads((REPO_ROOT / "events" / "schedule" / "reconciler.json").read_text())
     event["id"] = f"chaos-{time.monotonic_ns()}"
-    event["time"] = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return dict(event)
 
 
+def reconcile_later(stack: LocalStack) -> None:
+    """One reconciler run as it would happen `RECONCILER_AHEAD` from now (`chaos.clock`): every request in flight is
+    then older than its status's threshold."""
+    with ahead(RECONCILER_AHEAD):
+        stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC) + RECONCILER_AHEAD))
+
+
+def _time_passes(stack: LocalStack, backoffs: BackoffClock) -> None:
+    """The worker's backoffs elapse, then the reconciler runs an hour later."""
+    backoffs.expire(stack.client("sqs"))
+    reconcile_later(stack)
+
+
 @contextmanager
-def _reconciling(stack: LocalStack, *, every: float) -> Iterator[None]:
+def _reconciling(stack: LocalStack, backoffs: BackoffClock, *, every: float) -> Iterator[None]:
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.wait(every):
-            stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC)))
+            _time_passes(stack, backoffs)
 
     thread = threading.Thread(target=loop, name="chaos-reconciler", daemon=True)
     thread.start()
@@ -237,14 +255,24 @@ def _run_requests(stack: LocalStack, providers: Providers, config: ChaosConfig, 
         return list(pool.map(one, workflows))
 
 
-def _settle(stack: LocalStack, providers: Providers, *, runs: int, timeout: float) -> None:
+def _settle(stack: LocalStack, providers: Providers, backoffs: BackoffClock, *, runs: int, timeout: float) -> None:
     for simulator in (providers.zapsign_simulator, providers.oneshot_simulator):
         assert simulator is not None
         simulator.webhooks.flush_held()
-    stack.wait_until_idle(timeout=timeout)
+    _drain(stack, backoffs, timeout=timeout)
     for _ in range(runs):
-        stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC)))
-        stack.wait_until_idle(timeout=timeout)
+        reconcile_later(stack)
+        _drain(stack, backoffs, timeout=timeout)
+
+
+def _drain(stack: LocalStack, backoffs: BackoffClock, *, timeout: float) -> bool:
+    """Wait until the stack is idle, letting the worker's backoffs elapse every few seconds (`chaos.clock`)."""
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        backoffs.expire(stack.client("sqs"))
+        if stack.wait_until_idle(timeout=min(DRAIN_STEP_SECONDS, remaining)):
+            return True
+    return False
 
 
 def _delete_messages(stack: LocalStack, event: Any) -> None:

@@ -156,6 +156,9 @@ class SignBridgeStack(Stack):
         self._send(fn["worker"], *(work_queue.dead_letter_queue for work_queue in self.queues.all))
         self.secrets.zapsign.grant_read(fn["worker"])
         self.secrets.oneshot.grant_read(fn["worker"])
+        # The One-Shot create sends the callback address, `POST /webhooks/oneshot/{secret}`: the current One-Shot
+        # webhook secret is part of it (docs/providers/oneshot.md §6.2).
+        self.secrets.webhook.grant_read(fn["worker"])
 
         # reconciler: queries the status index, records what it re-enqueued; the worker re-reads the providers.
         self._table(fn["reconciler"])

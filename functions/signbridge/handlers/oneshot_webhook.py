@@ -30,7 +30,9 @@ def _accept(
     services: Services, event: APIGatewayProxyEventV2, body: bytes, received_at: datetime, correlation_id: str
 ) -> WebhookOutcome:
     secret = (event.path_parameters or {}).get("secret", "")
-    return accept_oneshot_callback(services, secret, body, received_at, correlation_id=correlation_id)
+    return accept_oneshot_callback(
+        services, secret, body, received_at, correlation_id=correlation_id, query=event.query_string_parameters or {}
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)

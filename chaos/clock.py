@@ -1,0 +1,109 @@
+"""Time, driven: what the chaos run does instead of waiting, so a scenario is decided by what happens, not by how
+fast a loaded machine gets there (docs/chaos.md).
+
+- **The reconciler, an hour later.** On AWS the reconciler runs every 10 minutes and heals a request once its status
+  is older than its threshold (5 to 30 minutes). The chaos run invokes it every few seconds *as if an hour had
+  passed*: its invocation's clock (`Services.clock`, which the schedule event's `time` is checked against, and every
+  age is measured from) runs one hour ahead, and the event says the same time, so the reconciler's own sanity check of
+  the event time (`ScheduledEvent.run_time`) holds. Only the `now` moves: what it writes is stamped by the record
+  store's own clock, so nothing is dated in the future. Every function's `Services` gets `shifted_clock` (real time
+  plus the offset of the invocation on the current thread, a `ContextVar`): zero for every invocation but the
+  reconciler's, which the run makes on its own thread inside `ahead(...)`.
+- **Backoffs, elapsed.** The worker backs a failed record off (10 s doubling, or the provider's `Retry-After`) with
+  `ChangeMessageVisibility`. `chaos.aws` remembers each such change; `BackoffClock.expire()` makes those messages
+  visible now, as if their backoff had passed (a message since deleted or received again is skipped).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+MARGIN_SECONDS = 1.0
+
+_AHEAD: ContextVar[timedelta] = ContextVar("signbridge_chaos_clock_ahead", default=timedelta(0))
+
+
+def shifted_clock() -> datetime:
+    """Real time, plus the offset `ahead` set on this thread (none outside it)."""
+    return datetime.now(UTC) + _AHEAD.get()
+
+
+@contextmanager
+def ahead(offset: timedelta) -> Iterator[None]:
+    """Calls on this thread (an invocation made here) see `shifted_clock` run `offset` ahead."""
+    token = _AHEAD.set(offset)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
+
+
+class FunctionClocks:
+    """`installed()` before the stack starts: every `AwsServices` made afterwards keeps time by `shifted_clock`."""
+
+    def __init__(self) -> None:
+        self._original: Callable[..., Any] | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[FunctionClocks]:
+        from signbridge.wiring import AwsServices  # noqa: PLC0415 - the functions' code, loaded with the stack
+
+        original = AwsServices.__dict__["from_settings"]
+        self._original = original
+
+        def from_settings(cls: type[AwsServices], settings: Any) -> AwsServices:
+            services = original.__func__(cls, settings)
+            services.clock = shifted_clock
+            return services
+
+        AwsServices.from_settings = classmethod(from_settings)  # type: ignore[method-assign,assignment]
+        try:
+            yield self
+        finally:
+            AwsServices.from_settings = original  # type: ignore[method-assign]
+            self._original = None
+
+
+class BackoffClock:
+    """The visibility changes functions made (queue URL by receipt handle), and a way to let them all elapse."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[str, float]] = {}  # receipt handle -> (queue URL, monotonic end of backoff)
+        self.expired = 0
+
+    def remember(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
+        with self._lock:
+            if seconds > 0:
+                self._pending[receipt_handle] = (queue_url, time.monotonic() + seconds)
+            else:
+                self._pending.pop(receipt_handle, None)
+
+    def expire(self, sqs: Any) -> int:
+        """Make every backed-off message visible now; answer how many were.
+
+        Only a backoff with more than `MARGIN_SECONDS` to go: once it has (nearly) elapsed, the message may have been
+        received again, and SQS would let an old receipt handle change the visibility of the delivery in progress."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        count = 0
+        now = time.monotonic()
+        for receipt_handle, (queue_url, until) in pending.items():
+            if until - now <= MARGIN_SECONDS:
+                continue
+            try:
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
+            except ClientError:
+                continue  # deleted since, or received again (a newer receipt handle): its backoff is over anyway
+            count += 1
+        with self._lock:
+            self.expired += count
+        return count
