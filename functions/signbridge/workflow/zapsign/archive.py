@@ -20,6 +20,7 @@ from signbridge.domain.zapsign import PROVIDER, ZapSignSigner
 from signbridge.workflow.planner import final_key
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
+from signbridge.workflow.stored_earlier import stored_earlier
 from signbridge.workflow.zapsign.common import evidence_url, get_main, request_id_of
 
 logger = Logger(child=True)
@@ -53,7 +54,7 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
 
     key = keys.signed_key(request_id, document.index, ZAPSIGN_STAGE)
     try:
-        stored = _download(
+        stored = stored_earlier(services, key) or _download(
             services,
             signed_file_link,
             lambda stream: services.files.store_stream(
