@@ -31,7 +31,9 @@ def confirm_oneshot_signature(services: Services, message: OperationMessage) -> 
 
     Asked by the planner for a stale request, and by a One-Shot callback (a hint: `request_id` None, payload
     `{"oneshot_pk"}`). The callback's body is not trusted: the Optimizer is asked whether the first document's signed
-    version exists (docs/providers/oneshot.md §6.3, the documented fallback for a lost callback).
+    version exists (docs/providers/oneshot.md §6.3, the documented fallback for a lost callback). A callback for a pk
+    not recorded yet, whose address named a request and signer (`created_for`), is the answer of a create that was
+    lost: handed to `create.adopt_lost_create`.
     """
     located = _locate(services, message)
     if located is None:
