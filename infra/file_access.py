@@ -74,12 +74,13 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     },
     # workflow/zapsign: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
     # MAX_ID_IMAGE_BYTES); workflow/oneshot: reads the ID images and the input PDF (original or previous signed file),
-    # stores contracts and signed PDFs.
+    # stores contracts and signed PDFs; before storing a signed PDF or a contract, heads its key for the file an
+    # attempt killed before its record stored there (workflow/stored_earlier.py).
     "worker": {
         keys.ORIGINALS_PREFIX: frozenset({R}),
         keys.SIGNED_PREFIX: frozenset({R, S}),
         keys.EVIDENCE_PREFIX: frozenset({R, P}),
-        keys.CONTRACTS_PREFIX: frozenset({S}),
+        keys.CONTRACTS_PREFIX: frozenset({R, S}),
     },
     # maintenance.reconcile: table and queues only.
     "reconciler": {},
