@@ -1,14 +1,19 @@
 """Time, driven: what the chaos run does instead of waiting, so a scenario is decided by what happens, not by how
 fast a loaded machine gets there (docs/chaos.md).
 
+- **The functions' time runs `SPEED` times faster** than real time (from when `FunctionClocks` is installed): every
+  function's `Services.clock` and its record store's clock (which stamps `status_since`, timeline entries, intents'
+  ages) keep `shifted_clock`, so the product's own time windows (a ZapSign create looked for in the folder for 10
+  minutes, a One-Shot create waiting 2 minutes for its callback, a sign let settle for a minute) pass in a sixth of
+  the time, all measured on the one clock. The simulators and AWS keep real time.
 - **The reconciler, an hour later.** On AWS the reconciler runs every 10 minutes and heals a request once its status
   is older than its threshold (5 to 30 minutes). The chaos run invokes it every few seconds *as if an hour had
   passed*: its invocation's clock (`Services.clock`, which the schedule event's `time` is checked against, and every
   age is measured from) runs one hour ahead, and the event says the same time, so the reconciler's own sanity check of
   the event time (`ScheduledEvent.run_time`) holds. Only the `now` moves: what it writes is stamped by the record
-  store's own clock, so nothing is dated in the future. Every function's `Services` gets `shifted_clock` (real time
-  plus the offset of the invocation on the current thread, a `ContextVar`): zero for every invocation but the
-  reconciler's, which the run makes on its own thread inside `ahead(...)`.
+  store's clock, so nothing is dated in the future. The hour is an offset of the invocation on the current thread (a
+  `ContextVar`): zero for every invocation but the reconciler's, which the run makes on its own thread inside
+  `ahead(...)`.
 - **Backoffs, elapsed.** The worker backs a failed record off (10 s doubling, or the provider's `Retry-After`) with
   `ChangeMessageVisibility`. `chaos.aws` remembers each such change; `BackoffClock.expire()` makes those messages
   visible now, as if their backoff had passed (a message since deleted or received again is skipped).
@@ -27,13 +32,19 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 MARGIN_SECONDS = 1.0
+SPEED = 6  # the functions' seconds per real second: a sign still has 10 real seconds to settle
 
 _AHEAD: ContextVar[timedelta] = ContextVar("signbridge_chaos_clock_ahead", default=timedelta(0))
+_STARTED: list[datetime] = []  # when the functions' time began to run fast (set by `FunctionClocks.installed`)
 
 
 def shifted_clock() -> datetime:
-    """Real time, plus the offset `ahead` set on this thread (none outside it)."""
-    return datetime.now(UTC) + _AHEAD.get()
+    """The functions' time: `SPEED` times faster than real time since `FunctionClocks` was installed, plus the offset
+    `ahead` set on this thread (none outside it)."""
+    now = datetime.now(UTC)
+    if _STARTED:
+        now += (now - _STARTED[-1]) * (SPEED - 1)
+    return now + _AHEAD.get()
 
 
 @contextmanager
@@ -47,7 +58,8 @@ def ahead(offset: timedelta) -> Iterator[None]:
 
 
 class FunctionClocks:
-    """`installed()` before the stack starts: every `AwsServices` made afterwards keeps time by `shifted_clock`."""
+    """`installed()` before the stack starts: every `AwsServices` made afterwards (and its record store) keeps time by
+    `shifted_clock`, which runs fast from then on."""
 
     def __init__(self) -> None:
         self._original: Callable[..., Any] | None = None
@@ -62,12 +74,15 @@ class FunctionClocks:
         def from_settings(cls: type[AwsServices], settings: Any) -> AwsServices:
             services = original.__func__(cls, settings)
             services.clock = shifted_clock
+            services.records._clock = shifted_clock  # the record store keeps its own
             return services
 
         AwsServices.from_settings = classmethod(from_settings)  # type: ignore[method-assign,assignment]
+        _STARTED.append(datetime.now(UTC))
         try:
             yield self
         finally:
+            _STARTED.pop()
             AwsServices.from_settings = original  # type: ignore[method-assign]
             self._original = None
 

@@ -37,7 +37,7 @@ from typing import Any
 import requests
 
 from chaos.aws import AwsFaultInjector, AwsFaults
-from chaos.clock import BackoffClock, FunctionClocks, ahead
+from chaos.clock import BackoffClock, FunctionClocks, ahead, shifted_clock
 from demo.answers import signers_of, status_of
 from demo.client import ApiClient
 from demo.files import check_files
@@ -209,7 +209,7 @@ def reconcile_later(stack: LocalStack) -> None:
     """One reconciler run as it would happen `RECONCILER_AHEAD` from now (`chaos.clock`): every request in flight is
     then older than its status's threshold."""
     with ahead(RECONCILER_AHEAD):
-        stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC) + RECONCILER_AHEAD))
+        stack.invoke(RECONCILER, reconciler_event(shifted_clock()))
 
 
 def _time_passes(stack: LocalStack, backoffs: BackoffClock) -> None:

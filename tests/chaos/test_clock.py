@@ -1,15 +1,17 @@
 """How the chaos run drives time (`chaos.clock`): the reconciler's clock an hour ahead on its own thread only, every
-function's services keeping time by it while installed, and the worker's backoffs let elapse on a real queue (moto)."""
+function's services (and record store) keeping the fast clock while installed, and the worker's backoffs let elapse on
+a real queue (moto)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from chaos.clock import BackoffClock, FunctionClocks, ahead, shifted_clock
+from chaos.clock import SPEED, BackoffClock, FunctionClocks, ahead, shifted_clock
 from signbridge.config import Settings
 from signbridge.domain.models import utc_now
 from signbridge.wiring import AwsServices
@@ -48,7 +50,12 @@ def test_services_made_while_installed_keep_time_by_the_shifted_clock(aws: Any) 
     )
     with FunctionClocks().installed():
         services = AwsServices.from_settings(settings)
+        ahead_before = shifted_clock() - datetime.now(UTC)
+        time.sleep(0.5)
+        gained = shifted_clock() - datetime.now(UTC) - ahead_before  # SPEED times 0.5 s, less the real 0.5 s
     assert services.clock is shifted_clock
+    assert services.records._clock is shifted_clock  # what stamps status_since and the timeline
+    assert timedelta(seconds=0.5 * (SPEED - 1)) <= gained < timedelta(seconds=0.5 * (SPEED - 1) + 3)
     assert AwsServices.from_settings(settings).clock is utc_now  # uninstalled: the real clock again
 
 

@@ -391,3 +391,10 @@ def test_cancel_deletes_what_the_optimizer_holds_for_an_ended_request() -> None:
     assert oneshot.asked() == ["delete_all_documents"]
     assert records.stored["req-1"].signer(0).oneshot_deleted_at == NOW
     assert queues.sent == []
+
+
+def test_a_create_waiting_for_its_callback_stays_within_the_queues_receive_count() -> None:
+    """The uncertain answer, then a look every `CALLBACK_RETRY_SECONDS` until the window ends: at most four deliveries
+    of the message (maxReceiveCount 5), so it never ends in the dead-letter queue while it waits."""
+    looks = -(-CREATE_CALLBACK_WINDOW.total_seconds() // CALLBACK_RETRY_SECONDS)  # ceiling
+    assert 1 + looks <= 4

@@ -22,7 +22,12 @@ from signbridge.domain.zapsign import ZapSignDocument, ZapSignSigner
 from signbridge.workflow.zapsign import OPERATIONS
 from signbridge.workflow.zapsign.archive import archive_zapsign_document
 from signbridge.workflow.zapsign.cancel import cancel_zapsign_document
-from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_signer_external_id
+from signbridge.workflow.zapsign.create import (
+    CREATE_RESOLUTION_WINDOW,
+    create_zapsign_document,
+    list_retry_seconds,
+    zapsign_signer_external_id,
+)
 from signbridge.workflow.zapsign.sync import sync_zapsign_document
 from tests.support.memory import (
     NOW,
@@ -273,3 +278,14 @@ def test_cancel_asks_zapsign_to_refuse_the_document_of_a_cancelled_request() -> 
     # Then ZapSign was asked to refuse it, in the document's language, and nothing was written or enqueued
     assert zapsign.calls == [("cancel_document", ("doc-1", "Cancelado por el remitente"), {})]
     assert (records.writes, queues.sent) == ([], [])
+
+
+def test_an_unresolved_create_is_looked_for_within_the_queues_receive_count() -> None:
+    """An uncertain create waits `CREATE_RESOLUTION_WINDOW` for ZapSign's list: its message must not reach the
+    dead-letter queue (maxReceiveCount 5) while it waits. Deliveries: the uncertain answer, then each retry."""
+    age, deliveries = timedelta(0), 1
+    while age < CREATE_RESOLUTION_WINDOW:
+        age += timedelta(seconds=list_retry_seconds(age))
+        deliveries += 1
+    assert deliveries <= 4
+    assert list_retry_seconds(timedelta(0)) == 60  # the first look, once the list has caught up
