@@ -14,9 +14,11 @@ fast a loaded machine gets there (docs/chaos.md).
   store's clock, so nothing is dated in the future. The hour is an offset of the invocation on the current thread (a
   `ContextVar`): zero for every invocation but the reconciler's, which the run makes on its own thread inside
   `ahead(...)`.
-- **Backoffs, elapsed.** The worker backs a failed record off (10 s doubling, or the provider's `Retry-After`) with
-  `ChangeMessageVisibility`. `chaos.aws` remembers each such change; `BackoffClock.expire()` makes those messages
-  visible now, as if their backoff had passed (a message since deleted or received again is skipped).
+- **Backoffs at the same speed.** The worker backs a failed record off (10 s doubling, or the provider's
+  `Retry-After`) with `ChangeMessageVisibility`, which SQS counts in real seconds. `chaos.aws` remembers each such
+  change; `BackoffClock.expire()` makes a message visible again once its backoff has passed on the functions' clock
+  (`SPEED` times sooner), so a message is delivered as often as it would be on AWS, no more (its receive count is what
+  sends it to the dead-letter queue).
 """
 
 from __future__ import annotations
@@ -92,28 +94,33 @@ class BackoffClock:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[str, tuple[str, float]] = {}  # receipt handle -> (queue URL, monotonic end of backoff)
+        self._pending: dict[str, tuple[str, float, int]] = {}  # receipt handle -> (queue URL, since, seconds)
         self.expired = 0
 
     def remember(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
         with self._lock:
             if seconds > 0:
-                self._pending[receipt_handle] = (queue_url, time.monotonic() + seconds)
+                self._pending[receipt_handle] = (queue_url, time.monotonic(), seconds)
             else:
                 self._pending.pop(receipt_handle, None)
 
     def expire(self, sqs: Any) -> int:
-        """Make every backed-off message visible now; answer how many were.
+        """Make every message whose backoff has passed on the functions' clock visible now; answer how many were.
 
-        Only a backoff with more than `MARGIN_SECONDS` to go: once it has (nearly) elapsed, the message may have been
-        received again, and SQS would let an old receipt handle change the visibility of the delivery in progress."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        count = 0
+        A backoff with `MARGIN_SECONDS` or less to go in real time is left to SQS: the message may have been received
+        again by now, and SQS would let an old receipt handle change the visibility of the delivery in progress."""
         now = time.monotonic()
-        for receipt_handle, (queue_url, until) in pending.items():
-            if until - now <= MARGIN_SECONDS:
-                continue
+        due: list[tuple[str, str]] = []
+        with self._lock:
+            for receipt_handle, (queue_url, since, seconds) in list(self._pending.items()):
+                elapsed = now - since
+                if seconds - elapsed <= MARGIN_SECONDS:
+                    del self._pending[receipt_handle]  # SQS ends it (about) now anyway
+                elif elapsed * SPEED >= seconds:
+                    del self._pending[receipt_handle]
+                    due.append((receipt_handle, queue_url))
+        count = 0
+        for receipt_handle, queue_url in due:
             try:
                 sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
             except ClientError:

@@ -57,7 +57,7 @@ DOC_END = "<!-- chaos:last-run:end -->"
 TERMINAL = frozenset({"completed", "refused", "cancelled", "expired", "failed"})
 RECONCILER = "reconciler"
 RECONCILER_AHEAD = timedelta(hours=1)  # how much later than now each of the run's reconciler runs happens
-DRAIN_STEP_SECONDS = 5.0  # while draining, backoffs are let elapse this often
+BACKOFF_TICK = 1.0  # how often backoffs that ended on the functions' clock are made to end at SQS too
 
 Out = Callable[[str], None]
 
@@ -212,19 +212,20 @@ def reconcile_later(stack: LocalStack) -> None:
         stack.invoke(RECONCILER, reconciler_event(shifted_clock()))
 
 
-def _time_passes(stack: LocalStack, backoffs: BackoffClock) -> None:
-    """The worker's backoffs elapse, then the reconciler runs an hour later."""
-    backoffs.expire(stack.client("sqs"))
-    reconcile_later(stack)
-
-
 @contextmanager
 def _reconciling(stack: LocalStack, backoffs: BackoffClock, *, every: float) -> Iterator[None]:
+    """While the requests run: the worker's backoffs end on the functions' clock (checked every `BACKOFF_TICK`), and
+    every `every` seconds the reconciler runs an hour later."""
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(every):
-            _time_passes(stack, backoffs)
+        sqs = stack.client("sqs")
+        last = time.monotonic()
+        while not stop.wait(BACKOFF_TICK):
+            backoffs.expire(sqs)
+            if time.monotonic() - last >= every:
+                reconcile_later(stack)
+                last = time.monotonic()
 
     thread = threading.Thread(target=loop, name="chaos-reconciler", daemon=True)
     thread.start()
@@ -268,9 +269,10 @@ def _settle(stack: LocalStack, providers: Providers, backoffs: BackoffClock, *, 
 def _drain(stack: LocalStack, backoffs: BackoffClock, *, timeout: float) -> bool:
     """Wait until the stack is idle, letting the worker's backoffs elapse every few seconds (`chaos.clock`)."""
     deadline = time.monotonic() + timeout
+    sqs = stack.client("sqs")
     while (remaining := deadline - time.monotonic()) > 0:
-        backoffs.expire(stack.client("sqs"))
-        if stack.wait_until_idle(timeout=min(DRAIN_STEP_SECONDS, remaining)):
+        backoffs.expire(sqs)
+        if stack.wait_until_idle(timeout=min(BACKOFF_TICK, remaining)):
             return True
     return False
 
@@ -354,7 +356,7 @@ def _checks(
             "not_completed": not_completed,
         },
         "none_stuck": {"ok": not stuck, "stuck": stuck},
-        "dlqs_empty": {"ok": not any(dead_letters.values()), "messages": dead_letters},
+        "dlqs_empty": {"ok": not any(dead_letters.values()), "messages": dead_letters, "letters": _letters(stack)},
         "no_duplicate_provider_objects": {"ok": not duplicates, "duplicates": duplicates},
         "files_stored_once_with_provider_sha256": {"ok": not file_problems, "problems": file_problems[:50]},
     }
@@ -372,6 +374,24 @@ def _dead_letters(stack: LocalStack) -> dict[str, int]:
                 attributes["ApproximateNumberOfMessagesNotVisible"]
             )
     return depths
+
+
+def _letters(stack: LocalStack) -> list[str]:
+    """What the dead letters are: each one's operation and request (read, left in place; never a body)."""
+    sqs = stack.client("sqs")
+    found: list[str] = []
+    for logical_id, url in stack.resources().items():
+        if not (url.startswith("http") and "DeadLetter" in logical_id):
+            continue
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        for message in answer.get("Messages", []):
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                body = {}
+            fields = body if isinstance(body, dict) else {}
+            found.append(f"{logical_id}: {fields.get('op', '?')} {fields.get('request_id') or fields.get('payload')}")
+    return found
 
 
 def _duplicates(providers: Providers, results: list[DemoResult], finals: Mapping[str, Any]) -> list[str]:

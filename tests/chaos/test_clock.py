@@ -59,20 +59,25 @@ def test_services_made_while_installed_keep_time_by_the_shifted_clock(aws: Any) 
     assert AwsServices.from_settings(settings).clock is utc_now  # uninstalled: the real clock again
 
 
-def test_a_backed_off_message_is_visible_again_once_its_backoff_is_let_elapse(sqs_client: Any) -> None:
+def test_a_backed_off_message_is_delivered_again_once_its_backoff_passed_on_the_functions_clock(
+    sqs_client: Any,
+) -> None:
     queue = create_fifo_queue(sqs_client, unique_name("chaos-clock"))
     sqs_client.send_message(QueueUrl=queue.url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d")
     [received] = sqs_client.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=1)["Messages"]
     # Given the worker's backoff of a failed record (as it calls it, remembered by the injector's hook)
+    backoff = 3 * SPEED  # seconds: 3 s on the functions' clock
     sqs_client.change_message_visibility(
-        QueueUrl=queue.url, ReceiptHandle=received["ReceiptHandle"], VisibilityTimeout=600
+        QueueUrl=queue.url, ReceiptHandle=received["ReceiptHandle"], VisibilityTimeout=backoff
     )
     backoffs = BackoffClock()
-    backoffs.remember(queue.url, received["ReceiptHandle"], 600)
+    backoffs.remember(queue.url, received["ReceiptHandle"], backoff)
+    # When it has not passed on the functions' clock yet, it is left alone
+    assert backoffs.expire(sqs_client) == 0
     assert sqs_client.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=1).get("Messages", []) == []
-    # When it is let elapse
+    # When it has, the message is delivered again (long before SQS's own timeout), and nothing is left to expire
+    time.sleep(3.2)
     assert backoffs.expire(sqs_client) == 1
-    # Then the message is delivered again, and nothing is left to expire
     again = sqs_client.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=1)["Messages"]
     assert [message["MessageId"] for message in again] == [received["MessageId"]]
     assert backoffs.expire(sqs_client) == 0
