@@ -390,7 +390,7 @@ def _letters(stack: LocalStack) -> list[str]:
             except ValueError:
                 body = {}
             fields = body if isinstance(body, dict) else {}
-            found.append(f"{logical_id}: {fields.get('op', '?')} {fields.get('request_id') or fields.get('payload')}")
+            found.append(f"{logical_id}: {fields.get('op', '?')} {fields.get('request_id') or '(a webhook hint)'}")
     return found
 
 
