@@ -7,7 +7,8 @@
    seconds with a clock one hour ahead (as its schedule would, time compressed), so whatever a lost webhook or a
    crash left behind is re-planned.
 3. The faults are cleared, held webhooks released, the reconciler runs `reconciler_runs` more times (the stack idle
-   between), and the checks read the end state: every request `completed`, none stuck, the DLQs empty, no provider
+   between), then the housekeeper's daily run (it drops the dead letters of finished requests), and the checks read
+   the end state: every request `completed`, none stuck, the DLQs empty, no provider
    object made twice (counted at the simulators), every reported file in S3 once (one version) with the sha256 of
    a file a provider served.
 4. The tallies are printed and recorded (`bench/results/chaos-latest.json`); docs/chaos.md's figures are rendered
@@ -56,6 +57,7 @@ DOC_BEGIN = "<!-- chaos:last-run:begin -->"
 DOC_END = "<!-- chaos:last-run:end -->"
 TERMINAL = frozenset({"completed", "refused", "cancelled", "expired", "failed"})
 RECONCILER = "reconciler"
+HOUSEKEEPER = "housekeeper"
 RECONCILER_AHEAD = timedelta(hours=1)  # how much later than now each of the run's reconciler runs happens
 BACKOFF_TICK = 1.0  # how often backoffs that ended on the functions' clock are made to end at SQS too
 
@@ -173,11 +175,12 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
         with _reconciling(stack, backoffs, every=config.reconcile_every):
             results = _run_requests(stack, providers, config, bucket=bucket)
         _set_plans(providers, {}, {})
-        _settle(stack, providers, backoffs, runs=config.reconciler_runs, timeout=config.settle_timeout)
+        housekept = _settle(stack, providers, backoffs, runs=config.reconciler_runs, timeout=config.settle_timeout)
         report.requests = [_request_row(result) for result in results]
         report.checks = _checks(stack, providers, results, bucket=bucket)
         report.tallies = {
             "aws": {**injector.tallies(), "backoffs_elapsed": backoffs.expired},
+            "housekeeper": housekept,
             "providers": _provider_tallies(providers),
             "invocations": _invocation_tallies(stack),
         }
@@ -197,9 +200,9 @@ def _set_plans(providers: Providers, zapsign: Mapping[str, Any], oneshot: Mappin
         answer.raise_for_status()
 
 
-def reconciler_event(at: datetime) -> dict[str, Any]:
-    """The reconciler's schedule event, due at `at`."""
-    event = json.loads((REPO_ROOT / "events" / "schedule" / "reconciler.json").read_text())
+def scheduled_event(function: str, at: datetime) -> dict[str, Any]:
+    """`function`'s schedule event (events/schedule/), due at `at`."""
+    event = json.loads((REPO_ROOT / "events" / "schedule" / f"{function}.json").read_text())
     event["id"] = f"chaos-{time.monotonic_ns()}"
     event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return dict(event)
@@ -209,7 +212,7 @@ def reconcile_later(stack: LocalStack) -> None:
     """One reconciler run as it would happen `RECONCILER_AHEAD` from now (`chaos.clock`): every request in flight is
     then older than its status's threshold."""
     with ahead(RECONCILER_AHEAD):
-        stack.invoke(RECONCILER, reconciler_event(shifted_clock()))
+        stack.invoke(RECONCILER, scheduled_event(RECONCILER, shifted_clock()))
 
 
 @contextmanager
@@ -256,7 +259,10 @@ def _run_requests(stack: LocalStack, providers: Providers, config: ChaosConfig, 
         return list(pool.map(one, workflows))
 
 
-def _settle(stack: LocalStack, providers: Providers, backoffs: BackoffClock, *, runs: int, timeout: float) -> None:
+def _settle(
+    stack: LocalStack, providers: Providers, backoffs: BackoffClock, *, runs: int, timeout: float
+) -> dict[str, Any]:
+    """Release held webhooks, drain, reconcile `runs` times, then the housekeeper's run; answers what it dropped."""
     for simulator in (providers.zapsign_simulator, providers.oneshot_simulator):
         assert simulator is not None
         simulator.webhooks.flush_held()
@@ -264,6 +270,12 @@ def _settle(stack: LocalStack, providers: Providers, backoffs: BackoffClock, *, 
     for _ in range(runs):
         reconcile_later(stack)
         _drain(stack, backoffs, timeout=timeout)
+    # Its daily run: the dead letters of requests that have finished are dropped (maintenance.housekeep); a dead
+    # letter of a request still under way stays, and fails `dlqs_empty`.
+    housekept = stack.invoke(HOUSEKEEPER, scheduled_event(HOUSEKEEPER, shifted_clock()))
+    _drain(stack, backoffs, timeout=timeout)
+    result = housekept.result if isinstance(housekept.result, dict) else {}
+    return {"dead_letters_dropped": result.get("dead_letters_dropped", {}), "outcome": housekept.outcome}
 
 
 def _drain(stack: LocalStack, backoffs: BackoffClock, *, timeout: float) -> bool:
@@ -459,6 +471,7 @@ def print_report(report: ChaosReport, say: Out) -> None:
         say(f"  {'PASS' if check['ok'] else 'FAIL'}  {name}  {json.dumps(details)[:600] if details else ''}")
     aws = report.tallies.get("aws", {})
     say(f"  AWS faults injected: {aws.get('injected_total', 0)}; worker crashes: {aws.get('crashes', {})}")
+    say(f"  housekeeper: {report.tallies.get('housekeeper', {})}")
     for line, count in aws.get("injected", {}).items():
         say(f"    {count:>5}  {line}")
     for name, provider in report.tallies.get("providers", {}).items():
@@ -493,7 +506,11 @@ def render(data: Mapping[str, Any]) -> str:
         text = json.dumps(details)[:300].replace("|", "/") if details else ""
         lines.append(f"| {name} | {'pass' if check['ok'] else 'FAIL'} | {text} |")
     aws = data["tallies"]["aws"]
-    lines += ["", f"AWS faults injected: {aws['injected_total']}; worker crashes: {json.dumps(aws['crashes'])}.", ""]
+    lines += ["", f"AWS faults injected: {aws['injected_total']}; worker crashes: {json.dumps(aws['crashes'])}."]
+    if "housekeeper" in data["tallies"]:
+        dropped = data["tallies"]["housekeeper"].get("dead_letters_dropped", {})
+        lines.append(f"Dead letters of finished requests dropped by the housekeeper's run: {json.dumps(dropped)}.")
+    lines.append("")
     for name, provider in data["tallies"]["providers"].items():
         lines.append(
             f"- {name}: {provider['calls']} calls; injected {json.dumps(provider['injected'])}; "

@@ -287,5 +287,5 @@ def test_an_unresolved_create_is_looked_for_within_the_queues_receive_count() ->
     while age < CREATE_RESOLUTION_WINDOW:
         age += timedelta(seconds=list_retry_seconds(age))
         deliveries += 1
-    assert deliveries <= 4
+    assert deliveries <= 3  # two of the five left for other failures
     assert list_retry_seconds(timedelta(0)) == 60  # the first look, once the list has caught up

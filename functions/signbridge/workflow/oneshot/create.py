@@ -68,10 +68,10 @@ COMMUNICATION_LANGUAGES: Final = {Language.ES: "ES", Language.EN: "EN"}
 # How long an intent without an answer waits for the Optimizer's callback before the create is made again.
 # INFERENCE (docs/providers/oneshot.md §6.2): the Optimizer calls back when the request changes status, that is during
 # the create itself (the simulator does, before it answers); two minutes outlast a slow delivery without holding the
-# signer for long. Looked at every `CALLBACK_RETRY_SECONDS`: four deliveries of the message at most (the uncertain
-# answer, 45 s, 90 s, the create at 135 s), within the queues' `maxReceiveCount` of 5.
+# signer for long. Looked at every `CALLBACK_RETRY_SECONDS`: three deliveries of the message (the uncertain answer,
+# a minute, the create at two), leaving two of the queues' `maxReceiveCount` of 5 for other failures.
 CREATE_CALLBACK_WINDOW: Final = timedelta(minutes=2)
-CALLBACK_RETRY_SECONDS: Final = 45.0
+CALLBACK_RETRY_SECONDS: Final = 60.0
 
 
 # INFERENCE (issue 10, defect 9): a 502 or 503 is a gateway's answer for an Optimizer that did not take the call, so

@@ -57,12 +57,11 @@ LIST_RETRY_SECONDS: Final = 60.0  # §3.3: a new document may take up to about a
 
 
 def list_retry_seconds(intent_age: timedelta) -> float:
-    """When to look in the folder again, `intent_age` after the create's intent: every minute for the first two (a
-    new document shows within about a minute), then once more when `CREATE_RESOLUTION_WINDOW` has passed. Four
-    deliveries of the message at most (the uncertain answer, two minutes, the window's end), within the queues'
-    `maxReceiveCount` of 5: a message retried once a minute through the whole window would end in the dead-letter
-    queue halfway."""
-    if intent_age < timedelta(seconds=2 * LIST_RETRY_SECONDS):
+    """When to look in the folder again, `intent_age` after the create's intent: after a minute (a new document shows
+    within about a minute), then once more when `CREATE_RESOLUTION_WINDOW` has passed. Three deliveries of the message
+    (the uncertain answer, a minute, the window's end), leaving two of the queues' `maxReceiveCount` of 5 for other
+    failures: a message retried once a minute through the whole window would end in the dead-letter queue halfway."""
+    if intent_age < timedelta(seconds=LIST_RETRY_SECONDS):
         return LIST_RETRY_SECONDS
     return max(LIST_RETRY_SECONDS, (CREATE_RESOLUTION_WINDOW - intent_age).total_seconds())
 
