@@ -16,7 +16,9 @@ pollers, the chaos run's own reads — are never touched):
   its queue) at the first DynamoDB write after an S3 write (`after_s3_write`), after a provider create answered
   (`after_provider_create`), or at the second DynamoDB write of a batch of two or more records (`mid_batch`).
 
-Every injection is tallied (`tallies()`), by function, service and error code, and by crash point.
+Every injection is tallied (`tallies()`), by function, service and error code, and by crash point. The functions'
+`ChangeMessageVisibility` calls (the worker's backoffs) are also remembered in `backoffs` (`chaos.clock.BackoffClock`),
+so the run can let them elapse instead of waiting.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import botocore.session
 import requests
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from chaos.clock import BackoffClock
 from local.runtime import Invocation, LambdaRuntime
 
 HOOK_ID = "signbridge-chaos-aws"
@@ -133,6 +136,7 @@ class AwsFaultInjector:
         self._original_request: Callable[..., Any] | None = None
         self._runtime: LambdaRuntime | None = None
         self.lose_messages: Callable[[Any], None] | None = None  # given the killed batch's event (chaos.run sets it)
+        self.backoffs: BackoffClock | None = None  # where the functions' visibility changes are remembered
 
     # -- installing
 
@@ -159,6 +163,12 @@ class AwsFaultInjector:
                 )
                 client.meta.events.register(
                     "before-call", injector._before_call_for(service), unique_id=f"{HOOK_ID}-call"
+                )
+            if service == "sqs":
+                client.meta.events.register(
+                    "before-parameter-build.sqs.ChangeMessageVisibility",
+                    injector._visibility_change,
+                    unique_id=f"{HOOK_ID}-visibility",
                 )
             return client
 
@@ -283,6 +293,16 @@ class AwsFaultInjector:
             }
 
         return before_call
+
+    def _visibility_change(self, params: Mapping[str, Any], **_: Any) -> None:
+        """A function backing a record off: remembered, so the run can let the backoff elapse (`chaos.clock`)."""
+        if _CURRENT.get() is None or self.backoffs is None:
+            return
+        self.backoffs.remember(
+            str(params.get("QueueUrl", "")),
+            str(params.get("ReceiptHandle", "")),
+            int(params.get("VisibilityTimeout", 0)),
+        )
 
     def _maybe_crash(self, current: _Invocation) -> None:
         point = current.crash

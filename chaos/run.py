@@ -7,7 +7,8 @@
    seconds with a clock one hour ahead (as its schedule would, time compressed), so whatever a lost webhook or a
    crash left behind is re-planned.
 3. The faults are cleared, held webhooks released, the reconciler runs `reconciler_runs` more times (the stack idle
-   between), and the checks read the end state: every request `completed`, none stuck, the DLQs empty, no provider
+   between), then the housekeeper's daily run (it drops the dead letters of finished requests), and the checks read
+   the end state: every request `completed`, none stuck, the DLQs empty, no provider
    object made twice (counted at the simulators), every reported file in S3 once (one version) with the sha256 of
    a file a provider served.
 4. The tallies are printed and recorded (`bench/results/chaos-latest.json`); docs/chaos.md's figures are rendered
@@ -37,6 +38,7 @@ from typing import Any
 import requests
 
 from chaos.aws import AwsFaultInjector, AwsFaults
+from chaos.clock import BackoffClock, FunctionClocks, ahead, shifted_clock
 from demo.answers import signers_of, status_of
 from demo.client import ApiClient
 from demo.files import check_files
@@ -55,6 +57,9 @@ DOC_BEGIN = "<!-- chaos:last-run:begin -->"
 DOC_END = "<!-- chaos:last-run:end -->"
 TERMINAL = frozenset({"completed", "refused", "cancelled", "expired", "failed"})
 RECONCILER = "reconciler"
+HOUSEKEEPER = "housekeeper"
+RECONCILER_AHEAD = timedelta(hours=1)  # how much later than now each of the run's reconciler runs happens
+BACKOFF_TICK = 1.0  # how often backoffs that ended on the functions' clock are made to end at SQS too
 
 Out = Callable[[str], None]
 
@@ -146,6 +151,8 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
     )
     started = time.monotonic()
     injector = AwsFaultInjector(aws_faults)
+    backoffs = BackoffClock()
+    injector.backoffs = backoffs
     providers = Providers.simulated(webhook_backoff_seconds=0.05)
     stack_config = LocalStackConfig(
         template=synth.ensure_template(),
@@ -156,7 +163,7 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
         schedules=False,
         async_retry_delays=(0.5, 1.0),
     )
-    with injector.installed(), LocalStack(stack_config) as stack:
+    with FunctionClocks().installed(), injector.installed(), LocalStack(stack_config) as stack:
         providers.connect(stack)
         injector.attach(stack.runtime)
         injector.lose_messages = lambda event: _delete_messages(stack, event)
@@ -165,14 +172,15 @@ def run_chaos(config: ChaosConfig, say: Out = print) -> ChaosReport:
         say(f"chaos run, seed {config.seed}: {config.requests} requests ({', '.join(config.workflows)}) at once")
         if config.provider_faults:
             _set_plans(providers, zapsign_plan, oneshot_plan)
-        with _reconciling(stack, every=config.reconcile_every):
+        with _reconciling(stack, backoffs, every=config.reconcile_every):
             results = _run_requests(stack, providers, config, bucket=bucket)
         _set_plans(providers, {}, {})
-        _settle(stack, providers, runs=config.reconciler_runs, timeout=config.settle_timeout)
+        housekept = _settle(stack, providers, backoffs, runs=config.reconciler_runs, timeout=config.settle_timeout)
         report.requests = [_request_row(result) for result in results]
         report.checks = _checks(stack, providers, results, bucket=bucket)
         report.tallies = {
-            "aws": injector.tallies(),
+            "aws": {**injector.tallies(), "backoffs_elapsed": backoffs.expired},
+            "housekeeper": housekept,
             "providers": _provider_tallies(providers),
             "invocations": _invocation_tallies(stack),
         }
@@ -192,21 +200,35 @@ def _set_plans(providers: Providers, zapsign: Mapping[str, Any], oneshot: Mappin
         answer.raise_for_status()
 
 
-def reconciler_event(now: datetime) -> dict[str, Any]:
-    """A schedule event one hour ahead: every request in flight is older than its status's threshold."""
-    event = json.loads((REPO_ROOT / "events" / "schedule" / "reconciler.json").read_text())
+def scheduled_event(function: str, at: datetime) -> dict[str, Any]:
+    """`function`'s schedule event (events/schedule/), due at `at`."""
+    event = json.loads((REPO_ROOT / "events" / "schedule" / f"{function}.json").read_text())
     event["id"] = f"chaos-{time.monotonic_ns()}"
-    event["time"] = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return dict(event)
 
 
+def reconcile_later(stack: LocalStack) -> None:
+    """One reconciler run as it would happen `RECONCILER_AHEAD` from now (`chaos.clock`): every request in flight is
+    then older than its status's threshold."""
+    with ahead(RECONCILER_AHEAD):
+        stack.invoke(RECONCILER, scheduled_event(RECONCILER, shifted_clock()))
+
+
 @contextmanager
-def _reconciling(stack: LocalStack, *, every: float) -> Iterator[None]:
+def _reconciling(stack: LocalStack, backoffs: BackoffClock, *, every: float) -> Iterator[None]:
+    """While the requests run: the worker's backoffs end on the functions' clock (checked every `BACKOFF_TICK`), and
+    every `every` seconds the reconciler runs an hour later."""
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(every):
-            stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC)))
+        sqs = stack.client("sqs")
+        last = time.monotonic()
+        while not stop.wait(BACKOFF_TICK):
+            backoffs.expire(sqs)
+            if time.monotonic() - last >= every:
+                reconcile_later(stack)
+                last = time.monotonic()
 
     thread = threading.Thread(target=loop, name="chaos-reconciler", daemon=True)
     thread.start()
@@ -237,14 +259,34 @@ def _run_requests(stack: LocalStack, providers: Providers, config: ChaosConfig, 
         return list(pool.map(one, workflows))
 
 
-def _settle(stack: LocalStack, providers: Providers, *, runs: int, timeout: float) -> None:
+def _settle(
+    stack: LocalStack, providers: Providers, backoffs: BackoffClock, *, runs: int, timeout: float
+) -> dict[str, Any]:
+    """Release held webhooks, drain, reconcile `runs` times, then the housekeeper's run; answers what it dropped."""
     for simulator in (providers.zapsign_simulator, providers.oneshot_simulator):
         assert simulator is not None
         simulator.webhooks.flush_held()
-    stack.wait_until_idle(timeout=timeout)
+    _drain(stack, backoffs, timeout=timeout)
     for _ in range(runs):
-        stack.invoke(RECONCILER, reconciler_event(datetime.now(UTC)))
-        stack.wait_until_idle(timeout=timeout)
+        reconcile_later(stack)
+        _drain(stack, backoffs, timeout=timeout)
+    # Its daily run: the dead letters of requests that have finished are dropped (maintenance.housekeep); a dead
+    # letter of a request still under way stays, and fails `dlqs_empty`.
+    housekept = stack.invoke(HOUSEKEEPER, scheduled_event(HOUSEKEEPER, shifted_clock()))
+    _drain(stack, backoffs, timeout=timeout)
+    result = housekept.result if isinstance(housekept.result, dict) else {}
+    return {"dead_letters_dropped": result.get("dead_letters_dropped", {}), "outcome": housekept.outcome}
+
+
+def _drain(stack: LocalStack, backoffs: BackoffClock, *, timeout: float) -> bool:
+    """Wait until the stack is idle, letting the worker's backoffs elapse every few seconds (`chaos.clock`)."""
+    deadline = time.monotonic() + timeout
+    sqs = stack.client("sqs")
+    while (remaining := deadline - time.monotonic()) > 0:
+        backoffs.expire(sqs)
+        if stack.wait_until_idle(timeout=min(BACKOFF_TICK, remaining)):
+            return True
+    return False
 
 
 def _delete_messages(stack: LocalStack, event: Any) -> None:
@@ -326,7 +368,7 @@ def _checks(
             "not_completed": not_completed,
         },
         "none_stuck": {"ok": not stuck, "stuck": stuck},
-        "dlqs_empty": {"ok": not any(dead_letters.values()), "messages": dead_letters},
+        "dlqs_empty": {"ok": not any(dead_letters.values()), "messages": dead_letters, "letters": _letters(stack)},
         "no_duplicate_provider_objects": {"ok": not duplicates, "duplicates": duplicates},
         "files_stored_once_with_provider_sha256": {"ok": not file_problems, "problems": file_problems[:50]},
     }
@@ -344,6 +386,24 @@ def _dead_letters(stack: LocalStack) -> dict[str, int]:
                 attributes["ApproximateNumberOfMessagesNotVisible"]
             )
     return depths
+
+
+def _letters(stack: LocalStack) -> list[str]:
+    """What the dead letters are: each one's operation and request (read, left in place; never a body)."""
+    sqs = stack.client("sqs")
+    found: list[str] = []
+    for logical_id, url in stack.resources().items():
+        if not (url.startswith("http") and "DeadLetter" in logical_id):
+            continue
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        for message in answer.get("Messages", []):
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                body = {}
+            fields = body if isinstance(body, dict) else {}
+            found.append(f"{logical_id}: {fields.get('op', '?')} {fields.get('request_id') or '(a webhook hint)'}")
+    return found
 
 
 def _duplicates(providers: Providers, results: list[DemoResult], finals: Mapping[str, Any]) -> list[str]:
@@ -411,6 +471,7 @@ def print_report(report: ChaosReport, say: Out) -> None:
         say(f"  {'PASS' if check['ok'] else 'FAIL'}  {name}  {json.dumps(details)[:600] if details else ''}")
     aws = report.tallies.get("aws", {})
     say(f"  AWS faults injected: {aws.get('injected_total', 0)}; worker crashes: {aws.get('crashes', {})}")
+    say(f"  housekeeper: {report.tallies.get('housekeeper', {})}")
     for line, count in aws.get("injected", {}).items():
         say(f"    {count:>5}  {line}")
     for name, provider in report.tallies.get("providers", {}).items():
@@ -445,7 +506,11 @@ def render(data: Mapping[str, Any]) -> str:
         text = json.dumps(details)[:300].replace("|", "/") if details else ""
         lines.append(f"| {name} | {'pass' if check['ok'] else 'FAIL'} | {text} |")
     aws = data["tallies"]["aws"]
-    lines += ["", f"AWS faults injected: {aws['injected_total']}; worker crashes: {json.dumps(aws['crashes'])}.", ""]
+    lines += ["", f"AWS faults injected: {aws['injected_total']}; worker crashes: {json.dumps(aws['crashes'])}."]
+    if "housekeeper" in data["tallies"]:
+        dropped = data["tallies"]["housekeeper"].get("dead_letters_dropped", {})
+        lines.append(f"Dead letters of finished requests dropped by the housekeeper's run: {json.dumps(dropped)}.")
+    lines.append("")
     for name, provider in data["tallies"]["providers"].items():
         lines.append(
             f"- {name}: {provider['calls']} calls; injected {json.dumps(provider['injected'])}; "

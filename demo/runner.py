@@ -6,6 +6,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import requests
@@ -29,6 +30,10 @@ from demo.waiting import DemoCancelledError, RequestEndedError, StageTimeoutErro
 
 WORKFLOWS = ("zapsign", "oneshot", "zapsign_oneshot")
 DEFAULT_TIMEOUT_SECONDS = 120.0
+RESEND_AFTER_SECONDS = 65.0  # a signer whose SMS code does not come asks for another once the minute is over
+RETRY_LATER = frozenset({429, 503})  # answers to a code that say "try again later" (docs/api.md)
+SETTLED_AFTER_A_SIGN = ("awaiting_otp", "oneshot_pending", "archiving", "completed")
+MAX_RETRY_PAUSE_SECONDS = 5.0
 
 Out = Callable[[str], None]
 
@@ -168,17 +173,48 @@ class _DemoRun:
                 f"awaiting_otp (signer {turn})",
                 condition=lambda answer, turn=turn: is_turn_of(answer, turn),
             )
-            signer = next((s for p, s in enumerate(signers_of(awaiting)) if index_of(s, p) == turn), {})
-            self.result.stage = f"otp (signer {turn})"
-            code = _read_otp(
-                oneshot, signer, phone=sent_signers[turn]["phone"], until=self.deadline, cancelled=self.cancelled
-            )
-            self.say(f"signer {turn} received the SMS code {code}")
-            assert self.result.request_id is not None
-            answer = self.api.submit_otp(self.result.request_id, turn, code)
-            if answer.status_code >= 300:
-                raise ApiError(answer, f"POST /v1/requests/…/signers/{turn}/otp")
-            self.say(f"submitted the code: HTTP {answer.status_code}, status {status_of(answer.json())}")
+            while not self._submit_code(oneshot, awaiting, turn):
+                # The signing service was unavailable: once the request settles (the sign confirmed, or found not
+                # to have happened), the signer tries again if it still awaits their code.
+                settled = self.wait(
+                    SETTLED_AFTER_A_SIGN,
+                    f"otp (signer {turn}) settling",
+                    condition=lambda answer: status_of(answer) != "signing",
+                )
+                if status_of(settled) != "awaiting_otp" or not is_turn_of(settled, turn):
+                    break
+                awaiting = settled
+
+    def _submit_code(self, oneshot: OneShotControl, awaiting: Mapping[str, Any], turn: int) -> bool:
+        """Read the signer's SMS code and submit it: True when the API took it, False when the signing service was
+        unavailable (503, 429: try again later); any other refusal raises."""
+        signer = next((s for p, s in enumerate(signers_of(awaiting)) if index_of(s, p) == turn), {})
+        self.result.stage = f"otp (signer {turn})"
+        request_id = self.result.request_id
+        assert request_id is not None
+        code = _read_otp(
+            oneshot,
+            signer,
+            phone=self.sent["signers"][turn]["phone"],
+            until=self.deadline,
+            cancelled=self.cancelled,
+            resend=partial(self._ask_for_another_code, request_id, turn),
+        )
+        self.say(f"signer {turn} received the SMS code {code}")
+        answer = self.api.submit_otp(request_id, turn, code)
+        if answer.status_code in RETRY_LATER:
+            self.say(f"the signing service was unavailable: HTTP {answer.status_code}; trying again later")
+            time.sleep(min(_seconds(answer.headers.get("Retry-After")), MAX_RETRY_PAUSE_SECONDS))
+            return False
+        if answer.status_code >= 300:
+            raise ApiError(answer, f"POST /v1/requests/…/signers/{turn}/otp")
+        self.say(f"submitted the code: HTTP {answer.status_code}, status {status_of(answer.json())}")
+        return True
+
+    def _ask_for_another_code(self, request_id: str, turn: int) -> None:
+        """What a signer whose SMS never came does: asks for another code (a 429 within the minute is fine: later)."""
+        answer = self.api.resend_otp(request_id, turn)
+        self.say(f"signer {turn} got no SMS code and asked for another: HTTP {answer.status_code}")
 
     def verify(self, final: dict[str, Any]) -> None:
         result = self.result
@@ -258,6 +294,13 @@ def is_turn_of(body: Mapping[str, Any], turn: int) -> bool:
     return True
 
 
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 1))
+    except ValueError:
+        return 1.0
+
+
 def _read_otp(
     oneshot: OneShotControl,
     signer: Mapping[str, Any],
@@ -265,10 +308,14 @@ def _read_otp(
     phone: str,
     until: float,
     cancelled: Callable[[], bool] | None = None,
+    resend: Callable[[], None] | None = None,
 ) -> str:
     """The code texted to the signer: by their One-Shot request pk when the API shows it, else by the phone number
-    the demo gave (the API may mask it)."""
+    the demo gave (the API may mask it). A signer whose code does not come asks for another (`resend`) once the
+    Optimizer's minute between two codes is over: an SMS whose sending was uncertain is recorded as sent, and only
+    the signer can tell it never came (docs/workflows.md)."""
     pk = signer.get("oneshot_request_pk")
+    waiting_since = time.monotonic()
     while True:
         sms = oneshot.last_otp(pk=pk) if pk else oneshot.last_otp(phone=phone)
         if sms is not None:
@@ -277,4 +324,7 @@ def _read_otp(
             raise DemoCancelledError("stopped")
         if time.monotonic() > until:
             raise RuntimeError("no SMS code arrived at the One-Shot simulator")
+        if resend is not None and time.monotonic() - waiting_since > RESEND_AFTER_SECONDS:
+            resend()
+            waiting_since = time.monotonic()
         time.sleep(0.1)

@@ -76,8 +76,10 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
     },
     # workflow/zapsign: reads originals (head, stream), stores the signed PDF and the signers' ID images (capped at
     # MAX_ID_IMAGE_BYTES); workflow/oneshot: reads the ID images and the input PDF (original or previous signed file),
-    # stores contracts and signed PDFs; workflow/verification: reads the trust anchors (config/) once per warm
-    # Lambda, stores each signed file's validation report (reports/, a few KiB of JSON).
+    # stores contracts and signed PDFs; before storing a signed PDF or a contract, heads its key for the file an
+    # attempt killed before its record stored there (workflow/stored_earlier.py); workflow/verification: reads the
+    # trust anchors (config/) once per warm Lambda, stores each signed file's validation report (reports/, a few KiB
+    # of JSON) and the long-term copy of a file that passed (signed/).
     # workflow/evidence_package: reads every file of a completed request (originals, signed PDFs, ID images,
     # contracts, raw webhooks, ZapSign's activity history: head then stream), lists and reads its validation reports,
     # and stores the ZIP (multipart when large).

@@ -183,6 +183,9 @@ class SignBridgeStack(Stack):
         _role(fn["worker"]).add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:Sign", "kms:GetPublicKey"], resources=[self.evidence_key.key_arn])
         )
+        # The One-Shot create sends the callback address, `POST /webhooks/oneshot/{secret}`: the current One-Shot
+        # webhook secret is part of it (docs/providers/oneshot.md §6.2).
+        self.secrets.webhook.grant_read(fn["worker"])
 
         # reconciler: queries the status index, records what it re-enqueued; the worker re-reads the providers.
         self._table(fn["reconciler"])

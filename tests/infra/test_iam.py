@@ -94,7 +94,7 @@ def test_secrets_are_readable_only_by_the_functions_that_need_them(synth: Synth)
         "zapsign_webhook": {"WebhookSecret"},
         "oneshot_webhook": {"WebhookSecret"},
         "intake": set(),
-        "worker": {"ZapSignSecret", "OneShotSecret"},
+        "worker": {"ZapSignSecret", "OneShotSecret", "WebhookSecret"},  # the One-Shot callback address
         "reconciler": set(),
         "housekeeper": set(),
     }

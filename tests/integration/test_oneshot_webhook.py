@@ -101,6 +101,27 @@ def test_a_callback_naming_a_request_is_stored_first_then_queued_as_one_hint(
     assert SECRET not in logs
 
 
+@pytest.mark.parametrize(
+    ("query", "created_for"),
+    [
+        ({"request": "req-1", "signer": "0"}, {"request_id": "req-1", "signer": 0}),
+        ({"request": "req 1", "signer": "0"}, None),  # not a request id
+        ({"request": "req-1", "signer": "-1"}, None),
+        ({"request": "req-1"}, None),
+    ],
+)
+def test_the_callback_address_query_names_whom_the_request_was_created_for(
+    oneshot_services: Services, sqs_client: Any, queues: Any, query: dict[str, str], created_for: Any
+) -> None:
+    # Given the REQUEST_CREATED callback of a create, at the address it gave (its query names request and signer)
+    raw_query = "&".join(f"{name}={value}" for name, value in query.items())
+    response = callback("request_created", queryStringParameters=query, rawQueryString=raw_query)
+    # Then the hint carries them (well-formed ones only), for the worker to adopt a create whose answer was lost
+    assert response["statusCode"] == 200
+    [message] = list(sqs_messages(sqs_client, queues.oneshot.url))
+    assert body_of(message)["payload"].get("created_for") == created_for
+
+
 def test_a_legacy_callback_names_its_request_by_the_integer_request_field(
     oneshot_services: Services, sqs_client: Any, queues: Any
 ) -> None:

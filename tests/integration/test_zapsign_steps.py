@@ -550,6 +550,38 @@ def test_an_archive_message_lost_to_the_dead_letter_queue_is_healed_by_the_recon
     assert zapsign_services.records.get_request(aggregate.request.id).request.status is R.COMPLETED
 
 
+def test_a_file_stored_by_an_archive_killed_before_its_record_is_not_stored_again(
+    zapsign_services: Services,
+    zapsign_worker: ZapSignWorkerDriver,
+    zapsign_simulator: ZapSignSimulator,
+    deliver: Deliver,
+    *,
+    s3_client: Any,
+    bucket: str,
+) -> None:
+    # Given a versioned bucket and a signed request whose archive stored the signed PDF, then was killed before it
+    # recorded it (its message comes back, or the reconciler re-plans it)
+    s3_client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    aggregate = created(zapsign_services, zapsign_worker)
+    sign_all(zapsign_simulator, aggregate)
+    key = keys.signed_key(aggregate.request.id, 0, ZAPSIGN_STAGE)
+    served = signed_file(zapsign_simulator, aggregate.document(0).zapsign_doc_token or "")
+    earlier = zapsign_services.files.store_bytes(key, served, expect_pdf=True, max_bytes=len(served))
+
+    # When the archive runs again
+    deliver(aggregate.request.id, "doc_signed")
+    zapsign_worker.run()
+
+    # Then the request completes with that file, recorded with its sha256, stored once and not downloaded again
+    done = zapsign_services.records.get_request(aggregate.request.id)
+    assert done.request.status is R.COMPLETED
+    assert done.document(0).signed_sha256[ZAPSIGN_STAGE] == earlier.sha256
+    assert [version["Key"] for version in s3_client.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]] == [
+        key
+    ]
+    assert zapsign_simulator.calls["file"] == 0
+
+
 # ------------------------------------------------------------------------------------------------ webhook hints
 
 

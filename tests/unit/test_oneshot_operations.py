@@ -8,8 +8,10 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from signbridge.domain.changes import LookupKind
+from signbridge.domain.credentials import WebhookSecrets
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     Cause,
@@ -28,18 +30,24 @@ from signbridge.domain.verification import FileReport, Indication, VerificationS
 from signbridge.workflow.oneshot import OPERATIONS
 from signbridge.workflow.oneshot.cleanup import cancel_oneshot_request, delete_oneshot_documents
 from signbridge.workflow.oneshot.contract import store_oneshot_contract
-from signbridge.workflow.oneshot.create import create_oneshot_request
+from signbridge.workflow.oneshot.create import (
+    CALLBACK_RETRY_SECONDS,
+    CREATE_CALLBACK_WINDOW,
+    create_oneshot_request,
+)
 from signbridge.workflow.oneshot.otp import send_oneshot_otp
 from signbridge.workflow.oneshot.retrieve import retrieve_oneshot_document
 from signbridge.workflow.oneshot.sign import SIGN_SETTLE_SECONDS, confirm_oneshot_signature
 from signbridge.workflow.oneshot.upload import upload_oneshot_document
 from tests.support.memory import (
     NOW,
+    SETTINGS,
     FakeOneShot,
     FakeVerifier,
     MemoryFiles,
     MemoryQueues,
     MemoryRecords,
+    MemoryServices,
     memory_services,
     pdf_stream,
     with_parts,
@@ -138,6 +146,101 @@ def test_an_uncertain_create_comes_back_later_with_its_intent_forgotten() -> Non
         )
     after = records.stored["req-1"]
     assert (after.request.status, after.signer(0).oneshot_create_started_at) == (R.ONESHOT_PENDING, None)
+
+
+class _Secrets:
+    """The secret store, as far as the create's callback address reads it."""
+
+    def webhooks(self) -> WebhookSecrets:
+        return WebhookSecrets(zapsign=(SecretStr("z-secret"),), oneshot=(SecretStr("o-secret"),))
+
+
+CALLING_BACK = SETTINGS.model_copy(update={"api_base_url": "https://api.example.com/"})
+
+
+def calling_back(records: MemoryRecords, queues: MemoryQueues, oneshot: FakeOneShot | None = None) -> MemoryServices:
+    """Services whose create asks the Optimizer for callbacks (an API base URL and the One-Shot webhook secret)."""
+    files = MemoryFiles(dict.fromkeys(EVIDENCE.values(), b"\xff\xd8\xff image"))
+    return memory_services(records, queues, files=files, oneshot=oneshot, settings=CALLING_BACK, secrets=_Secrets())
+
+
+def test_the_create_asks_for_callbacks_at_an_address_naming_the_request_and_signer() -> None:
+    records, queues = MemoryRecords(stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE})), MemoryQueues()
+    oneshot = FakeOneShot(create_request=CreatedRequest(pk=7, status=None, async_mode=None, message="ok"))
+    create_oneshot_request(calling_back(records, queues, oneshot), message(Op.CREATE_ONESHOT_REQUEST))
+    assert (
+        oneshot.calls[0][2]["callback_url"]
+        == "https://api.example.com/webhooks/oneshot/o-secret?request=req-1&signer=0"
+    )
+
+
+def test_a_lost_create_answer_waits_for_the_optimizers_callback_instead_of_creating_again() -> None:
+    # Given a create intent without a recorded answer (a crash mid-call), a minute old, and callbacks asked for
+    intent = NOW - timedelta(minutes=1)
+    aggregate = stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE, "oneshot_create_started_at": intent})
+    records, oneshot = MemoryRecords(aggregate), FakeOneShot()
+    # When the step runs again, it comes back later without creating anything
+    with pytest.raises(RetryableError) as raised:
+        create_oneshot_request(calling_back(records, MemoryQueues(), oneshot), message(Op.CREATE_ONESHOT_REQUEST))
+    assert raised.value.retry_after == CALLBACK_RETRY_SECONDS
+    assert oneshot.asked() == []
+    assert records.writes == []
+
+
+def test_a_lost_create_answer_with_no_callback_in_the_window_creates_again() -> None:
+    intent = NOW - CREATE_CALLBACK_WINDOW
+    aggregate = stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE, "oneshot_create_started_at": intent})
+    records = MemoryRecords(aggregate)
+    oneshot = FakeOneShot(create_request=CreatedRequest(pk=8, status=None, async_mode=None, message="ok"))
+    create_oneshot_request(calling_back(records, MemoryQueues(), oneshot), message(Op.CREATE_ONESHOT_REQUEST))
+    assert oneshot.asked() == ["create_request"]
+    assert records.stored["req-1"].signer(0).oneshot_request_pk == "8"
+
+
+@pytest.mark.parametrize(("status", "intent_kept"), [(500, True), (504, True), (502, False), (503, False)])
+def test_an_uncertain_create_keeps_its_intent_unless_a_gateway_answered_before_the_optimizer(
+    status: int, *, intent_kept: bool
+) -> None:
+    records = MemoryRecords(stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE}))
+    oneshot = FakeOneShot(create_request=UncertainOutcomeError("oneshot", "create_request", "HTTP 5xx", status=status))
+    with pytest.raises(RetryableError):
+        create_oneshot_request(calling_back(records, MemoryQueues(), oneshot), message(Op.CREATE_ONESHOT_REQUEST))
+    kept = records.stored["req-1"].signer(0).oneshot_create_started_at is not None
+    assert kept is intent_kept
+
+
+def _callback_hint(pk: int, **created_for: object) -> OperationMessage:
+    payload = {"oneshot_pk": pk, "event_type": "REQUEST_CREATED", "raw_key": "raw/oneshot/x.json"}
+    if created_for:
+        payload["created_for"] = created_for
+    return OperationMessage(op=Op.CONFIRM_ONESHOT_SIGNATURE.value, correlation_id="cb", payload=payload)
+
+
+def test_the_callback_of_a_create_whose_answer_was_lost_records_its_pk_as_the_answer_would_have() -> None:
+    # Given signer 0's create intent without an answer
+    aggregate = stored(R.ONESHOT_PENDING, signer0={"evidence_keys": EVIDENCE, "oneshot_create_started_at": NOW})
+    records, queues = MemoryRecords(aggregate), MemoryQueues()
+    # When the Optimizer's callback for request 9, at the address naming req-1 and signer 0, is handled
+    confirm_oneshot_signature(calling_back(records, queues), _callback_hint(9, request_id="req-1", signer=0))
+    # Then the pk is recorded with its lookup, and the upload is planned: the create is not made again
+    after = records.stored["req-1"]
+    assert (after.signer(0).status, after.signer(0).oneshot_request_pk) == (S.ONESHOT_REQUESTED, "9")
+    assert records.lookups[(LookupKind.ONESHOT_REQUEST, "9")].signer == 0
+    assert queues.ops() == [(Op.UPLOAD_ONESHOT_DOCUMENT, 0, 0)]
+
+
+@pytest.mark.parametrize(
+    "signer0",
+    [
+        {"evidence_keys": EVIDENCE},  # no create under way
+        {**REQUESTED, "oneshot_create_started_at": NOW},  # its answer was recorded
+    ],
+)
+def test_a_callback_for_an_unrecorded_pk_changes_nothing_when_no_create_waits(signer0: dict[str, object]) -> None:
+    records, queues = MemoryRecords(stored(R.ONESHOT_PENDING, signer0=signer0)), MemoryQueues()
+    confirm_oneshot_signature(calling_back(records, queues), _callback_hint(9, request_id="req-1", signer=0))
+    assert records.writes == []
+    assert queues.ops() == []
 
 
 def test_upload_records_its_intent_then_moves_the_document_with_its_uid() -> None:
@@ -342,3 +445,10 @@ def test_retrieve_records_the_verification_of_a_file_that_passes() -> None:
     summary = VerificationSummary.model_validate(records.stored["req-1"].document(0).verifications["oneshot-0"])
     assert (summary.indication, summary.passed, summary.signatures[0].signer) == (Indication.TOTAL_PASSED, True, 0)
     assert summary.sha256 == hashlib.sha256(SIGNED).hexdigest()
+
+
+def test_a_create_waiting_for_its_callback_stays_within_the_queues_receive_count() -> None:
+    """The uncertain answer, then a look every `CALLBACK_RETRY_SECONDS` until the window ends: three deliveries of the
+    message, two of the queues' maxReceiveCount of 5 left for other failures."""
+    looks = -(-CREATE_CALLBACK_WINDOW.total_seconds() // CALLBACK_RETRY_SECONDS)  # ceiling
+    assert 1 + looks <= 3

@@ -33,7 +33,12 @@ from signbridge.workflow.verification import VerificationNotHeldError, accept_ve
 from signbridge.workflow.zapsign import OPERATIONS
 from signbridge.workflow.zapsign.archive import archive_zapsign_document
 from signbridge.workflow.zapsign.cancel import cancel_zapsign_document
-from signbridge.workflow.zapsign.create import create_zapsign_document, zapsign_signer_external_id
+from signbridge.workflow.zapsign.create import (
+    CREATE_RESOLUTION_WINDOW,
+    create_zapsign_document,
+    list_retry_seconds,
+    zapsign_signer_external_id,
+)
 from signbridge.workflow.zapsign.sync import sync_zapsign_document
 from tests.support.memory import (
     LONG_TERM_MARKER,
@@ -398,3 +403,14 @@ def test_an_indeterminate_file_passes_only_with_its_sub_indication_accepted_by_t
     )
     # Then it completes only where TRY_LATER is accepted
     assert records.stored["req-1"].request.status is status
+
+
+def test_an_unresolved_create_is_looked_for_within_the_queues_receive_count() -> None:
+    """An uncertain create waits `CREATE_RESOLUTION_WINDOW` for ZapSign's list: its message must not reach the
+    dead-letter queue (maxReceiveCount 5) while it waits. Deliveries: the uncertain answer, then each retry."""
+    age, deliveries = timedelta(0), 1
+    while age < CREATE_RESOLUTION_WINDOW:
+        age += timedelta(seconds=list_retry_seconds(age))
+        deliveries += 1
+    assert deliveries <= 3  # two of the five left for other failures
+    assert list_retry_seconds(timedelta(0)) == 60  # the first look, once the list has caught up

@@ -34,6 +34,7 @@ class WebhookCall:
 
     headers: Mapping[str, str]
     path_parameters: Mapping[str, str]
+    query_parameters: Mapping[str, str]
     body: bytes
     """The body exactly as the provider sent it (its sha256 names the stored object and deduplicates the hint)."""
     received_at: datetime
@@ -49,6 +50,7 @@ class WebhookCall:
         return cls(
             headers=event.get("headers") or {},
             path_parameters=event.get("pathParameters") or {},
+            query_parameters=event.get("queryStringParameters") or {},
             body=base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8"),
             received_at=datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC),
             request_id=context.get("requestId"),

@@ -26,7 +26,9 @@ tracer = Tracer()
 
 def _accept(services: Services, call: WebhookCall, correlation_id: str) -> WebhookOutcome:
     secret = call.path_parameters.get("secret", "")
-    return accept_oneshot_callback(services, secret, call.body, call.received_at, correlation_id=correlation_id)
+    return accept_oneshot_callback(
+        services, secret, call.body, call.received_at, correlation_id=correlation_id, query=call.query_parameters
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)

@@ -38,6 +38,7 @@ from signbridge.domain.verification import (
 )
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
+from signbridge.workflow.stored_earlier import stored_earlier
 
 logger = Logger(child=True)
 R = RequestStatus
@@ -101,22 +102,87 @@ def store_and_verify(
     """Stream `chunks` to `key` and a temporary file, verify it with `signers` expected, store the report. Raises as
     `FileStore.store_stream` does (not a PDF, too large): then nothing is verified or stored. A file that passes
     also gets its long-term copy (`store_long_term`), recorded in the summary's `long_term`."""
-    request = aggregate.request
-    expected = [expected_signer(signer) for signer in signers]
     with tempfile.TemporaryFile() as copy:
         stored = services.files.store_stream(
             key, _tee(chunks, copy), expect_pdf=True, max_bytes=services.settings.max_file_bytes
         )
-        copy.seek(0)
-        started = time.perf_counter()
-        report = services.verifier().verify(copy, expected_signers=expected)
-        seconds = time.perf_counter() - started
-        decision = decide(report, policy_for(services, provider, prior_signatures=prior_signatures))
-        long_term = (
-            store_long_term(services, copy, key=keys.long_term_key(request.id, document_index, stage), size=stored.size)
-            if decision.passed
-            else None
+        return _verify_copy(
+            services,
+            aggregate,
+            copy,
+            stored,
+            document_index=document_index,
+            stage=stage,
+            provider=provider,
+            signers=signers,
+            prior_signatures=prior_signatures,
         )
+
+
+def verify_earlier(
+    services: Services,
+    aggregate: RequestAggregate,
+    *,
+    key: str,
+    document_index: int,
+    stage: str,
+    provider: str,
+    signers: Sequence[Signer] = (),
+    prior_signatures: int = 0,
+) -> Verified | None:
+    """The file an attempt killed before its record stored at `key` (`stored_earlier`), read back from S3 into a
+    temporary file and verified as `store_and_verify` verifies a fresh download: a file found again is never
+    recorded unverified. None when there is no such file, or when it is the very file a recorded verification of
+    this stage already judged (held, then retried by an operator): that one is fetched from the provider again."""
+    earlier = stored_earlier(services, key)
+    if earlier is None:
+        return None
+    judged = aggregate.document(document_index).verifications.get(stage) or {}
+    if judged.get("sha256") == earlier.sha256:
+        return None
+    with tempfile.TemporaryFile() as copy:
+        with services.files.open_stream(key) as stream:
+            for chunk in stream.iter_chunks():
+                copy.write(chunk)
+        return _verify_copy(
+            services,
+            aggregate,
+            copy,
+            earlier,
+            document_index=document_index,
+            stage=stage,
+            provider=provider,
+            signers=signers,
+            prior_signatures=prior_signatures,
+        )
+
+
+def _verify_copy(
+    services: Services,
+    aggregate: RequestAggregate,
+    copy: IO[bytes],
+    stored: StoredFile,
+    *,
+    document_index: int,
+    stage: str,
+    provider: str,
+    signers: Sequence[Signer],
+    prior_signatures: int,
+) -> Verified:
+    """Verify the temporary file `copy` of the stored file `stored`, store the report, judge it, and make the
+    long-term copy of a file that passes."""
+    request = aggregate.request
+    expected = [expected_signer(signer) for signer in signers]
+    copy.seek(0)
+    started = time.perf_counter()
+    report = services.verifier().verify(copy, expected_signers=expected)
+    seconds = time.perf_counter() - started
+    decision = decide(report, policy_for(services, provider, prior_signatures=prior_signatures))
+    long_term = (
+        store_long_term(services, copy, key=keys.long_term_key(request.id, document_index, stage), size=stored.size)
+        if decision.passed
+        else None
+    )
     report_key = keys.report_key(request.id, document_index, stage)
     services.files.store_bytes(
         report_key,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,8 +79,19 @@ def _store_raw(services: Services, provider: str, body: bytes, received_at: date
 ONESHOT_PROVIDER: Final = "oneshot"
 
 
+# The query of the callback address a create gave (`workflow.oneshot.create._callback_url`): the request and signer.
+_CALLBACK_REQUEST: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CALLBACK_SIGNER: Final = re.compile(r"[0-9]{1,3}")
+
+
 def accept_oneshot_callback(
-    services: Services, path_secret: str, body: bytes, received_at: datetime, *, correlation_id: str
+    services: Services,
+    path_secret: str,
+    body: bytes,
+    received_at: datetime,
+    *,
+    correlation_id: str,
+    query: Mapping[str, str] | None = None,
 ) -> WebhookOutcome:
     """`POST /webhooks/oneshot/{secret}`: the Optimizer's status-change callback (docs/providers/oneshot.md §6.2).
 
@@ -87,7 +99,9 @@ def accept_oneshot_callback(
     SignBridge gave it. A wrong secret raises `UnknownCallbackAddressError` and nothing is stored. Otherwise the raw
     body is stored, then a callback naming a request pk (new shape `request.pk`, legacy `request`) becomes one
     `confirm_oneshot_signature` hint; any other well-formed callback is only stored. Malformed JSON raises
-    `MalformedCallbackError` (stored first, for whoever investigates).
+    `MalformedCallbackError` (stored first, for whoever investigates). The address's query (`request`, `signer`, set
+    by the create) goes with the hint as `created_for`, so a callback for a create whose answer was lost is adopted
+    (`workflow.oneshot.create.adopt_lost_create`); a query of another shape is ignored.
     """
     if not _secret_matches(path_secret, services.secrets.webhooks().accepted_oneshot()):
         logger.warning("One-Shot callback with a wrong secret refused")  # never the secret itself
@@ -106,16 +120,23 @@ def accept_oneshot_callback(
     if pk is None:
         logger.info("One-Shot callback names no request; stored only", extra={"event_type": event_type})
         return WebhookOutcome(Disposition.STORED, raw_key)
-    hint = OperationMessage(
-        op=Op.CONFIRM_ONESHOT_SIGNATURE.value,
-        correlation_id=correlation_id,
-        payload={"oneshot_pk": pk, "event_type": event_type, "raw_key": raw_key},
-    )
+    hinted: dict[str, object] = {"oneshot_pk": pk, "event_type": event_type, "raw_key": raw_key}
+    created_for = _created_for(query or {})
+    if created_for is not None:
+        hinted["created_for"] = created_for
+    hint = OperationMessage(op=Op.CONFIRM_ONESHOT_SIGNATURE.value, correlation_id=correlation_id, payload=hinted)
     # The pk belongs to one request: as a group it keeps that request's hints in order without a lookup here; the
     # body's hash drops a duplicate delivery within SQS's five minutes.
     services.queues.send(Queue.ONESHOT, hint, group_id=f"oneshot-{pk}", deduplication_id=digest)
     logger.info("One-Shot callback queued", extra={"oneshot_pk": pk, "event_type": event_type})
     return WebhookOutcome(Disposition.QUEUED, raw_key, enqueued=1)
+
+
+def _created_for(query: Mapping[str, str]) -> dict[str, object] | None:
+    request_id, signer = query.get("request", ""), query.get("signer", "")
+    if not _CALLBACK_REQUEST.fullmatch(request_id) or not _CALLBACK_SIGNER.fullmatch(signer):
+        return None
+    return {"request_id": request_id, "signer": int(signer)}
 
 
 def oneshot_callback_pk(payload: object) -> int | None:

@@ -17,6 +17,7 @@ from signbridge.domain.models import Cause, Document, RequestAggregate, RequestS
 from signbridge.workflow.progress import fail_request
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
+from signbridge.workflow.stored_earlier import stored_earlier
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -69,7 +70,10 @@ def store_pdf(
     what: str,
 ) -> StoredFile | None:
     """Stream a PDF from the Optimizer to `key` (checked, capped, hashed); None after failing the request when the
-    Optimizer's answer is not a usable PDF."""
+    Optimizer's answer is not a usable PDF. A PDF an earlier attempt stored at `key` is not stored again."""
+    earlier = stored_earlier(services, key)
+    if earlier is not None:
+        return earlier
     return fetch_pdf(
         services,
         message,

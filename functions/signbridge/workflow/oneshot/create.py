@@ -1,20 +1,31 @@
 """`create_oneshot_request`: `POST create` for the current signer, identity from the signer, the three ID images
 streamed from S3.
 
-Not idempotent and not resolvable upstream (the Optimizer cannot be asked which requests it holds,
-docs/providers/oneshot.md §6.3), yet safe to repeat for what the design protects: a One-Shot request that is created but
-never used sends no SMS and issues no certificate (those happen at `POST otp/{pk}` and `POST sign/{pk}`, which only ever
-use the pk SignBridge recorded). So an uncertain answer (a 5xx, a read timeout, a connection lost after sending) or an
-intent without a recorded answer (a crash mid-call) is retried, not failed: the worst case is an unused request at the
-Optimizer, logged as `possible orphan` with its signer and time (and counted, `OneShotPossibleOrphan`) so an operator
-can delete it there. Its intent (`oneshot_create_started_at`) is still recorded first, so a lost answer is seen."""
+Not idempotent, and the Optimizer cannot be asked which requests it holds (docs/providers/oneshot.md §6.3). Its intent
+(`oneshot_create_started_at`) is recorded first, so a lost answer is seen. What tells whether a create happened, per
+answer:
+
+- 429, a connection never made, or a **502/503** (a gateway answering for an Optimizer that did not take the call;
+  INFERENCE, issue 10 defect 9): nothing was created. The intent is cleared and the create retried after the backoff.
+- an uncertain answer (another 5xx, a read timeout, a connection lost after sending) or an intent without a recorded
+  answer (a crash between the create and its record): the Optimizer's **own word** decides. A create that succeeds
+  sends `REQUEST_CREATED` and `REQUEST_APPROVED` callbacks with the new pk (§6.2) to the address SignBridge gave it,
+  and that address names the request and the signer (`_callback_url`), so the callback hint adopts the pk
+  (`adopt_lost_create`) exactly as the lost answer would have recorded it: no second request. The step waits
+  `CREATE_CALLBACK_WINDOW` for it, then creates again: the callback never came, so the earlier create most likely did
+  nothing. That fallback (and a create without a callback address, which has nothing to wait for) is still safe for
+  what the design protects: a One-Shot request that is created but never used sends no SMS and issues no certificate
+  (those happen at `POST otp/{pk}` and `POST sign/{pk}`, which only ever use the pk SignBridge recorded). It is logged
+  as `possible orphan` with its signer and time (and counted, `OneShotPossibleOrphan`) so an operator can delete it
+  at the Optimizer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from typing import IO, Final, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
@@ -24,6 +35,7 @@ from signbridge.domain.changes import Lookup
 from signbridge.domain.errors import StoredFileNotFoundError
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
+    Cause,
     IdDocumentType,
     IdImageKind,
     Language,
@@ -32,10 +44,11 @@ from signbridge.domain.models import (
     Signer,
     SignerStatus,
 )
-from signbridge.domain.oneshot import FilePart, IdEvidence, SignerIdentity
+from signbridge.domain.oneshot import PROVIDER, FilePart, IdEvidence, SignerIdentity
 from signbridge.domain.provider_errors import RetryableError, UncertainOutcomeError
-from signbridge.workflow.oneshot.common import CannotProceedError, current_turn, fail, skip, time_of
+from signbridge.workflow.oneshot.common import CannotProceedError, current_of, current_turn, fail, skip, time_of
 from signbridge.workflow.services import Services
+from signbridge.workflow.step import Step
 
 logger = Logger(child=True)
 R = RequestStatus
@@ -52,6 +65,26 @@ DEFAULT_ID_DOCUMENT_COUNTRY: Final = "ES"
 COMMUNICATION_LANGUAGES: Final = {Language.ES: "ES", Language.EN: "EN"}
 
 
+# How long an intent without an answer waits for the Optimizer's callback before the create is made again.
+# INFERENCE (docs/providers/oneshot.md §6.2): the Optimizer calls back when the request changes status, that is during
+# the create itself (the simulator does, before it answers); two minutes outlast a slow delivery without holding the
+# signer for long. Looked at every `CALLBACK_RETRY_SECONDS`: three deliveries of the message (the uncertain answer,
+# a minute, the create at two), leaving two of the queues' `maxReceiveCount` of 5 for other failures.
+CREATE_CALLBACK_WINDOW: Final = timedelta(minutes=2)
+CALLBACK_RETRY_SECONDS: Final = 60.0
+
+
+# INFERENCE (issue 10, defect 9): a 502 or 503 is a gateway's answer for an Optimizer that did not take the call, so
+# nothing was created. Any other 5xx may come after the work (the Optimizer's own 500s do, §5.3).
+NOT_PROCESSED_STATUSES: Final = frozenset({502, 503})
+
+
+# The callback address's query names the request and signer the create was for (`_callback_url`). GUESS
+# (docs/providers/oneshot.md §6.2): the Optimizer calls the address as given, query included.
+CALLBACK_REQUEST_PARAMETER: Final = "request"
+CALLBACK_SIGNER_PARAMETER: Final = "signer"
+
+
 def create_oneshot_request(services: Services, message: OperationMessage) -> None:
     """`POST create` for the current signer: identity from the signer, the three ID images streamed from S3."""
     turn = current_turn(services, message, (R.ONESHOT_PENDING,))
@@ -62,14 +95,23 @@ def create_oneshot_request(services: Services, message: OperationMessage) -> Non
     if signer.status not in (S.PENDING, S.ZAPSIGN_SIGNED):
         skip("the One-Shot request already exists", signer=signer.index)
         return
+    callback_url = _callback_url(services, aggregate.request.id, signer.index)
     if signer.oneshot_create_started_at is not None:
-        # A previous attempt sent the create and its answer was lost (a crash mid-call). The Optimizer cannot be
-        # asked for it; creating again is safe (see the module docstring), the first one is at most unused.
+        # A previous attempt sent the create and its answer was lost (a crash mid-call, an uncertain answer).
+        waited = services.clock() - signer.oneshot_create_started_at
+        if callback_url is not None and waited < CREATE_CALLBACK_WINDOW:
+            raise RetryableError(
+                PROVIDER,
+                "create",
+                "an earlier create's answer was lost; waiting for the Optimizer's callback",
+                retry_after=CALLBACK_RETRY_SECONDS,
+            )
+        # No callback came (or none was asked for): create again (see the module docstring).
         _possible_orphan(aggregate.request.id, signer.index, time_of(signer.oneshot_create_started_at), "lost answer")
     try:
         identity = _identity(aggregate, signer)
         # Everything that can fail without calling the Optimizer happens before the intent is recorded.
-        client, callback_url = services.oneshot(), _callback_url(services)
+        client = services.oneshot()
         with _evidence(services, signer) as evidence:
             step.update_signer(
                 signer.index, {"oneshot_create_started_at": services.clock()}, while_request=R.ONESHOT_PENDING
@@ -85,21 +127,65 @@ def create_oneshot_request(services: Services, message: OperationMessage) -> Non
         fail(services, message, str(error))
         return
     except UncertainOutcomeError as error:
-        # It may have created a request nobody will use: retried later with the worker's backoff (module docstring).
-        _possible_orphan(aggregate.request.id, signer.index, time_of(services.clock()), error.message)
-        step.update_signer(signer.index, {"oneshot_create_started_at": None})
+        if error.status in NOT_PROCESSED_STATUSES or callback_url is None:
+            # Nothing was created (a gateway's 502/503), or no callback will say: retried with the worker's backoff.
+            if error.status not in NOT_PROCESSED_STATUSES:
+                _possible_orphan(aggregate.request.id, signer.index, time_of(services.clock()), error.message)
+            step.update_signer(signer.index, {"oneshot_create_started_at": None})
+            raise RetryableError(
+                error.provider,
+                error.operation,
+                f"outcome uncertain ({error.message}); creating again",
+                status=error.status,
+            ) from error
+        # The intent stays: the Optimizer's callback adopts the request if it was created (module docstring).
         raise RetryableError(
-            error.provider, error.operation, f"outcome uncertain ({error.message}); creating again", status=error.status
+            error.provider,
+            error.operation,
+            f"outcome uncertain ({error.message}); waiting for the Optimizer's callback",
+            status=error.status,
+            retry_after=CALLBACK_RETRY_SECONDS,
         ) from error
+    _record_created(step, signer, created.pk, detail=f"One-Shot request {created.pk} created")
+    logger.info("One-Shot request created", extra={"oneshot_pk": created.pk, "signer": signer.index})
+    step.advance()
+
+
+def _record_created(step: Step, signer: Signer, pk: int, *, detail: str) -> None:
     # The result is a fact: recorded whatever the request did meanwhile, so a cancel still finds the pk to clean up.
     step.move_signer(
         signer.index,
         S.ONESHOT_REQUESTED,
-        detail=f"One-Shot request {created.pk} created",
-        updates={"oneshot_request_pk": str(created.pk)},
-        lookups=[Lookup.oneshot_request(created.pk, signer=signer.index)],
+        detail=detail,
+        updates={"oneshot_request_pk": str(pk)},
+        lookups=[Lookup.oneshot_request(pk, signer=signer.index)],
     )
-    logger.info("One-Shot request created", extra={"oneshot_pk": created.pk, "signer": signer.index})
+
+
+def adopt_lost_create(services: Services, message: OperationMessage, pk: int, request_id: str, index: int) -> None:
+    """A callback for a pk SignBridge has not recorded, whose address names `request_id` and signer `index`: the
+    Optimizer created that request for a create whose answer was lost. Recorded as the answer would have been, if
+    the signer still waits for it (its intent recorded, no pk yet); otherwise the callback changes nothing."""
+    step = Step.read(services, request_id, cause=Cause.WORKER, correlation_id=message.correlation_id)
+    aggregate = step.aggregate
+    signer = next((candidate for candidate in aggregate.signers if candidate.index == index), None)
+    if (
+        aggregate.request.status is not R.ONESHOT_PENDING
+        or signer is None
+        or current_of(aggregate) != signer.index
+        or signer.status not in (S.PENDING, S.ZAPSIGN_SIGNED)
+        or signer.oneshot_create_started_at is None
+        or signer.oneshot_request_pk is not None
+    ):
+        skip("no create waits for this One-Shot request", oneshot_pk=pk, signer=index)
+        return
+    _record_created(
+        step,
+        signer,
+        pk,
+        detail=f"One-Shot request {pk} created (its answer was lost; the Optimizer's callback named it)",
+    )
+    logger.info("adopted the One-Shot request a lost create made", extra={"oneshot_pk": pk, "signer": signer.index})
     step.advance()
 
 
@@ -178,8 +264,9 @@ def _image_type(extension: str, stored: str | None) -> str:
     return "image/png" if extension == "png" else "image/jpeg"
 
 
-def _callback_url(services: Services) -> str | None:
-    """Where the Optimizer should POST status changes: `POST /webhooks/oneshot/{secret}` on our API.
+def _callback_url(services: Services, request_id: str, signer_index: int) -> str | None:
+    """Where the Optimizer should POST status changes: `POST /webhooks/oneshot/{secret}` on our API, the query naming
+    the request and signer the create is for (so a callback for a create whose answer was lost is adopted).
 
     INFERENCE (docs/providers/oneshot.md §6.2): `callback` is documented with `useasync`; sent with a synchronous sign
     it still reports `REQUEST_ENROLLED`, which lets `confirm_oneshot_signature` heal a crash between a sign and its
@@ -190,4 +277,5 @@ def _callback_url(services: Services) -> str | None:
         return None
     secret = services.secrets.webhooks().accepted_oneshot()[0]
     path = next(route.path for route in api_routes.ROUTES if route.function == api_routes.ONESHOT_WEBHOOK)
-    return base.rstrip("/") + path.format(secret=quote(secret, safe=""))
+    query = urlencode({CALLBACK_REQUEST_PARAMETER: request_id, CALLBACK_SIGNER_PARAMETER: signer_index})
+    return base.rstrip("/") + path.format(secret=quote(secret, safe="")) + "?" + query

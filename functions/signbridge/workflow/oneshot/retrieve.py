@@ -8,7 +8,7 @@ from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus
 from signbridge.domain.oneshot import PROVIDER
 from signbridge.workflow.oneshot.common import current_turn, document_of, fetch_pdf, skip
 from signbridge.workflow.services import Services
-from signbridge.workflow.verification import hold, store_and_verify
+from signbridge.workflow.verification import hold, store_and_verify, verify_earlier
 
 R = RequestStatus
 D = DocumentStatus
@@ -37,7 +37,17 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
     # The file carries the signatures of every One-Shot signer so far (each signs the previous output), after
     # ZapSign's platform signature in `zapsign_oneshot` (judged when the ZapSign file was archived).
     signed_so_far = [other for other in aggregate.signers if other.index <= signer.index]
-    verified = fetch_pdf(
+    prior_signatures = 1 if request.workflow is Workflow.ZAPSIGN_ONESHOT else 0
+    verified = verify_earlier(
+        services,
+        aggregate,
+        key=key,
+        document_index=document.index,
+        stage=stage,
+        provider=PROVIDER,
+        signers=signed_so_far,
+        prior_signatures=prior_signatures,
+    ) or fetch_pdf(
         services,
         message,
         lambda: services.oneshot().open_document(pk, uid, "signed"),
@@ -50,7 +60,7 @@ def retrieve_oneshot_document(services: Services, message: OperationMessage) -> 
             stage=stage,
             provider=PROVIDER,
             signers=signed_so_far,
-            prior_signatures=1 if request.workflow is Workflow.ZAPSIGN_ONESHOT else 0,
+            prior_signatures=prior_signatures,
         ),
         what="signed document",
     )

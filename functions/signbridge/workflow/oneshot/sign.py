@@ -12,6 +12,7 @@ from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import RequestStatus, SignerStatus
 from signbridge.domain.oneshot import NotFoundError
 from signbridge.workflow.oneshot.common import cause_of, current_of, skip
+from signbridge.workflow.oneshot.create import adopt_lost_create
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
 
@@ -30,7 +31,9 @@ def confirm_oneshot_signature(services: Services, message: OperationMessage) -> 
 
     Asked by the planner for a stale request, and by a One-Shot callback (a hint: `request_id` None, payload
     `{"oneshot_pk"}`). The callback's body is not trusted: the Optimizer is asked whether the first document's signed
-    version exists (docs/providers/oneshot.md §6.3, the documented fallback for a lost callback).
+    version exists (docs/providers/oneshot.md §6.3, the documented fallback for a lost callback). A callback for a pk
+    not recorded yet, whose address named a request and signer (`created_for`), is the answer of a create that was
+    lost: handed to `create.adopt_lost_create`.
     """
     located = _locate(services, message)
     if located is None:
@@ -88,7 +91,23 @@ def _locate(services: Services, message: OperationMessage) -> tuple[str, int] | 
         return None
     target = services.records.find_by_oneshot_request(pk)
     if target is None or target.signer is None:
+        created_for = _created_for(message)
+        if created_for is not None:
+            # Not recorded, but the callback address names whom it was created for: a create whose answer was lost.
+            adopt_lost_create(services, message, int(pk), *created_for)
+            return None
         skip("a One-Shot request that is not ours (or not recorded yet)", oneshot_pk=pk)
         return None
     logger.append_keys(request_id=target.request_id)
     return target.request_id, target.signer
+
+
+def _created_for(message: OperationMessage) -> tuple[str, int] | None:
+    """The request and signer a callback's address named (`accept_oneshot_callback` puts them in the hint)."""
+    named = message.payload.get("created_for")
+    if not isinstance(named, dict):
+        return None
+    request_id, signer = named.get("request_id"), named.get("signer")
+    if not isinstance(request_id, str) or not request_id or not isinstance(signer, int) or isinstance(signer, bool):
+        return None
+    return request_id, signer

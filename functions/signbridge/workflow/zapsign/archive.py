@@ -22,7 +22,7 @@ from signbridge.domain.zapsign import PROVIDER, ZapSignSigner
 from signbridge.workflow.planner import final_key
 from signbridge.workflow.services import Services
 from signbridge.workflow.step import Step
-from signbridge.workflow.verification import hold, store_and_verify
+from signbridge.workflow.verification import hold, store_and_verify, verify_earlier
 from signbridge.workflow.zapsign.common import evidence_url, get_main, request_id_of
 
 logger = Logger(child=True)
@@ -57,7 +57,9 @@ def archive_zapsign_document(services: Services, message: OperationMessage) -> N
 
     key = keys.signed_key(request_id, document.index, ZAPSIGN_STAGE)
     try:
-        verified = _download(
+        verified = verify_earlier(
+            services, aggregate, key=key, document_index=document.index, stage=ZAPSIGN_STAGE, provider=PROVIDER
+        ) or _download(
             services,
             signed_file_link,
             lambda stream: store_and_verify(

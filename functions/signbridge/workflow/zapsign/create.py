@@ -56,6 +56,16 @@ CREATE_RESOLUTION_WINDOW: Final = timedelta(minutes=10)
 LIST_RETRY_SECONDS: Final = 60.0  # §3.3: a new document may take up to about a minute to appear in the list
 
 
+def list_retry_seconds(intent_age: timedelta) -> float:
+    """When to look in the folder again, `intent_age` after the create's intent: after a minute (a new document shows
+    within about a minute), then once more when `CREATE_RESOLUTION_WINDOW` has passed. Three deliveries of the message
+    (the uncertain answer, a minute, the window's end), leaving two of the queues' `maxReceiveCount` of 5 for other
+    failures: a message retried once a minute through the whole window would end in the dead-letter queue halfway."""
+    if intent_age < timedelta(seconds=LIST_RETRY_SECONDS):
+        return LIST_RETRY_SECONDS
+    return max(LIST_RETRY_SECONDS, (CREATE_RESOLUTION_WINDOW - intent_age).total_seconds())
+
+
 MAX_FOLDER_CANDIDATES: Final = 5  # Detail calls spent checking list items; our folder normally holds one document
 
 
@@ -179,12 +189,13 @@ def _create_main_document(step: Step, client: ZapSignClient) -> ZapSignDocument:
         if found is not None:
             logger.info("adopted the document an earlier create made", extra={"request_id": request.id})
             return found
-        if services.clock() - main.zapsign_create_started_at < CREATE_RESOLUTION_WINDOW:
+        intent_age = services.clock() - main.zapsign_create_started_at
+        if intent_age < CREATE_RESOLUTION_WINDOW:
             raise RetryableError(
                 PROVIDER,
                 "create_document",
                 "an earlier create's outcome is unknown and the list does not show its document yet",
-                retry_after=LIST_RETRY_SECONDS,
+                retry_after=list_retry_seconds(intent_age),
             )
         # The folder stayed empty through a window of list reads that each show a new document within a minute:
         # the earlier attempt created nothing (a 5xx or a timeout before ZapSign acted), so create now.
