@@ -91,7 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="for development: 1 demo per workflow, no boot, no tracemalloc, 10 requests at once, no long run",
     )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the throughput runs; recorded into the last result, whose other figures stay as they were",
+    )
     options = parser.parse_args(argv)
+    if options.throughput_only:
+        return _throughput_only(options)
     if options.quick:
         options.repeat, options.no_boot, options.no_memory = 1, True, True
         options.throughput, options.long_run = min(options.throughput, 10), 0
@@ -136,6 +143,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- 8. throughput: zapsign requests at once, then a long run -------------------------------------------------------
+
+
+def _throughput_only(options: argparse.Namespace) -> int:
+    """`--throughput-only`: the throughput runs alone; the recorded result (`latest.json`) gets their figures, with
+    when and on which commit they were measured (`throughput_measured`), and the page is written again."""
+    say = _printer()
+    measured = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
+    say(f"SignBridge throughput — {measured['date']} — commit {measured['git_commit'][:12]}")
+    runs = measure_throughput(options.throughput, options.long_run, say)
+    if not runs:
+        return 1
+    if not options.no_record:
+        latest = options.results / "latest.json"
+        report = json.loads(latest.read_text(encoding="utf-8"))
+        report["throughput"] = runs
+        report["throughput_measured"] = {
+            key: measured[key] for key in ("date", "git_commit", "git_dirty", "python", "platform", "cpus")
+        }
+        latest.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        say(f"\nrecorded: the throughput figures in {latest}")
+        recorded, history = bench_report.load_results(options.results)
+        say(f"wrote {bench_report.write(recorded, options.doc, history=history)}")
+    return 0
 
 
 def measure_throughput(at_once: int, long_run: int, say: Out) -> dict[str, Any]:

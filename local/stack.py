@@ -92,6 +92,10 @@ class LocalStackConfig:
     schedules: bool = True  # fire rules on their schedule (trigger_schedule works either way)
     async_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS  # S3 and schedule invocations
     iam: bool = True  # check every AWS call of a function against its role in the template (`local.iam`)
+    # Each execution environment a process of its own (`local.lambda_process`), as in Lambda: no state shared by
+    # concurrent invocations, every core used. False: handler module copies in this process (tests that look into a
+    # handler's module, hooks that patch this process: chaos).
+    function_processes: bool = False
 
 
 _process_lock = threading.Lock()
@@ -109,7 +113,7 @@ class LocalStack:
         self.aws = AwsEmulator(
             port=self.config.aws_port, identity=self.identity, separate_process=self.config.aws_process
         )
-        self.runtime = LambdaRuntime()
+        self.runtime = LambdaRuntime(processes=self.config.function_processes)
         self.gateway: ApiGateway | None = None
         self.pollers: list[SqsPoller] = []
         self.relay: S3NotificationRelay | None = None
@@ -416,6 +420,7 @@ class LocalStack:
             raise IamError("; ".join(errors))
         enforcer.install()
         self.iam = enforcer
+        self.runtime.iam = enforcer
 
     @staticmethod
     def _routes(model: TemplateModel) -> list[GatewayRoute]:

@@ -1,0 +1,288 @@
+"""An execution environment as a process of its own, the way Lambda runs one: `ProcessEnvironment`.
+
+The parent (`local.runtime`) starts `python -m local.lambda_process` once per execution environment. The child sets
+its whole `os.environ` to the function's environment, imports the handler once (its init), then runs one invocation
+at a time, as a Lambda execution environment does. Nothing a handler keeps at module or class level (a Powertools
+resolver's current event, a `Logger`'s appended keys, a `BatchProcessor`) is shared with another environment, and
+the functions run on every core instead of behind one interpreter lock.
+
+What crosses the process boundary, over a socket pair (`multiprocessing.connection`: framed, pickled):
+- at start, the `Init`: the function, its complete environment, `sys.path`, and (when the stack checks IAM) the
+  function's role, so every AWS call of the child is checked against it (`local.iam.IamEnforcer`, installed in the
+  child for that one function);
+- per invocation, the event (JSON text), the request id, the time left and the trace header; back come the outcome,
+  the result (JSON text), the AWS calls the invocation made (`service.Operation` -> count, as `bench.aws_calls`
+  counts them) and the IAM decisions (calls checked, denials), which the parent records as if made in-process.
+The child's stdout (the function's JSON logs and EMF metrics) is a pipe the parent copies, line by line, to its own
+`sys.stdout` (which `python -m local --function-logs` and the benchmark point at a file). Its stderr is the parent's.
+
+Lifecycle: the child runs in a session of its own (a terminal's Ctrl-C reaches the parent only) and exits when the
+socket closes — when the parent closes the environment, or dies. A handler that runs past its timeout is stopped
+(the process is killed, as Lambda does), and a process that dies mid-invocation is Lambda's `Runtime.ExitError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.iam.enforcer import IamEnforcer
+
+logger = logging.getLogger("signbridge.local.runtime")
+
+_MODULE = "local.lambda_process" if __name__ == "__main__" else __name__
+_START_SECONDS = 120.0  # a cold start on a loaded machine
+_STOP_SECONDS = 5.0
+_TIMEOUT_GRACE_SECONDS = 0.05
+_stdout_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class IamGrant:
+    """What the child needs to check its calls against the function's role (see `local.iam.IamEnforcer`)."""
+
+    permissions: Any  # RolePermissions of this function
+    arns: Any  # local.iam.actions.Arns
+    function_name: str  # the Lambda function name (the principal's session name)
+
+
+@dataclass(frozen=True)
+class Init:
+    function: Any  # local.runtime.LocalFunction (its handler in Lambda syntax)
+    log_stream_name: str
+    environment: Mapping[str, str]  # the child's complete os.environ
+    path: tuple[str, ...]  # sys.path
+    iam: IamGrant | None = None
+
+
+@dataclass
+class Answer:
+    """One invocation, as the child reports it."""
+
+    outcome: str  # success | error | timeout
+    result: str = ""  # JSON text
+    error_type: str = ""
+    error_message: str = ""
+    error_trace: str = ""
+    aws_calls: Counter[str] = field(default_factory=Counter)
+    iam_checked: int = 0
+    iam_denials: list[Any] = field(default_factory=list)
+    iam_presign_denials: list[Any] = field(default_factory=list)
+
+
+class ProcessEnvironment:
+    """The parent's handle on one execution environment process."""
+
+    def __init__(self, init: Init, *, on_iam: Callable[[Answer], None] | None = None) -> None:
+        self.init = init
+        self._on_iam = on_iam
+        parent, child = socket.socketpair()
+        self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", _MODULE, str(child.fileno())],
+            pass_fds=(child.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            env={**init.environment, "PYTHONPATH": os.pathsep.join(p for p in init.path if p)},
+        )
+        child.close()
+        self._connection = Connection(parent.detach())
+        self._copier = threading.Thread(target=self._copy_stdout, name=f"logs-{init.function.name}", daemon=True)
+        self._copier.start()
+        try:
+            self._connection.send(init)
+            if not self._connection.poll(_START_SECONDS):
+                raise RuntimeError(
+                    f"{init.function.name}: the execution environment did not start in {_START_SECONDS:.0f} s"
+                )
+            ready = self._connection.recv()
+        except BaseException:
+            self.close()
+            raise
+        if ready.get("error"):
+            self.close()
+            raise RuntimeError(f"{init.function.name}: init failed: {ready['error']}")
+        self.pid = self._process.pid
+
+    def invoke(self, payload: str, *, request_id: str, timeout_seconds: float, trace_id: str) -> Answer:
+        """Run one invocation; past `timeout_seconds` the process is killed and the answer is a timeout."""
+        message = {"event": payload, "request_id": request_id, "timeout": timeout_seconds, "trace_id": trace_id}
+        try:
+            self._connection.send(message)
+            if not self._connection.poll(timeout_seconds + _TIMEOUT_GRACE_SECONDS):
+                self.kill()
+                return Answer(
+                    "timeout",
+                    error_type="Sandbox.Timedout",
+                    error_message=f"Task timed out after {timeout_seconds:.2f} seconds",
+                )
+            answer: Answer = self._connection.recv()
+        except (EOFError, OSError):
+            code = self._process.wait(timeout=_STOP_SECONDS)
+            return Answer(
+                "error",
+                error_type="Runtime.ExitError",
+                error_message=f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
+            )
+        if self._on_iam is not None and (answer.iam_checked or answer.iam_denials or answer.iam_presign_denials):
+            self._on_iam(answer)
+        return answer
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
+        self._process.wait()
+        self._finish()
+
+    def close(self) -> None:
+        """Stop the process: the socket closes, the child exits; killed if it does not within a few seconds."""
+        with contextlib.suppress(OSError):
+            self._connection.close()
+        try:
+            self._process.wait(timeout=_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return
+        self._finish()
+
+    def _finish(self) -> None:
+        with contextlib.suppress(OSError):
+            self._connection.close()
+        if self._copier is not threading.current_thread():
+            self._copier.join(timeout=_STOP_SECONDS)
+
+    def _copy_stdout(self) -> None:
+        stream = self._process.stdout
+        assert stream is not None
+        with stream:
+            for line in stream:
+                text = line.decode("utf-8", errors="replace")
+                with _stdout_lock:
+                    try:
+                        sys.stdout.write(text)
+                        sys.stdout.flush()
+                    except (OSError, ValueError):  # the parent's stdout went away (closed file): drop the line
+                        pass
+
+
+# -- the child --------------------------------------------------------------------------------------------------------
+
+
+class _Calls:
+    """Counts the AWS calls the function makes (`service.Operation`), reported and reset with each answer."""
+
+    def __init__(self) -> None:
+        self.counter: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        import botocore.handlers  # noqa: PLC0415 - the child only
+
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-call", self._before_call))
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.counter[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def take(self) -> Counter[str]:
+        with self._lock:
+            taken, self.counter = self.counter, Counter()
+        return taken
+
+
+def _serve(connection: Connection) -> int:
+    init: Init = connection.recv()
+    os.environ.clear()
+    os.environ.update(init.environment)
+    sys.path[:] = list(init.path)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each log line reaches the parent whole
+    enforcer = _install_iam(init) if init.iam is not None else None
+    calls = _Calls()
+    calls.install()  # after the enforcer's hooks, as in-process: a refused call never reaches AWS and is not counted
+    try:
+        from local.runtime import LambdaContext, load_handler  # noqa: PLC0415 - after sys.path is the parent's
+
+        handler = load_handler(init.function.handler)
+    except BaseException as error:  # the init failed: the parent says so
+        connection.send({"error": f"{type(error).__name__}: {error}\n{traceback.format_exc()}"})
+        return 1
+    connection.send({"ready": True})
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return 0  # the parent closed the environment (or died)
+        os.environ["_X_AMZN_TRACE_ID"] = message["trace_id"]
+        deadline = time.monotonic() + float(message["timeout"])
+        context = LambdaContext(init.function, message["request_id"], init.log_stream_name, deadline)
+        connection.send(_invoke(handler, message["event"], context, calls, enforcer=enforcer, name=init.function.name))
+
+
+def _invoke(
+    handler: Any, event: str, context: Any, calls: _Calls, *, enforcer: IamEnforcer | None, name: str
+) -> Answer:
+    try:
+        result = handler(json.loads(event), context)
+        answer = Answer("success", result=json.dumps(result))
+    except Exception as error:  # the handler's failure is the invocation's outcome
+        answer = Answer(
+            "error", error_type=type(error).__name__, error_message=str(error), error_trace=traceback.format_exc()
+        )
+    answer.aws_calls = calls.take()
+    if enforcer is not None:
+        answer.iam_checked, answer.iam_denials, answer.iam_presign_denials = enforcer.take_decisions(name)
+    return answer
+
+
+def _install_iam(init: Init) -> IamEnforcer:
+    from local.iam.enforcer import IamEnforcer  # noqa: PLC0415 - the child only
+
+    grant = init.iam
+    assert grant is not None
+    # The parent logs each denial when it records it; the child stays quiet about them.
+    logging.getLogger("signbridge.local.iam").addHandler(logging.NullHandler())
+    logging.getLogger("signbridge.local.iam").propagate = False
+    enforcer = IamEnforcer(
+        {init.function.name: grant.permissions},
+        grant.arns,
+        current_function=lambda: init.function.name,  # every call of this process is the function's, as in Lambda
+        function_names={init.function.name: grant.function_name},
+    )
+    enforcer.install()
+    return enforcer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m local.lambda_process FD`: serve invocations on the socket FD until it closes."""
+    args = sys.argv[1:] if argv is None else argv
+    connection = Connection(int(args[0]))
+    try:
+        return _serve(connection)
+    finally:
+        with contextlib.suppress(OSError):
+            connection.close()
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so what the child pickles (an `Answer`) is found by that name in the parent.
+    import importlib
+
+    sys.exit(importlib.import_module(_MODULE).main())
