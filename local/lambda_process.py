@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -63,7 +64,6 @@ class IamGrant:
 @dataclass(frozen=True)
 class Init:
     function: Any  # local.runtime.LocalFunction (its handler in Lambda syntax)
-    log_stream_name: str
     environment: Mapping[str, str]  # the child's complete os.environ
     path: tuple[str, ...]  # sys.path
     iam: IamGrant | None = None
@@ -84,12 +84,15 @@ class Answer:
     iam_presign_denials: list[Any] = field(default_factory=list)
 
 
-class ProcessEnvironment:
-    """The parent's handle on one execution environment process."""
+class FunctionProcesses:
+    """The parent's handle on one function's *template* process: started once, it sets the function's environment and
+    imports the handler (the init), then forks a new execution environment on request, each a copy of the initialised
+    process (copy-on-write: a new environment costs a fork, not an import)."""
 
     def __init__(self, init: Init, *, on_iam: Callable[[Answer], None] | None = None) -> None:
         self.init = init
         self._on_iam = on_iam
+        self._lock = threading.Lock()
         parent, child = socket.socketpair()
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-m", _MODULE, str(child.fileno())],
@@ -100,15 +103,16 @@ class ProcessEnvironment:
             env={**init.environment, "PYTHONPATH": os.pathsep.join(p for p in init.path if p)},
         )
         child.close()
-        self._connection = Connection(parent.detach())
+        self._socket = parent
+        self._connection = Connection(os.dup(parent.fileno()))
+        # What every environment of the function prints comes through the template's stdout (they inherit it).
         self._copier = threading.Thread(target=self._copy_stdout, name=f"logs-{init.function.name}", daemon=True)
         self._copier.start()
+        self.environments: list[ProcessEnvironment] = []
         try:
             self._connection.send(init)
             if not self._connection.poll(_START_SECONDS):
-                raise RuntimeError(
-                    f"{init.function.name}: the execution environment did not start in {_START_SECONDS:.0f} s"
-                )
+                raise RuntimeError(f"{init.function.name}: the init did not end in {_START_SECONDS:.0f} s")
             ready = self._connection.recv()
         except BaseException:
             self.close()
@@ -116,56 +120,44 @@ class ProcessEnvironment:
         if ready.get("error"):
             self.close()
             raise RuntimeError(f"{init.function.name}: init failed: {ready['error']}")
-        self.pid = self._process.pid
 
-    def invoke(self, payload: str, *, request_id: str, timeout_seconds: float, trace_id: str) -> Answer:
-        """Run one invocation; past `timeout_seconds` the process is killed and the answer is a timeout."""
-        message = {"event": payload, "request_id": request_id, "timeout": timeout_seconds, "trace_id": trace_id}
-        try:
-            self._connection.send(message)
-            if not self._connection.poll(timeout_seconds + _TIMEOUT_GRACE_SECONDS):
-                self.kill()
-                return Answer(
-                    "timeout",
-                    error_type="Sandbox.Timedout",
-                    error_message=f"Task timed out after {timeout_seconds:.2f} seconds",
-                )
-            answer: Answer = self._connection.recv()
-        except (EOFError, OSError):
-            code = self._process.wait(timeout=_STOP_SECONDS)
-            return Answer(
-                "error",
-                error_type="Runtime.ExitError",
-                error_message=f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
-            )
-        if self._on_iam is not None and (answer.iam_checked or answer.iam_denials or answer.iam_presign_denials):
-            self._on_iam(answer)
-        return answer
+    def spawn(self, log_stream_name: str) -> ProcessEnvironment:
+        """A new execution environment: a fork of the initialised template process."""
+        with self._lock:
+            self._connection.send({"fork": log_stream_name})
+            if not self._connection.poll(_START_SECONDS):
+                raise RuntimeError(f"{self.init.function.name}: no new execution environment")
+            reply = self._connection.recv()
+            _, fds, _, _ = socket.recv_fds(self._socket, 1, 1)
+            if not fds:
+                raise RuntimeError(f"{self.init.function.name}: no new execution environment: {reply}")
+            environment = ProcessEnvironment(int(reply["pid"]), Connection(fds[0]), on_iam=self._on_iam)
+            self.environments.append(environment)
+            return environment
 
-    @property
-    def alive(self) -> bool:
-        return self._process.poll() is None
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self._process.kill()
-        self._process.wait()
-        self._finish()
+    def signal_stop(self) -> None:
+        """Tell every environment to exit (their sockets close); returns at once."""
+        with self._lock:
+            environments = list(self.environments)
+        for environment in environments:
+            environment.signal_stop()
 
     def close(self) -> None:
-        """Stop the process: the socket closes, the child exits; killed if it does not within a few seconds."""
-        with contextlib.suppress(OSError):
-            self._connection.close()
+        """Stop every environment, then the template process (each exits when its socket closes). The template goes
+        last: it reaps its environments as they exit (an orphan's exit may never be reaped in a container)."""
+        self.signal_stop()
+        with self._lock:
+            environments, self.environments = self.environments, []
+        for environment in environments:
+            environment.close()
+        for handle in (self._connection, self._socket):
+            with contextlib.suppress(OSError):
+                handle.close()
         try:
             self._process.wait(timeout=_STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            self.kill()
-            return
-        self._finish()
-
-    def _finish(self) -> None:
-        with contextlib.suppress(OSError):
-            self._connection.close()
+            self._process.kill()
+            self._process.wait()
         if self._copier is not threading.current_thread():
             self._copier.join(timeout=_STOP_SECONDS)
 
@@ -181,6 +173,87 @@ class ProcessEnvironment:
                         sys.stdout.flush()
                     except (OSError, ValueError):  # the parent's stdout went away (closed file): drop the line
                         pass
+
+
+class ProcessEnvironment:
+    """The parent's handle on one execution environment process (a fork of its function's template process)."""
+
+    def __init__(self, pid: int, connection: Connection, *, on_iam: Callable[[Answer], None] | None = None) -> None:
+        self.pid = pid
+        self._connection = connection
+        self._on_iam = on_iam
+
+    def invoke(self, payload: str, *, request_id: str, timeout_seconds: float, trace_id: str) -> Answer:
+        """Run one invocation; past `timeout_seconds` the process is killed and the answer is a timeout."""
+        message = {"event": payload, "request_id": request_id, "timeout": timeout_seconds, "trace_id": trace_id}
+        try:
+            self._connection.send(message)
+            if not self._connection.poll(timeout_seconds + _TIMEOUT_GRACE_SECONDS):
+                self.kill()
+                return Answer(
+                    "timeout",
+                    error_type="Sandbox.Timedout",
+                    error_message=f"Task timed out after {timeout_seconds:.2f} seconds",
+                )
+            answer: Answer = self._connection.recv()
+        except (EOFError, OSError):
+            self.kill()
+            return Answer(
+                "error",
+                error_type="Runtime.ExitError",
+                error_message=f"RequestId: {request_id} Error: Runtime exited without providing a reason",
+            )
+        if self._on_iam is not None and (answer.iam_checked or answer.iam_denials or answer.iam_presign_denials):
+            self._on_iam(answer)
+        return answer
+
+    @property
+    def alive(self) -> bool:
+        return _running(self.pid) and not self._connection.closed
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self._close_connection()
+        self._wait_gone()
+
+    def signal_stop(self) -> None:
+        """Tell the process to exit (its socket closes); returns at once."""
+        self._close_connection()
+
+    def close(self) -> None:
+        """Stop the process: its socket closes and it exits; killed if it does not within a few seconds."""
+        self._close_connection()
+        if not self._wait_gone():
+            self.kill()
+
+    def _close_connection(self) -> None:
+        if not self._connection.closed:
+            with contextlib.suppress(OSError):
+                self._connection.close()
+
+    def _wait_gone(self) -> bool:
+        deadline = time.monotonic() + _STOP_SECONDS
+        while _running(self.pid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie has: its template process reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 # -- the child --------------------------------------------------------------------------------------------------------
@@ -208,12 +281,16 @@ class _Calls:
         return taken
 
 
-def _serve(connection: Connection) -> int:
+def _serve(fd: int) -> int:
+    """The template process: the init, then a fork per execution environment asked for, until the socket closes."""
+    connection = Connection(fd)
+    channel = socket.socket(fileno=os.dup(fd))
     init: Init = connection.recv()
     os.environ.clear()
     os.environ.update(init.environment)
     sys.path[:] = list(init.path)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each log line reaches the parent whole
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the environments are reaped as they exit
     enforcer = _install_iam(init) if init.iam is not None else None
     calls = _Calls()
     calls.install()  # after the enforcer's hooks, as in-process: a refused call never reaches AWS and is not counted
@@ -224,7 +301,37 @@ def _serve(connection: Connection) -> int:
     except BaseException as error:  # the init failed: the parent says so
         connection.send({"error": f"{type(error).__name__}: {error}\n{traceback.format_exc()}"})
         return 1
+    calls.take()  # what the init called is not an invocation's
     connection.send({"ready": True})
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the parent closed the function (or died): exit now, nothing to tidy
+            sys.stdout.flush()
+            os._exit(0)
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the new execution environment
+            connection.close()
+            channel.close()
+            ours.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = request["fork"]
+            code = _environment(
+                init, Connection(theirs.detach()), handler, calls=calls, enforcer=enforcer, context_type=LambdaContext
+            )
+            sys.stdout.flush()
+            os._exit(code)
+        theirs.close()
+        connection.send({"pid": pid})
+        socket.send_fds(channel, [b"e"], [ours.fileno()])
+        ours.close()
+
+
+def _environment(
+    init: Init, connection: Connection, handler: Any, *, calls: _Calls, enforcer: IamEnforcer | None, context_type: Any
+) -> int:
+    """One execution environment: one invocation at a time until the socket closes."""
     while True:
         try:
             message = connection.recv()
@@ -232,7 +339,7 @@ def _serve(connection: Connection) -> int:
             return 0  # the parent closed the environment (or died)
         os.environ["_X_AMZN_TRACE_ID"] = message["trace_id"]
         deadline = time.monotonic() + float(message["timeout"])
-        context = LambdaContext(init.function, message["request_id"], init.log_stream_name, deadline)
+        context = context_type(init.function, message["request_id"], os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], deadline)
         connection.send(_invoke(handler, message["event"], context, calls, enforcer=enforcer, name=init.function.name))
 
 
@@ -271,14 +378,9 @@ def _install_iam(init: Init) -> IamEnforcer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m local.lambda_process FD`: serve invocations on the socket FD until it closes."""
+    """`python -m local.lambda_process FD`: a function's template process, on the socket FD until it closes."""
     args = sys.argv[1:] if argv is None else argv
-    connection = Connection(int(args[0]))
-    try:
-        return _serve(connection)
-    finally:
-        with contextlib.suppress(OSError):
-            connection.close()
+    return _serve(int(args[0]))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from local.environ import (
     process_environment,
     uninstall_process_hooks,
 )
-from local.lambda_process import Answer, IamGrant, Init, ProcessEnvironment
+from local.lambda_process import Answer, FunctionProcesses, IamGrant, Init, ProcessEnvironment
 
 logger = logging.getLogger("signbridge.local.runtime")
 
@@ -166,7 +166,9 @@ class _FunctionPool:
     def __init__(self, function: LocalFunction) -> None:
         self.function = function
         self.idle: list[_Environment] = []
-        self.processes: list[ProcessEnvironment] = []  # every process started and not yet stopped
+        self.processes: list[ProcessEnvironment] = []  # every environment process started and not yet stopped
+        self.template: FunctionProcesses | None = None  # the initialised process they are forked from
+        self.template_lock = threading.Lock()
         self.count = 0
         self.created = 0
         self.condition = threading.Condition()
@@ -206,12 +208,20 @@ class LambdaRuntime:
 
     def close(self) -> None:
         if self._open:
+            for pool in self._pools.values():  # every process told at once, then each waited for
+                with pool.template_lock:
+                    if pool.template is not None:
+                        pool.template.signal_stop()
             for pool in self._pools.values():
                 with pool.condition:
                     processes, pool.processes = pool.processes, []
                     pool.idle = [e for e in pool.idle if not isinstance(e, _ProcessSlot)]
                 for process in processes:
                     process.close()
+                with pool.template_lock:
+                    template, pool.template = pool.template, None
+                if template is not None:
+                    template.close()
             uninstall_process_hooks()
             self._open = False
 
@@ -363,19 +373,25 @@ class LambdaRuntime:
         )
 
     def _start_process(self, function: LocalFunction, index: int, stream: str) -> _ProcessSlot:
+        pool = self._pools[function.name]
+        with pool.template_lock:
+            if pool.template is None:
+                pool.template = self._template(function)
+            process = pool.template.spawn(stream)
+        with pool.condition:
+            pool.processes.append(process)
+        return _ProcessSlot(index=index, process=process)
+
+    def _template(self, function: LocalFunction) -> FunctionProcesses:
+        """The function's initialised process (its environment, the handler imported), forked per environment."""
         environment = {k: v for k, v in process_environment().items() if not k.startswith(FUNCTION_OWNED_PREFIXES)}
         environment.update(function.environment)
-        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
         enforcer = self.iam
         grant = None
         if enforcer is not None:
             grant = IamGrant(enforcer.permissions.get(function.name), enforcer.arns, function.function_name)
-        init = Init(function=function, log_stream_name=stream, environment=environment, path=tuple(sys.path), iam=grant)
-        process = ProcessEnvironment(init, on_iam=self._record_iam(function.name) if enforcer is not None else None)
-        pool = self._pools[function.name]
-        with pool.condition:
-            pool.processes.append(process)
-        return _ProcessSlot(index=index, process=process)
+        init = Init(function=function, environment=environment, path=tuple(sys.path), iam=grant)
+        return FunctionProcesses(init, on_iam=self._record_iam(function.name) if enforcer is not None else None)
 
     def _record_iam(self, name: str) -> Callable[[Answer], None]:
         def record(answer: Answer) -> None:
