@@ -1,24 +1,29 @@
-"""An execution environment as a process of its own, the way Lambda runs one: `ProcessEnvironment`.
+"""Execution environments as processes of their own, the way Lambda runs them: `FunctionProcesses`,
+`ProcessEnvironment`.
 
-The parent (`local.runtime`) starts `python -m local.lambda_process` once per execution environment. The child sets
-its whole `os.environ` to the function's environment, imports the handler once (its init), then runs one invocation
-at a time, as a Lambda execution environment does. Nothing a handler keeps at module or class level (a Powertools
-resolver's current event, a `Logger`'s appended keys, a `BatchProcessor`) is shared with another environment, and
-the functions run on every core instead of behind one interpreter lock.
+For each function the parent (`local.runtime`, `processes=True`) starts one *template* process, `python -m
+local.lambda_process`, in a session of its own. It sets its whole `os.environ` to the function's environment, installs
+the function's IAM check and the AWS call counter, imports the handler once (the init), and then forks one process per
+execution environment the runtime asks for: each environment is a copy of the initialised process (copy-on-write, a
+fork instead of an import) and runs one invocation at a time. Nothing a handler keeps at module or class level (a
+Powertools resolver's current event, a `Logger`'s appended keys, a `BatchProcessor`, the boto3 clients) is shared with
+another environment, and the functions run on every core instead of behind one interpreter lock.
 
-What crosses the process boundary, over a socket pair (`multiprocessing.connection`: framed, pickled):
-- at start, the `Init`: the function, its complete environment, `sys.path`, and (when the stack checks IAM) the
-  function's role, so every AWS call of the child is checked against it (`local.iam.IamEnforcer`, installed in the
-  child for that one function);
+What crosses the process boundary, over socket pairs (`multiprocessing.connection`: framed, pickled):
+- to the template, the `Init`: the function, its complete environment, `sys.path`, and (when the stack checks IAM)
+  the function's role, so every AWS call of its processes is checked against it (`local.iam.IamEnforcer`, for that
+  one function); back, one socket per new environment (`socket.send_fds`) and its process id;
 - per invocation, the event (JSON text), the request id, the time left and the trace header; back come the outcome,
   the result (JSON text), the AWS calls the invocation made (`service.Operation` -> count, as `bench.aws_calls`
   counts them) and the IAM decisions (calls checked, denials), which the parent records as if made in-process.
-The child's stdout (the function's JSON logs and EMF metrics) is a pipe the parent copies, line by line, to its own
-`sys.stdout` (which `python -m local --function-logs` and the benchmark point at a file). Its stderr is the parent's.
+The processes' stdout (the function's JSON logs and EMF metrics) is the template's, a pipe the parent copies, line by
+line, to its own `sys.stdout` (which `python -m local --function-logs` and the benchmark point at a file); their
+stderr is the parent's.
 
-Lifecycle: the child runs in a session of its own (a terminal's Ctrl-C reaches the parent only) and exits when the
-socket closes — when the parent closes the environment, or dies. A handler that runs past its timeout is stopped
-(the process is killed, as Lambda does), and a process that dies mid-invocation is Lambda's `Runtime.ExitError`.
+Lifecycle: an environment exits when its socket closes (the parent closed it, or died), the template process when its
+own does; the parent closes the environments first, so that the template, which reaps them, outlives them. A handler
+that runs past its timeout is stopped (its process killed, as Lambda does), and a process that dies mid-invocation is
+Lambda's `Runtime.ExitError`.
 """
 
 from __future__ import annotations

@@ -1,22 +1,26 @@
-"""Run the Lambda handlers in this process, each with its own environment, the way Lambda would run them.
+"""Run the Lambda handlers the way Lambda would, each function with its own environment: `LambdaRuntime`.
 
-How a function gets *its* environment while sharing one process with the others:
+Every function has its own pool of *execution environments*, one per concurrent invocation, each running one
+invocation at a time. They are either
 
-- `local.environ` gives each invocation its function's `os.environ` and settings cache (a `LayeredEnviron` and a
-  settings cache per function, both keyed by the function invoked on the current thread).
-- Every function has its own pool of *execution environments*: the first imports the handler module itself; each
-  further concurrent environment loads its own copy of the handler module (`<module>__local_env_<n>`), so module
-  level state a handler keeps per process (a Powertools `BatchProcessor`, a resolver, a logger's appended keys) is
-  never shared by two invocations running at the same time, as in Lambda. Modules the handler imports are shared
-  by the whole process. The handler module is imported inside the function's environment (a Powertools `Logger()` at
-  import time reads its service name there).
+- processes (`LambdaRuntime(processes=True)`, `local.lambda_process`): forks of one initialised process per function,
+  so nothing is shared by two environments, the API's invocations run in parallel and the functions use every core;
+  each process checks its calls against the function's role (`iam`) and counts them (`Invocation.aws_calls`); or
+- in this process (the default, and always for a handler given as a callable): the first environment imports the
+  handler module itself, each further one loads its own copy (`<module>__local_env_<n>`), so module level state a
+  handler keeps (a Powertools `BatchProcessor`, a resolver, a logger's appended keys) is not shared by two
+  invocations at the same time. Modules the handler imports are shared by the whole process, and so is what
+  Powertools keeps per class: invocations of a handler holding a Powertools router run one at a time. The handler
+  module is imported inside the function's environment (a Powertools `Logger()` at import time reads its service
+  name there); `local.environ` gives each invocation its function's `os.environ` and settings cache.
 
 Each invocation gets a Lambda context object (`aws_request_id`, `get_remaining_time_in_millis()` counting down from
 the template's timeout, …), its event and result go through JSON like Lambda's payloads (6 MB limit for synchronous
 calls), and is recorded as an `Invocation` (function, trigger, duration, outcome) for the benchmark.
 
-A handler that runs past its timeout cannot be stopped in-process: it runs to the end, and the invocation is then
-reported as a timeout (its result discarded, its environment thrown away), which is what the caller would have seen.
+A handler that runs past its timeout is reported as a timeout (its result discarded, its environment thrown away),
+which is what the caller would have seen: a process is killed at the timeout, as Lambda does; in this process a
+handler cannot be stopped, so it runs to the end first.
 """
 
 from __future__ import annotations

@@ -2,13 +2,14 @@
 
     with LocalStack(LocalStackConfig(api_port=8000)) as stack:
         print(stack.api_url)              # the HTTP API
-        stack.invoke("reconciler", {...})  # one invocation, in-process
+        stack.invoke("reconciler", {...})  # one invocation
         stack.trigger_schedule("reconciler")
 
 `start()`: synthesize the template if its inputs changed (`local.synth`), read it (`local.template`), start moto and
 create the table, bucket(s), queues and secrets (`local.aws`), bind the API gateway (its URL is part of the
 functions' environment), start the companions (the provider simulators), register the functions with their resolved
-environments in the in-process runtime (`local.runtime`), then start the SQS pollers (`local.pollers`), the S3
+environments in the runtime (`local.runtime`: in this process, or in execution environment processes with
+`function_processes`), then start the SQS pollers (`local.pollers`), the S3
 notification relay (`local.notifications`), the scheduler (`local.scheduler`) and the gateway (`local.gateway`).
 `stop()` undoes it all in reverse order, joins every thread and closes every server.
 
@@ -366,7 +367,7 @@ class LocalStack:
     # -- driving it -----------------------------------------------------------------------------------------------
 
     def invoke(self, function: str, event: Any) -> Invocation:
-        """Invoke a function synchronously, in-process, as `lambda invoke` would."""
+        """Invoke a function synchronously, as `lambda invoke` would."""
         return self.runtime.invoke(function, event)
 
     def trigger_schedule(self, name: str) -> list[Invocation]:

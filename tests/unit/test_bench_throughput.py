@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bench.throughput import Completion, summarise
+from typing import Any
+
+import pytest
+
+from bench.throughput import MAX_POLL_SECONDS, POLL_SECONDS, Completion, summarise
+from demo import waiting
 
 
 def test_rate_latency_and_failures_from_timestamps() -> None:
@@ -33,3 +38,29 @@ def test_a_long_run_reports_its_first_and_last_hundred() -> None:
     # Then the first hundred ran at 2/s and the last hundred at 1/s
     assert figures["first_hundred_per_s"] == 2.0
     assert figures["last_hundred_per_s"] == 1.0
+
+
+def test_a_waiting_client_polls_less_often_the_longer_it_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a request that stays `submitted` for six polls, then is `completed`
+    statuses = iter(["submitted"] * 6 + ["completed"])
+    pauses: list[float] = []
+
+    class Api:
+        def get_request(self, request_id: str) -> dict[str, Any]:
+            return {"id": request_id, "status": next(statuses)}
+
+    monkeypatch.setattr(waiting.time, "sleep", pauses.append)
+
+    # When the throughput client waits for it
+    body = waiting.wait_for_status(
+        Api(),  # type: ignore[arg-type]
+        "r-1",
+        "completed",
+        timeout=60,
+        interval=POLL_SECONDS,
+        max_interval=MAX_POLL_SECONDS,
+    )
+
+    # Then it paused 0.5 s first, then half as long again each time, never more than the bound
+    assert body["status"] == "completed"
+    assert pauses == [0.5, 0.75, 1.125, 1.6875, 2.53125, 3.0]
