@@ -404,7 +404,7 @@ def _throughput(report: Mapping[str, Any]) -> str:
             "p95",
             "first 100 /s",
             "last 100 /s",
-            "RSS after",
+            "memory after",
             "load average after",
         ),
         rows,

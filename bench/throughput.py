@@ -4,13 +4,13 @@
 (`count == concurrency`: all submitted at once), each one created, signed at the ZapSign simulator once SignBridge
 shows its signer link, and waited for until `completed` (polled after 0.5 s, then 1.5 times longer each time, up to
 3 s). Figures: completed requests per second over the run (from the first submission to the last completion),
-p50/p95 create→completed, failures, the resident memory of the process tree after the run (the stack, moto, the
-functions' execution environment processes), the machine's load average then, and, for runs of several hundred, the
-rate of the first and of the last hundred completions (does it decay as the table grows?). The stack runs each
-function's execution environments as processes (`LocalStackConfig.function_processes`): concurrent API calls run in
-parallel and share no state. `summarise` is pure (timestamps in, figures out) and unit-tested. `python -m
-bench.throughput` runs both runs on a new stack and prints their figures as one JSON line (what `make bench`
-records); the functions' logs go to FUNCTION_LOG.
+p50/p95 create→completed, failures, the memory of the process tree after the run (the stack, moto, the functions'
+processes; proportional set sizes, shared pages counted once), the machine's load average then, and, for runs of
+several hundred, the rate of the first and of the last hundred completions (does it decay as the table grows?). The
+stack runs each function's execution environments as processes (`LocalStackConfig.function_processes`): concurrent
+API calls run in parallel and share no state. `summarise` is pure (timestamps in, figures out) and unit-tested.
+`python -m bench.throughput` runs both runs on a new stack and prints their figures as one JSON line (what `make
+bench` records); the functions' logs go to FUNCTION_LOG.
 """
 
 from __future__ import annotations
@@ -126,8 +126,10 @@ def describe(figures: Mapping[str, Any]) -> str:
 
 
 def rss_mib() -> float | None:
-    """The resident memory now (Linux), in MiB, of this process and every process it started (moto, the functions'
-    execution environments)."""
+    """The memory now (Linux), in MiB, of this process and every process it started (moto, the functions' template
+    and execution environment processes): the sum of their proportional set sizes, so that the pages the forked
+    environments share with their template process are counted once (their resident sizes would count them in each);
+    a process without `smaps_rollup` counts its resident size."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -140,14 +142,23 @@ def rss_mib() -> float | None:
     while pending:
         pid = pending.pop()
         pending.extend(children.get(pid, ()))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                    found = True
-        except OSError:
-            continue
+        kilobytes = _proc_kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:")
+        if kilobytes is None:
+            kilobytes = _proc_kilobytes(f"/proc/{pid}/status", "VmRSS:")
+        if kilobytes is not None:
+            total += kilobytes
+            found = True
     return round(total / 1024, 1) if found else None
+
+
+def _proc_kilobytes(path: str, field: str) -> int | None:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def load_average() -> float | None:
