@@ -219,7 +219,9 @@ class LambdaRuntime:
             for pool in self._pools.values():
                 with pool.condition:
                     processes, pool.processes = pool.processes, []
-                    pool.idle = [e for e in pool.idle if not isinstance(e, _ProcessSlot)]
+                    kept = [e for e in pool.idle if not isinstance(e, _ProcessSlot)]
+                    pool.count -= len(pool.idle) - len(kept)
+                    pool.idle = kept
                 for process in processes:
                     process.close()
                 with pool.template_lock:
