@@ -219,7 +219,7 @@ class LambdaRuntime:
             for pool in self._pools.values():
                 with pool.condition:
                     processes, pool.processes = pool.processes, []
-                    kept = [e for e in pool.idle if not isinstance(e, _ProcessSlot)]
+                    kept: list[_Environment] = [e for e in pool.idle if not isinstance(e, _ProcessSlot)]
                     pool.count -= len(pool.idle) - len(kept)
                     pool.idle = kept
                 for process in processes:
