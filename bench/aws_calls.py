@@ -10,6 +10,10 @@ triggered it:
 - `worker:create_zapsign_document`, …: an SQS batch, by the operation(s) in its messages;
 - `intake`: an S3 notification; `reconciler`, `housekeeper`: a schedule or a direct invocation.
 
+When the functions run in execution environment processes (`LocalStackConfig.function_processes`), each process
+counts its own calls the same way (`local.lambda_process`) and hands them back with the invocation
+(`Invocation.aws_calls`), which the wrapper adds to the step.
+
 A call made outside any invocation — the stack's own pollers and notification relay, the benchmark's reads, and a
 thread a handler started itself (the `ContextVar` is not inherited) — is counted in `outside`, by operation.
 `before-call` fires once per API call, before botocore's retries, so a retried call counts once.
@@ -149,6 +153,8 @@ class AwsCallCounter:
                 with invocation(step):
                     record = original(name, event, **kwargs)
                 usage.duration_ms = record.duration_ms
+                if record.aws_calls:  # an execution environment process counted its own calls
+                    step.calls.update(record.aws_calls)
                 return record
             finally:
                 if tracing and tracemalloc.is_tracing():

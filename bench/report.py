@@ -467,6 +467,7 @@ def _throughput(report: Mapping[str, Any]) -> str:
             _number(figures.get("first_hundred_per_s")) if "first_hundred_per_s" in figures else "—",
             _number(figures.get("last_hundred_per_s")) if "last_hundred_per_s" in figures else "—",
             f"{figures.get('rss_mib', '?')} MiB",
+            _number(figures.get("load_average")) if "load_average" in figures else "—",
         )
         for name, figures in runs.items()
     ]
@@ -480,12 +481,20 @@ def _throughput(report: Mapping[str, Any]) -> str:
             "p95",
             "first 100 /s",
             "last 100 /s",
-            "RSS after",
+            "memory after",
+            "load average after",
         ),
         rows,
     )
     errors = [f"- {name}: {error}" for name, figures in runs.items() for error in figures.get("errors") or ()]
-    return table + ("\n\nErrors seen:\n\n" + "\n".join(errors) if errors else "")
+    measured = report.get("throughput_measured")
+    when = (
+        f"\n\nMeasured on its own (`--throughput-only`) on {measured.get('date')}, commit "
+        f"`{str(measured.get('git_commit', ''))[:12]}`{' (uncommitted changes)' if measured.get('git_dirty') else ''}."
+        if isinstance(measured, Mapping)
+        else ""
+    )
+    return table + when + ("\n\nErrors seen:\n\n" + "\n".join(errors) if errors else "")
 
 
 def _cost(report: Mapping[str, Any]) -> str:

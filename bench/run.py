@@ -110,11 +110,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated parts to run, of {','.join(PARTS)} (cost runs the demo requests it prices)",
     )
     parser.add_argument("--no-archive", action="store_true", help="skip the archive time-per-size measurement")
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the throughput runs; recorded into the last result, whose other figures stay as they were",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = _parser().parse_args(argv)
+    if options.throughput_only:
+        return _throughput_only(options)
     chosen = _settle(options)
     workflows = options.workflow or list(WORKFLOWS)
     in_process = bool(chosen & {"demo", "memory", "cost"})
@@ -210,6 +217,29 @@ def measure_archive(repeat: int, say: Out) -> dict[str, Any]:
 
 
 # -- 8. throughput: zapsign requests at once, then a long run -------------------------------------------------------
+
+
+def _throughput_only(options: argparse.Namespace) -> int:
+    """`--throughput-only`: the throughput runs alone; the recorded result (`latest.json`) gets their figures, with
+    when and on which commit they were measured (`throughput_measured`), and the page is written again."""
+    say = _printer()
+    measured = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **_environment()}
+    say(f"SignBridge throughput — {measured['date']} — commit {measured['git_commit'][:12]}")
+    runs = measure_throughput(options.throughput, options.long_run, say)
+    if not runs:
+        return 1
+    if not options.no_record:
+        latest = options.results / "latest.json"
+        report = json.loads(latest.read_text(encoding="utf-8"))
+        report["throughput"] = runs
+        report["throughput_measured"] = {
+            key: measured[key] for key in ("date", "git_commit", "git_dirty", "python", "platform", "cpus")
+        }
+        latest.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        say(f"\nrecorded: the throughput figures in {latest}")
+        recorded, history = bench_report.load_results(options.results)
+        say(f"wrote {bench_report.write(recorded, options.doc, history=history)}")
+    return 0
 
 
 def measure_throughput(at_once: int, long_run: int, say: Out) -> dict[str, Any]:

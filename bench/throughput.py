@@ -2,18 +2,22 @@
 
 `measure(stack, providers, count, concurrency)` runs `count` requests with at most `concurrency` of them in flight
 (`count == concurrency`: all submitted at once), each one created, signed at the ZapSign simulator once SignBridge
-shows its signer link, and waited for until `completed`. Figures: completed requests per second over the run (from
-the first submission to the last completion), p50/p95 create→completed, failures, the process's max RSS, and, for
-runs of several hundred, the rate of the first and of the last hundred completions (does it decay as the table
-grows?). `summarise` is pure (timestamps in, figures out) and unit-tested. `python -m bench.throughput` runs both
-runs on a new stack and prints their figures as one JSON line (what `make bench` records); the functions' logs go
-to FUNCTION_LOG.
+shows its signer link, and waited for until `completed` (polled after 0.5 s, then 1.5 times longer each time, up to
+3 s). Figures: completed requests per second over the run (from the first submission to the last completion),
+p50/p95 create→completed, failures, the memory of the process tree after the run (the stack, moto, the functions'
+processes; proportional set sizes, shared pages counted once), the machine's load average then, and, for runs of
+several hundred, the rate of the first and of the last hundred completions (does it decay as the table grows?). The
+stack runs each function's execution environments as processes (`LocalStackConfig.function_processes`): concurrent
+API calls run in parallel and share no state. `summarise` is pure (timestamps in, figures out) and unit-tested.
+`python -m bench.throughput` runs both runs on a new stack and prints their figures as one JSON line (what `make
+bench` records); the functions' logs go to FUNCTION_LOG.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -28,7 +32,8 @@ from demo.client import ApiClient, ZapSignControl
 from demo.data import request_body
 from demo.waiting import wait_for_status
 
-POLL_SECONDS = 0.5  # each request's status poll (50 pollers at 0.1 s would be the load themselves)
+POLL_SECONDS = 0.5  # each request's first status poll of a stage; then every 1.5 times longer, up to:
+MAX_POLL_SECONDS = 3.0  # 50 pollers every 0.5 s were the load themselves once API calls ran in parallel (100 GET/s)
 REQUEST_TIMEOUT_SECONDS = 600.0
 HUNDRED = 100
 FUNCTION_LOG = Path(__file__).resolve().parent.parent / "cdk.out" / "signbridge-bench-throughput.log"
@@ -53,6 +58,7 @@ def one_request(api_url: str, zapsign_simulator: Any, index: int) -> Completion:
             "zapsign_pending",
             timeout=REQUEST_TIMEOUT_SECONDS,
             interval=POLL_SECONDS,
+            max_interval=MAX_POLL_SECONDS,
             condition=lambda body: bool(signers_of(body)) and all(signer_token(s) for s in signers_of(body)),
         )
         control = ZapSignControl(zapsign_simulator, session=api.session)
@@ -61,7 +67,14 @@ def one_request(api_url: str, zapsign_simulator: Any, index: int) -> Completion:
             assert token is not None
             control.open_link(token)
             control.sign(token)
-        wait_for_status(api, request_id, "completed", timeout=REQUEST_TIMEOUT_SECONDS, interval=POLL_SECONDS)
+        wait_for_status(
+            api,
+            request_id,
+            "completed",
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            interval=POLL_SECONDS,
+            max_interval=MAX_POLL_SECONDS,
+        )
         return Completion(submitted, time.monotonic())
     except Exception as error:  # a failed request is a figure, not the end of the benchmark
         return Completion(submitted, None, f"{type(error).__name__}: {error}")
@@ -113,14 +126,47 @@ def describe(figures: Mapping[str, Any]) -> str:
 
 
 def rss_mib() -> float | None:
-    """This process's resident memory now (Linux), in MiB."""
+    """The memory now (Linux), in MiB, of this process and every process it started (moto, the functions' template
+    and execution environment processes): the sum of their proportional set sizes, so that the pages the forked
+    environments share with their template process are counted once (their resident sizes would count them in each);
+    a process without `smaps_rollup` counts its resident size."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, found, pending = 0, False, [os.getpid()]
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, ()))
+        kilobytes = _proc_kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:")
+        if kilobytes is None:
+            kilobytes = _proc_kilobytes(f"/proc/{pid}/status", "VmRSS:")
+        if kilobytes is not None:
+            total += kilobytes
+            found = True
+    return round(total / 1024, 1) if found else None
+
+
+def _proc_kilobytes(path: str, field: str) -> int | None:
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average now (Linux): the figures' context on a shared machine."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: dict[str, Any] = {}
     providers = Providers.simulated()
     config = LocalStackConfig(
-        api_port=0, schedules=False, companions=providers.companions(), secret_values=providers.secret_values()
+        api_port=0,
+        schedules=False,
+        companions=providers.companions(),
+        secret_values=providers.secret_values(),
+        function_processes=True,
     )
     out = sys.stdout
     FUNCTION_LOG.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name, count, concurrency in plan:
                     if count > 0:
                         completions = measure(stack.api_url, providers.zapsign_simulator, count, concurrency)
-                        runs[name] = {**summarise(completions, concurrency=concurrency), "rss_mib": rss_mib()}
+                        runs[name] = {
+                            **summarise(completions, concurrency=concurrency),
+                            "rss_mib": rss_mib(),
+                            "load_average": load_average(),
+                        }
         finally:
             sys.stdout = out
     print(json.dumps(runs), flush=True)

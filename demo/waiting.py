@@ -11,6 +11,7 @@ import requests
 from demo.answers import request_view, status_of
 from demo.client import ApiClient, ApiError
 
+BACKOFF = 1.5  # the growth of the pause between polls, with `max_interval`
 TERMINAL = frozenset({"completed", "refused", "cancelled", "expired", "failed"})
 
 
@@ -49,10 +50,12 @@ def wait_for_status(
     accept_terminal: bool = False,
     last_status: str | None = None,
     cancelled: Callable[[], bool] | None = None,
+    max_interval: float | None = None,
 ) -> dict[str, Any]:
     """Poll `GET /v1/requests/{id}` until the status is one of `wanted` (and `condition` holds). Raises
     `RequestEndedError` when the request reaches another terminal status (unless `accept_terminal`), and
-    `StageTimeoutError` after `timeout` seconds."""
+    `StageTimeoutError` after `timeout` seconds. With `max_interval`, the pause after each poll grows by half up to
+    it (many requests polled at once keep their load bounded)."""
     targets = {wanted} if isinstance(wanted, str) else set(wanted)
     deadline = time.monotonic() + timeout
     seen = last_status
@@ -79,3 +82,5 @@ def wait_for_status(
         if time.monotonic() > deadline:
             raise StageTimeoutError(targets, body, timeout)
         time.sleep(interval)
+        if max_interval is not None:
+            interval = min(max_interval, interval * BACKOFF)

@@ -141,6 +141,7 @@ def _run(options: argparse.Namespace, providers: Providers, say: Callable[[str],
         schedules=not options.no_schedules,
         companions=providers.companions(),
         secret_values=providers.secret_values(),
+        function_processes=True,
     )
     started = time.monotonic()
     with _stop_on_signals() as stopped:

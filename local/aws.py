@@ -12,6 +12,7 @@ afterwards talk to it (endpoint, fake credentials, region), and gives back a fun
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import subprocess
@@ -71,8 +72,24 @@ class OneDynamoDBRequestAtATime:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
             return self._app(environ, start_response)
+        # The body is read before the lock is taken: a client that is slow to send it (a busy machine) must not hold
+        # every other DynamoDB request up.
+        environ["wsgi.input"] = io.BytesIO(_request_body(environ))
         with _dynamodb_lock:
             return list(self._app(environ, start_response))
+
+
+def _request_body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        return bytes(stream.read(length))
+    if environ.get("wsgi.input_terminated"):  # chunked: werkzeug ends the stream at the last chunk
+        return bytes(stream.read())
+    return b""
 
 
 def apply_moto_fixes() -> None:
@@ -85,7 +102,8 @@ def apply_moto_fixes() -> None:
     (`StartMessageMoveTask` and its two companions) is `local.message_moves`. DynamoDB's atomicity is the server's
     middleware, `OneDynamoDBRequestAtATime`.
 
-    DynamoDB transactions: `_snapshot_touched_items_only` (see there). KMS: `_kms_sign_digest` (see there).
+    DynamoDB transactions: `_snapshot_touched_items_only`; queries: `_query_reads_its_partition_only`. KMS:
+    `_kms_sign_digest` (see each).
     """
     global _moto_fixes_applied  # noqa: PLW0603 - a process-wide patch of a process-wide library
     with _moto_fixes_lock:
@@ -107,6 +125,7 @@ def apply_moto_fixes() -> None:
         apply_message_move_tasks()
         _snapshot_touched_items_only()
         _kms_sign_digest()
+        _query_reads_its_partition_only()
         _moto_fixes_applied = True
 
 
@@ -218,6 +237,51 @@ def _snapshot_touched_items_only() -> None:
             _in_transaction.active = False
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_querying = threading.local()
+
+
+def _query_reads_its_partition_only() -> None:
+    """moto 5.2's `Table.query` on the table's own key (no index) builds `all_items()` — every item of the table,
+    sorted — and then keeps those of the queried partition: each `Query` costs O(n log n) in the table's size, so the
+    local stack slows down as its table fills (the long run's decay: every `GET /v1/requests/{id}` and every worker
+    step reads its request by a partition query; issue 16). Here, while such a query runs, `all_items()` of that table
+    answers with the queried partition's items alone (sorted as moto sorts them), which is every item the query could
+    keep: the result is the same, the cost is the partition's. Queries on an index, scans and everything else still
+    see the whole table.
+    """
+    import inspect  # noqa: PLC0415
+
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415 - only the emulator needs moto's internals
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        if arguments.get("index_name") or arguments.get("hash_key") is None:
+            return original_query(self, *args, **kwargs)
+        previous = getattr(_querying, "partition", None)
+        _querying.partition = (self, arguments["hash_key"])
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _querying.partition = previous
+
+    def all_items(self: Any) -> Any:
+        partition = getattr(_querying, "partition", None)
+        if partition is None or partition[0] is not self:
+            return original_all_items(self)
+        group = self.items.get(partition[1])
+        if group is None:
+            return []
+        items = list(group.values()) if self.range_key_attr else [group]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
 
 
 def _stored_item(table: Any, hash_key: Any, range_key: Any) -> Any:

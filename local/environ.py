@@ -241,6 +241,13 @@ def lambda_environment(
     return environment
 
 
+def process_environment() -> dict[str, str]:
+    """The process environment, without any function's layer (what a new process of this one would inherit)."""
+    environ = os.environ
+    base = environ.base if isinstance(environ, LayeredEnviron) else environ
+    return dict(base)
+
+
 def current_function() -> str | None:
     """The function invoked on this thread (its SignBridge name), or None outside an invocation."""
     return _ACTIVE_FUNCTION.get()

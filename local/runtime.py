@@ -1,22 +1,26 @@
-"""Run the Lambda handlers in this process, each with its own environment, the way Lambda would run them.
+"""Run the Lambda handlers the way Lambda would, each function with its own environment: `LambdaRuntime`.
 
-How a function gets *its* environment while sharing one process with the others:
+Every function has its own pool of *execution environments*, one per concurrent invocation, each running one
+invocation at a time. They are either
 
-- `local.environ` gives each invocation its function's `os.environ` and settings cache (a `LayeredEnviron` and a
-  settings cache per function, both keyed by the function invoked on the current thread).
-- Every function has its own pool of *execution environments*: the first imports the handler module itself; each
-  further concurrent environment loads its own copy of the handler module (`<module>__local_env_<n>`), so module
-  level state a handler keeps per process (a Powertools `BatchProcessor`, a resolver, a logger's appended keys) is
-  never shared by two invocations running at the same time, as in Lambda. Modules the handler imports are shared
-  by the whole process. The handler module is imported inside the function's environment (a Powertools `Logger()` at
-  import time reads its service name there).
+- processes (`LambdaRuntime(processes=True)`, `local.lambda_process`): forks of one initialised process per function,
+  so nothing is shared by two environments, the API's invocations run in parallel and the functions use every core;
+  each process checks its calls against the function's role (`iam`) and counts them (`Invocation.aws_calls`); or
+- in this process (the default, and always for a handler given as a callable): the first environment imports the
+  handler module itself, each further one loads its own copy (`<module>__local_env_<n>`), so module level state a
+  handler keeps (a Powertools `BatchProcessor`, a resolver, a logger's appended keys) is not shared by two
+  invocations at the same time. Modules the handler imports are shared by the whole process, and so is what
+  Powertools keeps per class: invocations of a handler holding a Powertools router run one at a time. The handler
+  module is imported inside the function's environment (a Powertools `Logger()` at import time reads its service
+  name there); `local.environ` gives each invocation its function's `os.environ` and settings cache.
 
 Each invocation gets a Lambda context object (`aws_request_id`, `get_remaining_time_in_millis()` counting down from
 the template's timeout, …), its event and result go through JSON like Lambda's payloads (6 MB limit for synchronous
 calls), and is recorded as an `Invocation` (function, trigger, duration, outcome) for the benchmark.
 
-A handler that runs past its timeout cannot be stopped in-process: it runs to the end, and the invocation is then
-reported as a timeout (its result discarded, its environment thrown away), which is what the caller would have seen.
+A handler that runs past its timeout is reported as a timeout (its result discarded, its environment thrown away),
+which is what the caller would have seen: a process is killed at the timeout, as Lambda does; in this process a
+handler cannot be stopped, so it runs to the end first.
 """
 
 from __future__ import annotations
@@ -30,13 +34,22 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from local.environ import Layer, function_environment, install_process_hooks, uninstall_process_hooks
+from local.environ import (
+    FUNCTION_OWNED_PREFIXES,
+    Layer,
+    function_environment,
+    install_process_hooks,
+    process_environment,
+    uninstall_process_hooks,
+)
+from local.lambda_process import Answer, FunctionProcesses, IamGrant, Init, ProcessEnvironment
 
 logger = logging.getLogger("signbridge.local.runtime")
 
@@ -49,7 +62,8 @@ DEFAULT_MAX_ENVIRONMENTS = 10  # concurrent execution environments per function 
 
 Handler = Callable[[Any, Any], Any]
 
-# Held around every invocation of a handler that resolves through a Powertools router (see the module docstring).
+# In-process environments only: held around every invocation of a handler that resolves through a Powertools router
+# (Powertools keeps the current event on the router class, shared by every copy of the handler module).
 _ROUTER_STATE_LOCK = threading.Lock()
 
 
@@ -115,6 +129,7 @@ class Invocation:
     result: Any = None
     error_type: str = ""
     error_message: str = ""
+    aws_calls: Counter[str] | None = None  # an environment process's AWS calls (service.Operation), as it counted them
 
     @property
     def succeeded(self) -> bool:
@@ -139,23 +154,46 @@ class _ExecutionEnvironment:
         return _ROUTER_STATE_LOCK if self.shares_router_state else nullcontext()
 
 
+@dataclass
+class _ProcessSlot:
+    """An execution environment that is a process of its own (`local.lambda_process`)."""
+
+    index: int
+    process: ProcessEnvironment
+    fresh: bool = True
+
+
+_Environment = _ExecutionEnvironment | _ProcessSlot
+
+
 class _FunctionPool:
     def __init__(self, function: LocalFunction) -> None:
         self.function = function
-        self.idle: list[_ExecutionEnvironment] = []
+        self.idle: list[_Environment] = []
+        self.processes: list[ProcessEnvironment] = []  # every environment process started and not yet stopped
+        self.template: FunctionProcesses | None = None  # the initialised process they are forked from
+        self.template_lock = threading.Lock()
         self.count = 0
         self.created = 0
         self.condition = threading.Condition()
 
 
 class LambdaRuntime:
-    """Invokes the registered functions in-process. `open()` installs the process hooks, `close()` removes them."""
+    """Invokes the registered functions. `open()` installs the process hooks, `close()` removes them and stops the
+    execution environment processes.
 
-    def __init__(self, functions: Mapping[str, LocalFunction] | None = None) -> None:
+    `processes=True`: each execution environment of a function whose handler is named (not a callable) is a process
+    of its own (`local.lambda_process`); `iam`, when set, is the enforcer whose role for the function each process
+    checks its calls against. Otherwise environments are handler module copies in this process.
+    """
+
+    def __init__(self, functions: Mapping[str, LocalFunction] | None = None, *, processes: bool = False) -> None:
         self._pools: dict[str, _FunctionPool] = {}
         self._invocations: list[Invocation] = []
         self._lock = threading.Lock()
         self._open = False
+        self.processes = processes
+        self.iam: Any = None  # local.iam.IamEnforcer, for the processes
         for function in (functions or {}).values():
             self.register(function)
 
@@ -174,6 +212,22 @@ class LambdaRuntime:
 
     def close(self) -> None:
         if self._open:
+            for pool in self._pools.values():  # every process told at once, then each waited for
+                with pool.template_lock:
+                    if pool.template is not None:
+                        pool.template.signal_stop()
+            for pool in self._pools.values():
+                with pool.condition:
+                    processes, pool.processes = pool.processes, []
+                    kept: list[_Environment] = [e for e in pool.idle if not isinstance(e, _ProcessSlot)]
+                    pool.count -= len(pool.idle) - len(kept)
+                    pool.idle = kept
+                for process in processes:
+                    process.close()
+                with pool.template_lock:
+                    template, pool.template = pool.template, None
+                if template is not None:
+                    template.close()
             uninstall_process_hooks()
             self._open = False
 
@@ -209,35 +263,17 @@ class LambdaRuntime:
         try:
             record.cold_start = environment.fresh
             environment.fresh = False
-            context = LambdaContext(
-                function, request_id, environment.log_stream_name, started + function.timeout_seconds
-            )
-            environment.layer.values["_X_AMZN_TRACE_ID"] = _trace_header()
-            with environment.exclusive(), function_environment(name, environment.layer):
-                try:
-                    result = environment.handler(json.loads(payload), context)
-                    encoded = json.dumps(result)
-                except Exception as error:  # the handler's failure is the invocation's outcome
-                    record.outcome = "error"
-                    record.error_type = type(error).__name__
-                    record.error_message = str(error)
-                    logger.error(
-                        "%s %s failed: %s\n%s", name, request_id, error, traceback.format_exc()
-                    )  # as Lambda logs it
-                else:
-                    if sync_limit and len(encoded.encode()) > SYNC_PAYLOAD_LIMIT:
-                        record.outcome = "error"
-                        record.error_type = "ResponseSizeTooLarge"
-                        record.error_message = "Response payload size exceeded maximum allowed payload size"
-                    else:
-                        record.outcome = "success"
-                        record.result = json.loads(encoded)
+            if isinstance(environment, _ProcessSlot):
+                keep_environment = self._run_in_process(environment, function, payload, record, sync_limit)
+            else:
+                self._run_here(environment, function, payload, record, sync_limit)
             elapsed = time.monotonic() - started
-            if elapsed > function.timeout_seconds:
+            if elapsed > function.timeout_seconds and record.outcome != "timeout":
                 record.outcome = "timeout"
                 record.result = None
                 record.error_type = "Sandbox.Timedout"
                 record.error_message = f"Task timed out after {function.timeout_seconds:.2f} seconds"
+            if record.outcome == "timeout":
                 keep_environment = False  # Lambda tears the environment down after a timeout
                 logger.error("%s %s: %s", name, request_id, record.error_message)
         finally:
@@ -247,9 +283,55 @@ class LambdaRuntime:
                 self._invocations.append(record)
         return record
 
+    def _run_here(
+        self,
+        environment: _ExecutionEnvironment,
+        function: LocalFunction,
+        payload: str,
+        record: Invocation,
+        sync_limit: bool,
+    ) -> None:
+        context = LambdaContext(
+            function, record.request_id, environment.log_stream_name, time.monotonic() + function.timeout_seconds
+        )
+        environment.layer.values["_X_AMZN_TRACE_ID"] = _trace_header()
+        with environment.exclusive(), function_environment(function.name, environment.layer):
+            try:
+                result = environment.handler(json.loads(payload), context)
+                encoded = json.dumps(result)
+            except Exception as error:  # the handler's failure is the invocation's outcome
+                record.outcome = "error"
+                record.error_type = type(error).__name__
+                record.error_message = str(error)
+                logger.error(
+                    "%s %s failed: %s\n%s", function.name, record.request_id, error, traceback.format_exc()
+                )  # as Lambda logs it
+                return
+        _settle_result(record, encoded, sync_limit)
+
+    def _run_in_process(
+        self, environment: _ProcessSlot, function: LocalFunction, payload: str, record: Invocation, sync_limit: bool
+    ) -> bool:
+        """One invocation in the environment's process; whether the environment may be used again."""
+        answer = environment.process.invoke(
+            payload, request_id=record.request_id, timeout_seconds=function.timeout_seconds, trace_id=_trace_header()
+        )
+        record.aws_calls = answer.aws_calls
+        if answer.outcome == "success":
+            _settle_result(record, answer.result, sync_limit)
+            return True
+        record.outcome = answer.outcome
+        record.error_type = answer.error_type
+        record.error_message = answer.error_message
+        if answer.outcome == "error":
+            logger.error(
+                "%s %s failed: %s\n%s", function.name, record.request_id, answer.error_message, answer.error_trace
+            )
+        return environment.process.alive
+
     # -- execution environments ------------------------------------------------------------------------------------
 
-    def _lease(self, pool: _FunctionPool) -> _ExecutionEnvironment:
+    def _lease(self, pool: _FunctionPool) -> _Environment:
         with pool.condition:
             while not pool.idle and pool.count >= pool.function.max_environments:
                 pool.condition.wait()
@@ -266,16 +348,24 @@ class LambdaRuntime:
                 pool.condition.notify()
             raise
 
-    def _release(self, pool: _FunctionPool, environment: _ExecutionEnvironment, *, keep: bool) -> None:
+    def _release(self, pool: _FunctionPool, environment: _Environment, *, keep: bool) -> None:
+        process = environment.process if isinstance(environment, _ProcessSlot) else None
         with pool.condition:
-            if keep:
+            if keep and (process is None or process in pool.processes):
                 pool.idle.append(environment)
             else:
                 pool.count -= 1
+                if process is not None and process in pool.processes:
+                    pool.processes.remove(process)
+                keep = False
             pool.condition.notify()
+        if process is not None and not keep:
+            process.close()
 
-    def _create_environment(self, function: LocalFunction, index: int) -> _ExecutionEnvironment:
+    def _create_environment(self, function: LocalFunction, index: int) -> _Environment:
         stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        if self.processes and isinstance(function.handler, str):
+            return self._start_process(function, index, stream)
         layer = Layer(dict(function.environment))
         layer.values["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
         with function_environment(function.name, layer):
@@ -288,6 +378,46 @@ class LambdaRuntime:
             shares_router_state=_holds_powertools_router(handler),
         )
 
+    def _start_process(self, function: LocalFunction, index: int, stream: str) -> _ProcessSlot:
+        pool = self._pools[function.name]
+        with pool.template_lock:
+            if pool.template is None:
+                pool.template = self._template(function)
+            process = pool.template.spawn(stream)
+        with pool.condition:
+            pool.processes.append(process)
+        return _ProcessSlot(index=index, process=process)
+
+    def _template(self, function: LocalFunction) -> FunctionProcesses:
+        """The function's initialised process (its environment, the handler imported), forked per environment."""
+        environment = {k: v for k, v in process_environment().items() if not k.startswith(FUNCTION_OWNED_PREFIXES)}
+        environment.update(function.environment)
+        enforcer = self.iam
+        grant = None
+        if enforcer is not None:
+            grant = IamGrant(enforcer.permissions.get(function.name), enforcer.arns, function.function_name)
+        init = Init(function=function, environment=environment, path=tuple(sys.path), iam=grant)
+        return FunctionProcesses(init, on_iam=self._record_iam(function.name) if enforcer is not None else None)
+
+    def _record_iam(self, name: str) -> Callable[[Answer], None]:
+        def record(answer: Answer) -> None:
+            enforcer = self.iam
+            if enforcer is not None:
+                enforcer.record_decisions(name, answer.iam_checked, answer.iam_denials, answer.iam_presign_denials)
+
+        return record
+
+
+def _settle_result(record: Invocation, encoded: str, sync_limit: bool) -> None:
+    """The outcome of a handler that returned `encoded` (JSON text)."""
+    if sync_limit and len(encoded.encode()) > SYNC_PAYLOAD_LIMIT:
+        record.outcome = "error"
+        record.error_type = "ResponseSizeTooLarge"
+        record.error_message = "Response payload size exceeded maximum allowed payload size"
+    else:
+        record.outcome = "success"
+        record.result = json.loads(encoded)
+
 
 def _holds_powertools_router(handler: Handler) -> bool:
     """Whether the handler's module keeps a Powertools event-handler router (whose current event is class state)."""
@@ -297,6 +427,11 @@ def _holds_powertools_router(handler: Handler) -> bool:
         return False
     router_class = routing.BaseRouter
     return any(isinstance(value, router_class) for value in vars(module).values())
+
+
+def load_handler(handler: str | Handler) -> Handler:
+    """The handler, its module imported (an execution environment's init)."""
+    return _load_handler(handler, 1)
 
 
 def _load_handler(handler: str | Handler, index: int) -> Handler:

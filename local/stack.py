@@ -2,13 +2,14 @@
 
     with LocalStack(LocalStackConfig(api_port=8000)) as stack:
         print(stack.api_url)              # the HTTP API
-        stack.invoke("reconciler", {...})  # one invocation, in-process
+        stack.invoke("reconciler", {...})  # one invocation
         stack.trigger_schedule("reconciler")
 
 `start()`: synthesize the template if its inputs changed (`local.synth`), read it (`local.template`), start moto and
 create the table, bucket(s), queues and secrets (`local.aws`), bind the API gateway (its URL is part of the
 functions' environment), start the companions (the provider simulators), register the functions with their resolved
-environments in the in-process runtime (`local.runtime`), then start the SQS pollers (`local.pollers`), the S3
+environments in the runtime (`local.runtime`: in this process, or in execution environment processes with
+`function_processes`), then start the SQS pollers (`local.pollers`), the S3
 notification relay (`local.notifications`), the scheduler (`local.scheduler`) and the gateway (`local.gateway`).
 `stop()` undoes it all in reverse order, joins every thread and closes every server.
 
@@ -92,6 +93,10 @@ class LocalStackConfig:
     schedules: bool = True  # fire rules on their schedule (trigger_schedule works either way)
     async_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS  # S3 and schedule invocations
     iam: bool = True  # check every AWS call of a function against its role in the template (`local.iam`)
+    # Each execution environment a process of its own (`local.lambda_process`), as in Lambda: no state shared by
+    # concurrent invocations, every core used. False: handler module copies in this process (tests that look into a
+    # handler's module, hooks that patch this process: chaos).
+    function_processes: bool = False
 
 
 _process_lock = threading.Lock()
@@ -109,7 +114,7 @@ class LocalStack:
         self.aws = AwsEmulator(
             port=self.config.aws_port, identity=self.identity, separate_process=self.config.aws_process
         )
-        self.runtime = LambdaRuntime()
+        self.runtime = LambdaRuntime(processes=self.config.function_processes)
         self.gateway: ApiGateway | None = None
         self.pollers: list[SqsPoller] = []
         self.relay: S3NotificationRelay | None = None
@@ -362,7 +367,7 @@ class LocalStack:
     # -- driving it -----------------------------------------------------------------------------------------------
 
     def invoke(self, function: str, event: Any) -> Invocation:
-        """Invoke a function synchronously, in-process, as `lambda invoke` would."""
+        """Invoke a function synchronously, as `lambda invoke` would."""
         return self.runtime.invoke(function, event)
 
     def trigger_schedule(self, name: str) -> list[Invocation]:
@@ -416,6 +421,7 @@ class LocalStack:
             raise IamError("; ".join(errors))
         enforcer.install()
         self.iam = enforcer
+        self.runtime.iam = enforcer
 
     @staticmethod
     def _routes(model: TemplateModel) -> list[GatewayRoute]:

@@ -168,11 +168,33 @@ class IamEnforcer:
         denial = context.get(_CONTEXT_KEY)
         if not isinstance(denial, Denial):
             return None
+        return denial_response(model, self._denied(denial))
+
+    def _denied(self, denial: Denial) -> str:
         with self._lock:
             self.denials.append(denial)
         message = denial.message(self.principal(denial.function))
         logger.error("IAM: %s", message)
-        return denial_response(model, message)
+        return message
+
+    # -- across processes (`local.lambda_process`: a function's own enforcer in its execution environment) ---------
+
+    def take_decisions(self, function: str) -> tuple[int, list[Denial], list[Denial]]:
+        """The calls of `function` checked and the denials since the last take, forgotten here."""
+        with self._lock:
+            checked = self.checked.pop(function, 0)
+            denials, self.denials = self.denials, []
+            presign, self.presign_denials = self.presign_denials, []
+        return checked, denials, presign
+
+    def record_decisions(self, function: str, checked: int, denials: list[Denial], presign: list[Denial]) -> None:
+        """What a function's enforcer in another process decided, recorded (and logged) as if decided here."""
+        with self._lock:
+            self.checked[function] += checked
+        for denial in denials:
+            self._denied(denial)
+        for denial in presign:
+            self._presign_denied(denial)
 
 
 def iam_prefix(service_model: Any) -> str:
