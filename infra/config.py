@@ -146,6 +146,13 @@ class StageConfig(_Model):
     )
     api_throttle_rate: int = Field(default=50, ge=1)
     api_throttle_burst: int = Field(default=100, ge=1)
+    # The One-Shot signing page (docs/signer-page.md): the company's branding and the links' lifetime.
+    page_brand_name: str = Field(default="SignBridge", min_length=1, max_length=80)
+    page_brand_color: str = Field(default="#1f4e8c", pattern=r"^#[0-9a-fA-F]{6}$")
+    page_brand_logo: str = Field(
+        default="", max_length=1536, pattern=r"^(data:image/(png|svg\+xml);base64,[A-Za-z0-9+/=]+)?$"
+    )
+    page_link_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300, le=90 * 24 * 3600)
 
     @property
     def stack_name(self) -> str:

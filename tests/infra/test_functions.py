@@ -94,6 +94,7 @@ def test_environment_carries_secret_names_never_secret_values(synth: Synth, name
         variables[env_names.ZAPSIGN_SECRET_NAME],
         variables[env_names.WEBHOOK_SECRET_NAME],
         variables[env_names.ONESHOT_SECRET_NAME],
+        variables[env_names.SIGNER_PAGE_SECRET_NAME],
     } == set(secrets.values())
     for key, value in variables.items():
         rendered = str(value)

@@ -120,7 +120,12 @@ def test_every_function_environment_resolves_to_valid_local_settings(model: Temp
 def test_each_secret_is_found_through_its_environment_variable(model: TemplateModel) -> None:
     purposes = secret_purposes(model, names_for(model))
     assert sorted(purposes.values()) == sorted(
-        [env_names.ZAPSIGN_SECRET_NAME, env_names.WEBHOOK_SECRET_NAME, env_names.ONESHOT_SECRET_NAME]
+        [
+            env_names.ZAPSIGN_SECRET_NAME,
+            env_names.WEBHOOK_SECRET_NAME,
+            env_names.ONESHOT_SECRET_NAME,
+            env_names.SIGNER_PAGE_SECRET_NAME,
+        ]
     )
 
 

@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import IO, Any, Literal, Protocol
 
-from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange
-from signbridge.domain.credentials import WebhookSecrets
+from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange, TimelineNote
+from signbridge.domain.credentials import SignerPageKey, WebhookSecrets
 from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, PresignedPost, StoredFile
 from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
 from signbridge.domain.messages import OperationMessage
@@ -130,9 +130,10 @@ class RecordStore(Protocol):
         change: DocumentChange | SignerChange,
         *,
         request_status: RequestStatus | None = None,
+        note: TimelineNote | None = None,
     ) -> RequestAggregate:
-        """Set fields of one document or signer without a move, conditionally like `move_part`; answer the aggregate
-        as written."""
+        """Set fields of one document or signer without a move, conditionally like `move_part` (with `note`, and a
+        timeline entry from the part's status to itself); answer the aggregate as written."""
         ...
 
     def find_by_zapsign_doc_token(self, doc_token: str) -> LookupTarget | None: ...
@@ -244,6 +245,8 @@ class SecretStore(Protocol):
     """What the workflow uses of `signbridge.storage.secrets.SecretStore`."""
 
     def webhooks(self) -> WebhookSecrets: ...
+
+    def signer_page(self) -> SignerPageKey: ...
 
 
 class IdempotencyStore(Protocol):
