@@ -169,6 +169,9 @@ class SignBridgeStack(Stack):
         self._send(fn["worker"], *(work_queue.dead_letter_queue for work_queue in self.queues.all))
         self.secrets.zapsign.grant_read(fn["worker"])
         self.secrets.oneshot.grant_read(fn["worker"])
+        # The One-Shot create asks for callbacks at `/webhooks/oneshot/{secret}` (workflow/oneshot/create.py): the
+        # worker reads the webhook secret to build that address.
+        self.secrets.webhook.grant_read(fn["worker"])
 
         # reconciler: queries the status index, records what it re-enqueued; the worker re-reads the providers.
         self._table(fn["reconciler"])

@@ -68,11 +68,11 @@
     }
   };
   var base = location.pathname.replace(/\/+$/, "");
-  var lang = null, state = null, countdownTimer = null, pollTimer = null, closedKind = null;
+  var lang = null, browserLang = "en", state = null, countdownTimer = null, pollTimer = null, closedKind = null;
 
   function $(id) { return document.getElementById(id); }
   function t(key, values) {
-    var text = (T[lang || "en"] || T.en)[key] || T.en[key] || key;
+    var text = (T[lang || browserLang] || T.en)[key] || T.en[key] || key;
     Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(values[k])); });
     return text;
   }
@@ -81,9 +81,10 @@
   function setStatus(text) { $("status").textContent = text || ""; }
 
   function translateStatic() {
-    document.documentElement.lang = lang === "pt" ? "pt" : lang;
+    var shown = lang || browserLang;
+    document.documentElement.lang = shown;
     document.querySelectorAll("[data-t]").forEach(function (el) { el.textContent = t(el.getAttribute("data-t")); });
-    $("language").value = lang;
+    $("language").value = shown;
     document.title = t("title");
   }
 
@@ -105,6 +106,7 @@
   function closed(kind) {
     closedKind = kind;
     stopTimers();
+    translateStatic();
     ["documents-section", "contract-section", "code-section", "done-section"].forEach(function (id) { show(id, false); });
     $("closed-title").textContent = t(kind + "Title");
     $("closed-text").textContent = t(kind + "Text");
@@ -195,7 +197,7 @@
       if (!result.ok) return handleProblem(result);
       var first = state === null;
       state = result.data;
-      if (first) lang = lang || (state.languages.indexOf(state.language) >= 0 ? state.language : "en");
+      if (first) lang = lang || (state.languages.indexOf(state.language) >= 0 ? state.language : browserLang);
       render();
     }).catch(function () { setAlert(t("error")); });
   }
@@ -203,9 +205,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     var wanted = new URLSearchParams(location.search).get("lang");
     if (wanted && T[wanted]) lang = wanted;
+    // Until the state says the request's language (and for a closed link, which has none), the browser's.
+    var browser = (navigator.languages || [navigator.language || "en"]).map(function (l) { return String(l).slice(0, 2).toLowerCase(); })
+      .filter(function (l) { return T[l]; })[0] || "en";
     $("language").addEventListener("change", function (event) {
       lang = event.target.value;
-      if (closedKind) { translateStatic(); closed(closedKind); } else { setAlert(""); render(); }
+      if (closedKind) { closed(closedKind); } else { setAlert(""); render(); }
     });
     $("accept-form").addEventListener("submit", function (event) {
       event.preventDefault();
@@ -233,6 +238,7 @@
         state = result.data; render(); countdown(Math.max(state.signer.resend_wait_seconds, 60)); setStatus(t("resent"));
       });
     });
+    browserLang = browser;
     if (lang) translateStatic();
     load();
   });
