@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from signbridge import telemetry
 from signbridge.domain.json_limits import JsonLimitError, check_json_limits
-from signbridge.handlers.api.bodies import SubmitOtpBody
+from signbridge.domain.oneshot import OTP_CODE_PATTERN
 from signbridge.handlers.problems import (
     INTERNAL_ERROR,
     PROBLEM_CONTENT_TYPE,
@@ -77,6 +77,15 @@ class AcceptBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     accepted: bool = Field(description="Must be true: the signer ticked the acceptance and pressed the button.")
+
+
+class CodeBody(BaseModel):
+    """`POST /sign/{token}/otp`: the SMS code, as the API's `POST …/otp` takes it (`OTP_CODE_PATTERN`). Its own model
+    so this function does not import the api function's package."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(repr=False, pattern=OTP_CODE_PATTERN, description="The code from the SMS: 4 to 8 digits.")
 
 
 @lru_cache(maxsize=4)
@@ -171,7 +180,7 @@ def _route(event: dict[str, Any]) -> dict[str, Any]:
             correlation_id=correlation_id,
         )
     elif route == "POST /sign/{token}/otp":
-        code = _parsed(SubmitOtpBody, _json_body(event)).code
+        code = _parsed(CodeBody, _json_body(event)).code
         access = signer_page.submit_code(services, token, code, correlation_id=correlation_id)
     elif route == "POST /sign/{token}/otp/resend":
         signer_page.resend_code(services, token, correlation_id=correlation_id)
