@@ -70,11 +70,11 @@ test-infra: $(STAMP)  ## CDK template assertions, cdk-nag, cfn-lint (two synths,
 # The signing page's browser tests drive Debian's Chromium (never a browser Playwright downloads).
 CHROMIUM ?= /usr/bin/chromium
 install-browser:  ## Debian's Chromium for the browser tests (apt-get, when missing; needs root or sudo)
-	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for tests/browser (apt-get, a few minutes)…"; \
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests (apt-get, a few minutes)…"; \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); $$SUDO apt-get update -q && $$SUDO apt-get install -y chromium; }
 
-test-browser: $(STAMP) install-browser  ## the signing page in Chromium against the local stack (tests/browser)
-	$(BIN)/pytest tests/browser -q
+test-browser: $(STAMP) install-browser  ## the signing page in Chromium against the local stack (tests/e2e, marker browser)
+	$(BIN)/pytest tests/e2e -q -m browser
 
 test: lint typecheck $(STAMP) install-browser  ## lint, type check and every test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15 -m 'not chaos'

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from signbridge.domain import signer_page
 from signbridge.storage import schema
-from tests.browser.conftest import DESKTOP, PHONE, Shots
+from tests.e2e.browser import DESKTOP, PHONE, Shots
 from tests.e2e.conftest import E2E
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

@@ -1,6 +1,6 @@
-"""Browser fixtures: the whole local stack of tests/e2e (its `e2e` fixture, the same package-scoped stack) and a
-headless Chromium driven by Playwright. The browser is Debian's (`/usr/bin/chromium`, installed by
-`make install-browser`), never one Playwright downloads. Screenshots of every step go to `tests/browser/screenshots/`
+"""Browser fixtures for the signing page's tests (`test_signer_page_browser.py`, on the package's one local stack):
+a headless Chromium driven by Playwright. The browser is Debian's (`/usr/bin/chromium`, installed by
+`make install-browser`), never one Playwright downloads. Screenshots of every step go to `tests/e2e/screenshots/`
 (git-ignored) for a person to look at; `docs/signer-page/` holds a few of them, copied by hand.
 """
 
@@ -14,14 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.e2e.conftest import E2E, _clean_fault_plans, _no_iam_denials, e2e  # noqa: F401 - fixtures
-
 CHROMIUM = Path(os.environ.get("SIGNBRIDGE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-sized screen, CSS pixels
 DESKTOP = {"width": 1100, "height": 900}
-
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="package")
@@ -67,6 +63,3 @@ class Shots:
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Shots:
     return Shots(request.node.name)
-
-
-__all__ = ["E2E"]
