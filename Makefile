@@ -13,6 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/node/bin:$(PATH)
 endif
 
 .PHONY: help install run demo bench chaos lint format typecheck test test-unit test-integration test-e2e test-infra test-compat test-chaos fuzz clean
+.PHONY: install-browser test-browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -66,7 +67,16 @@ test-e2e: $(STAMP)  ## the whole local stack, real HTTP, simulators acting as si
 test-infra: $(STAMP)  ## CDK template assertions, cdk-nag, cfn-lint (two synths, bundling skipped) and one real bundle; no AWS
 	$(BIN)/pytest tests/infra -q -m infra
 
-test: lint typecheck $(STAMP)  ## lint, type check and every test suite
+# The signing page's browser tests drive Debian's Chromium (never a browser Playwright downloads).
+CHROMIUM ?= /usr/bin/chromium
+install-browser:  ## Debian's Chromium for the browser tests (apt-get, when missing; needs root or sudo)
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests (apt-get, a few minutes)…"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); $$SUDO apt-get update -q && $$SUDO apt-get install -y chromium; }
+
+test-browser: $(STAMP) install-browser  ## the signing page in Chromium against the local stack (tests/e2e, marker browser)
+	$(BIN)/pytest tests/e2e -q -m browser
+
+test: lint typecheck $(STAMP) install-browser  ## lint, type check and every test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15 -m 'not chaos'
 
 test-chaos: $(STAMP)  ## the chaos scenarios (each boots its own local stack with faults and crash points; ~10 min)

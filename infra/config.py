@@ -166,6 +166,14 @@ class StageConfig(_Model):
             raise ValueError(f"unknown INDETERMINATE sub-indication(s) {', '.join(unknown)} (known: {known})")
         return value
 
+    # The One-Shot signing page (docs/signer-page.md): the company's branding and the links' lifetime.
+    page_brand_name: str = Field(default="SignBridge", min_length=1, max_length=80)
+    page_brand_color: str = Field(default="#1f4e8c", pattern=r"^#[0-9a-fA-F]{6}$")
+    page_brand_logo: str = Field(
+        default="", max_length=1536, pattern=r"^(data:image/(png|svg\+xml);base64,[A-Za-z0-9+/=]+)?$"
+    )
+    page_link_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+
     @property
     def stack_name(self) -> str:
         return f"SignBridge-{self.stage}"

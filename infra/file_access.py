@@ -65,6 +65,13 @@ FILE_ACCESS: Final[Mapping[str, Mapping[str, frozenset[FileOp]]]] = {
         keys.PACKAGES_PREFIX: frozenset({R}),  # evidence: a download link to the sealed package
         keys.REPORTS_PREFIX: frozenset({R}),
     },
+    # signer_page views: download links to the document this signer signs (the original, ZapSign's or the previous
+    # signer's output), their signed output and their contract (never to evidence).
+    api_routes.SIGNER_PAGE: {
+        keys.ORIGINALS_PREFIX: frozenset({R}),
+        keys.SIGNED_PREFIX: frozenset({R}),
+        keys.CONTRACTS_PREFIX: frozenset({R}),
+    },
     # webhooks._store_raw: the raw body (capped at RAW_EVENT_MAX_BYTES) under raw/{provider}/.
     api_routes.ZAPSIGN_WEBHOOK: {RAW_ZAPSIGN_PREFIX: frozenset({P})},
     api_routes.ONESHOT_WEBHOOK: {RAW_ONESHOT_PREFIX: frozenset({P})},

@@ -142,6 +142,11 @@ class SignBridgeStack(Stack):
             env_names.TRUST_ANCHORS_KEY: config.trust_anchors_key,
             env_names.ACCEPT_INDETERMINATE: ",".join(config.accept_indeterminate),
             **({env_names.TSA_URL: config.tsa_url} if config.tsa_url else {}),
+            env_names.SIGNER_PAGE_SECRET_NAME: self.secrets.names[secrets.SIGNER_PAGE],
+            env_names.PAGE_LINK_TTL_SECONDS: str(config.page_link_ttl_seconds),
+            env_names.PAGE_BRAND_NAME: config.page_brand_name,
+            env_names.PAGE_BRAND_COLOR: config.page_brand_color,
+            **({env_names.PAGE_BRAND_LOGO: config.page_brand_logo} if config.page_brand_logo else {}),
         }
 
     def _grant(self) -> None:
@@ -158,6 +163,14 @@ class SignBridgeStack(Stack):
         self._table(fn["api"])
         self._send(fn["api"], zapsign_queue, oneshot_queue)
         self.secrets.oneshot.grant_read(fn["api"])
+        # api: makes the signing-page links (on create, and in GET /v1/requests/{id}) with the page key.
+        self.secrets.signer_page.grant_read(fn["api"])
+
+        # signer_page: reads and records the signer's request, enqueues an SMS resend, signs at One-Shot on a code.
+        # It never reads the page key: it compares the token's hash with the one stored on the signer.
+        self._table(fn["signer_page"])
+        self._send(fn["signer_page"], oneshot_queue)
+        self.secrets.oneshot.grant_read(fn["signer_page"])
 
         # Webhooks: store the raw body, enqueue. The two AWS calls of the acknowledgement path, plus the secret.
         self._send(fn["zapsign_webhook"], zapsign_queue)
@@ -228,6 +241,7 @@ class SignBridgeStack(Stack):
             "ZapSignSecretName": (self.secrets.names[secrets.ZAPSIGN], "Secret: ZapSign API token"),
             "WebhookSecretName": (self.secrets.names[secrets.WEBHOOK], "Secret: webhook secrets"),
             "OneShotSecretName": (self.secrets.names[secrets.ONESHOT], "Secret: One-Shot RAO and billing credentials"),
+            "SignerPageSecretName": (self.secrets.names[secrets.SIGNER_PAGE], "Secret: signing-page link key"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
             "EvidenceKeyArn": (
                 self.evidence_key.key_arn,

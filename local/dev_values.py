@@ -34,6 +34,9 @@ ONESHOT_BILLING_PASSWORD = base64.b64encode(b"local-billing-password").decode()
 ONESHOT_REGISTRATION_AUTHORITY = oneshot_simulator.DEFAULT_REGISTRATION_AUTHORITY
 ONESHOT_PROFILE = oneshot_simulator.DEFAULT_PROFILE
 
+# The key of the signing-page links (CloudFormation generates it on AWS; any 64 characters will do here).
+SIGNER_PAGE_LINK_KEY = "local-signer-page-link-key-0123456789abcdefghijklmnopqrstuvwxyzAB"
+
 # The value of each secret, keyed by the environment variable through which the functions find that secret.
 SECRET_VALUES: Mapping[str, Mapping[str, Any]] = {
     env_names.ZAPSIGN_SECRET_NAME: {"api_token": ZAPSIGN_API_TOKEN},
@@ -41,6 +44,7 @@ SECRET_VALUES: Mapping[str, Mapping[str, Any]] = {
         "zapsign": [ZAPSIGN_WEBHOOK_SECRET, ""],
         "oneshot": [ONESHOT_WEBHOOK_SECRET, ""],
     },
+    env_names.SIGNER_PAGE_SECRET_NAME: {"link_key": SIGNER_PAGE_LINK_KEY},
     env_names.ONESHOT_SECRET_NAME: {
         "token": ONESHOT_RAO_TOKEN,
         "username": None,  # the token identifies the RAO; no username/password/PIN

@@ -37,8 +37,9 @@ from local.template.specs import CorsSpec
 
 logger = logging.getLogger("signbridge.local.gateway")
 
-# Path parameters that carry a secret (the One-Shot webhook's `/webhooks/oneshot/{secret}`): never logged.
-SECRET_PATH_PARAMETERS = frozenset({"secret"})
+# Path parameters that carry a secret (the One-Shot webhook's `/webhooks/oneshot/{secret}`, the signing page's
+# `/sign/{token}`): never logged.
+SECRET_PATH_PARAMETERS = frozenset({"secret", "token"})
 _REDACTED = "***"
 _PATH_IN_TEXT = re.compile(r"/[^\s'\"]*")
 

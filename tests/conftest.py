@@ -65,6 +65,11 @@ class SecretNames:
     zapsign: str
     webhook: str
     oneshot: str
+    signer_page: str
+
+
+# The signing-page link key of the tests (any 32+ characters; CloudFormation generates the deployed one).
+SAMPLE_SIGNER_PAGE_SECRET = {"link_key": "test-signer-page-key-0123456789abcdefghijklmnopqrstuvwxyz"}
 
 
 # ------------------------------------------------------------------------------------------------ session
@@ -133,6 +138,7 @@ def secrets(secretsmanager_client: SecretsManagerClient) -> SecretNames:
         zapsign=create_secret(secretsmanager_client, f"{prefix}/zapsign", SAMPLE_ZAPSIGN_SECRET),
         webhook=create_secret(secretsmanager_client, f"{prefix}/webhooks", SAMPLE_WEBHOOK_SECRET),
         oneshot=create_secret(secretsmanager_client, f"{prefix}/oneshot", SAMPLE_ONESHOT_SECRET),
+        signer_page=create_secret(secretsmanager_client, f"{prefix}/signer-page", SAMPLE_SIGNER_PAGE_SECRET),
     )
 
 
@@ -167,6 +173,7 @@ def settings(
         env_names.ZAPSIGN_SECRET_NAME: secrets.zapsign,
         env_names.WEBHOOK_SECRET_NAME: secrets.webhook,
         env_names.ONESHOT_SECRET_NAME: secrets.oneshot,
+        env_names.SIGNER_PAGE_SECRET_NAME: secrets.signer_page,
         env_names.ALLOW_LOOPBACK_HTTP: "true",
         env_names.EVIDENCE_KEY_ID: evidence_key,
         env_names.TRUST_ANCHORS_FILE: simulator_trust_anchors,
@@ -209,6 +216,7 @@ def secret_store(secrets: SecretNames, secretsmanager_client: SecretsManagerClie
         zapsign_secret_name=secrets.zapsign,
         webhook_secret_name=secrets.webhook,
         oneshot_secret_name=secrets.oneshot,
+        signer_page_secret_name=secrets.signer_page,
         max_age_seconds=300,
         provider=SecretsProvider(boto3_client=secretsmanager_client),
     )

@@ -11,7 +11,7 @@ class Route(NamedTuple):
     method: str
     path: str
     function: str  # the handler module under `signbridge.handlers`
-    authenticated: bool  # False only for provider webhooks, which check their own secrets
+    authenticated: bool  # False only for provider webhooks and the signing page, which check their own secrets
 
 
 # The header ZapSign sends with every webhook (registered with the webhook, docs/providers/zapsign.md §4.2): ZapSign
@@ -19,6 +19,7 @@ class Route(NamedTuple):
 ZAPSIGN_WEBHOOK_SECRET_HEADER = "X-Webhook-Token"  # noqa: S105 - the header's name, not a secret
 
 API = "api"
+SIGNER_PAGE = "signer_page"
 ZAPSIGN_WEBHOOK = "zapsign_webhook"
 ONESHOT_WEBHOOK = "oneshot_webhook"
 
@@ -34,6 +35,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/requests/{request_id}/evidence", API, True),
     Route("POST", "/v1/requests/{request_id}/evidence", API, True),
     Route("GET", "/v1/openapi.json", API, True),
+    # The One-Shot signing page (docs/signer-page.md): public, the link's token in the path is the credential.
+    Route("GET", "/sign/{token}", SIGNER_PAGE, False),
+    Route("GET", "/sign/{token}/state", SIGNER_PAGE, False),
+    Route("POST", "/sign/{token}/accept", SIGNER_PAGE, False),
+    Route("POST", "/sign/{token}/otp", SIGNER_PAGE, False),
+    Route("POST", "/sign/{token}/otp/resend", SIGNER_PAGE, False),
+    Route("GET", "/sign-assets/{asset}", SIGNER_PAGE, False),
     Route("POST", "/webhooks/zapsign", ZAPSIGN_WEBHOOK, False),
     Route("POST", "/webhooks/oneshot/{secret}", ONESHOT_WEBHOOK, False),
 )
@@ -45,6 +53,7 @@ LOCAL_DOCS_ROUTE = Route("GET", "/v1/docs", API, True)
 # Lambda functions and their handler entry points (module `signbridge.handlers.<name>`, function `handler`).
 FUNCTIONS: tuple[str, ...] = (
     API,
+    SIGNER_PAGE,
     ZAPSIGN_WEBHOOK,
     ONESHOT_WEBHOOK,
     "intake",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from signbridge import env_names
 
 MIB = 1024 * 1024
+MAX_BRAND_LOGO_CHARS = 1536  # an environment variable (Lambda allows 4 KB for all of them): a small SVG or PNG
 PRESIGN_TTL_MAX_SECONDS = 3600  # presigned links never live longer than an hour (design: "expire in minutes")
 
 DEFAULT_ZAPSIGN_BASE_URL = "https://sandbox.api.zapsign.com.br/api/v1/"
@@ -68,6 +69,15 @@ class Settings(BaseModel):
             return tuple(name.strip() for name in value.split(",") if name.strip())
         return value
 
+    # The One-Shot signing page (docs/signer-page.md). Without the secret's name no links are made.
+    signer_page_secret_name: str = ""
+    page_link_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    page_brand_name: str = Field(default="SignBridge", min_length=1, max_length=80)
+    page_brand_color: str = Field(default="#1f4e8c", pattern=r"^#[0-9a-fA-F]{6}$")
+    page_brand_logo: str = Field(
+        default="", max_length=MAX_BRAND_LOGO_CHARS, pattern=r"^(data:image/(png|svg\+xml);base64,[A-Za-z0-9+/=]+)?$"
+    )
+
     @field_validator("zapsign_file_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
@@ -103,6 +113,11 @@ class Settings(BaseModel):
             "trust_anchors_key": env_names.TRUST_ANCHORS_KEY,
             "accept_indeterminate": env_names.ACCEPT_INDETERMINATE,
             "tsa_url": env_names.TSA_URL,
+            "signer_page_secret_name": env_names.SIGNER_PAGE_SECRET_NAME,
+            "page_link_ttl_seconds": env_names.PAGE_LINK_TTL_SECONDS,
+            "page_brand_name": env_names.PAGE_BRAND_NAME,
+            "page_brand_color": env_names.PAGE_BRAND_COLOR,
+            "page_brand_logo": env_names.PAGE_BRAND_LOGO,
         }
         values = {field: environ[name] for field, name in fields.items() if environ.get(name, "") != ""}
         return cls.model_validate(values)

@@ -49,6 +49,11 @@ WEBHOOK_NO_AUTH_REASON = (
     "Optimizer calls a URL carrying a secret; the handlers verify them in constant time and answer 401 otherwise."
 )
 
+SIGNER_PAGE_NO_AUTH_REASON = (
+    "The One-Shot signing page is opened by a signer with a link, not by an IAM or JWT principal: the unguessable "
+    "token in the path is the credential (its hash is compared with the one stored on the signer; docs/signer-page.md)."
+)
+
 
 @jsii.implements(apigwv2.IAccessLogSettings)
 class _AccessLogs:
@@ -153,7 +158,8 @@ class Api(Construct):
             )
             (http_route,) = created
             if not route.authenticated:
-                acknowledge(http_route, "APIG4", WEBHOOK_NO_AUTH_REASON)
+                page = route.function == api_routes.SIGNER_PAGE
+                acknowledge(http_route, "APIG4", SIGNER_PAGE_NO_AUTH_REASON if page else WEBHOOK_NO_AUTH_REASON)
             self.routes[(route.method, route.path)] = http_route
 
     @property

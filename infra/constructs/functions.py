@@ -1,4 +1,4 @@
-"""The seven Lambda functions, all from one code asset, and the worker's two SQS event sources.
+"""The eight Lambda functions, all from one code asset, and the worker's two SQS event sources.
 
 Every function: python3.13 on arm64, the Powertools public layer, JSON logs into its own log group with a
 retention, X-Ray active tracing, and a role of its own with no managed policy (the stack grants each role exactly
@@ -40,6 +40,9 @@ class Sizing:
 # `POST .../otp`, which signs synchronously at the One-Shot Optimizer; 1024 MB buys CPU for validating and decoding
 # inline base64 documents (a few MB) and keeps cold starts short on this synchronous path.
 API = Sizing(1024, Duration.seconds(29), "HTTP API: requests, uploads, status, OTP submit (signs synchronously)")
+# The signing page: a static page and small JSON answers, but `POST /sign/{token}/otp` signs synchronously at the
+# One-Shot Optimizer like the api's `POST .../otp`, so the same 29 s budget; 512 MB is enough for no document decoding.
+SIGNER_PAGE = Sizing(512, Duration.seconds(29), "the One-Shot signing page: HTML, its JSON endpoints, signs on OTP")
 # A webhook acknowledgement is two AWS calls (store the raw body, enqueue); 10 s leaves room for a cold start and an
 # SDK retry. A failure is retried by the sender.
 WEBHOOK = Sizing(512, Duration.seconds(10), "webhook receiver: store the raw body, enqueue, answer 200")
@@ -59,6 +62,7 @@ HOUSEKEEPER = Sizing(512, Duration.minutes(10), "daily: Optimizer clean-up, expi
 
 SIZING: Mapping[str, Sizing] = {
     api_routes.API: API,
+    api_routes.SIGNER_PAGE: SIGNER_PAGE,
     api_routes.ZAPSIGN_WEBHOOK: WEBHOOK,
     api_routes.ONESHOT_WEBHOOK: WEBHOOK,
     "intake": INTAKE,
@@ -145,8 +149,8 @@ class Functions(Construct):
         layer_arn = ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
         powertools = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
         retention = log_retention(log_retention_days)
-        # The two functions that talk to the One-Shot Optimizer: the worker, and the api (OTP submit signs).
-        in_vpc = {"worker", api_routes.API} if oneshot_vpc else set()
+        # The functions that talk to the One-Shot Optimizer: the worker, the api and the signing page (a code signs).
+        in_vpc = {"worker", api_routes.API, api_routes.SIGNER_PAGE} if oneshot_vpc else set()
 
         self.functions: dict[str, lambda_.Function] = {}
         for name in api_routes.FUNCTIONS:

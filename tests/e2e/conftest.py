@@ -44,6 +44,7 @@ from local.template.parser import template_path
 from signbridge import api_routes, env_names
 from simulators.oneshot.simulator import OneShotSimulator
 from simulators.zapsign.simulator import ZapSignSimulator
+from tests.e2e.browser import browser, context, page, shot  # noqa: F401 - the signing page's browser fixtures
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 40.0
@@ -156,8 +157,8 @@ class E2E:
         paginator = self.s3.get_paginator("list_objects_v2")
         return [
             item["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
-            for item in page.get("Contents", [])
+            for listed in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in listed.get("Contents", [])
         ]
 
     def versions(self, key: str) -> int:

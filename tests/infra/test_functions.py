@@ -94,6 +94,7 @@ def test_environment_carries_secret_names_never_secret_values(synth: Synth, name
         variables[env_names.ZAPSIGN_SECRET_NAME],
         variables[env_names.WEBHOOK_SECRET_NAME],
         variables[env_names.ONESHOT_SECRET_NAME],
+        variables[env_names.SIGNER_PAGE_SECRET_NAME],
     } == set(secrets.values())
     for key, value in variables.items():
         rendered = str(value)
@@ -134,8 +135,8 @@ def test_functions_run_outside_a_vpc_by_default(synth: Synth) -> None:
     assert all("VpcConfig" not in props for props in _our_functions(synth).values())
 
 
-def test_oneshot_vpc_places_the_worker_and_the_api_only(full_synth: Synth) -> None:
+def test_oneshot_vpc_places_the_functions_that_call_the_optimizer_only(full_synth: Synth) -> None:
     placed = {name for name in api_routes.FUNCTIONS if "VpcConfig" in full_synth.props(function_logical_id(name))}
-    assert placed == {"worker", "api"}
+    assert placed == {"worker", "api", "signer_page"}  # the signing page signs on a code, like the api
     vpc = full_synth.props("WorkerFunction")["VpcConfig"]
     assert vpc == {"SubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"], "SecurityGroupIds": ["sg-0ccc3333"]}

@@ -90,7 +90,8 @@ def test_secrets_are_readable_only_by_the_functions_that_need_them(synth: Synth)
         for name in api_routes.FUNCTIONS
     }
     assert readable == {
-        "api": {"OneShotSecret"},
+        "api": {"OneShotSecret", "SignerPageSecret"},
+        "signer_page": {"OneShotSecret"},  # never the page key: it compares the token's hash
         "zapsign_webhook": {"WebhookSecret"},
         "oneshot_webhook": {"WebhookSecret"},
         "intake": set(),
@@ -139,4 +140,4 @@ def test_webhooks_have_no_table_access_and_write_only_their_raw_prefix(synth: Sy
 def test_table_writers(synth: Synth) -> None:
     grants = _grants(synth)
     writers = {name for name in api_routes.FUNCTIONS if "dynamodb:PutItem" in grants[_role(name)]}
-    assert writers == {"api", "intake", "worker", "reconciler", "housekeeper"}
+    assert writers == {"api", "signer_page", "intake", "worker", "reconciler", "housekeeper"}

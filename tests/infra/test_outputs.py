@@ -20,6 +20,7 @@ OUTPUTS = {
     "ZapSignSecretName",
     "WebhookSecretName",
     "OneShotSecretName",
+    "SignerPageSecretName",
     "DashboardName",
     "EvidenceKeyArn",
     "EvidenceKeyAlias",
@@ -39,6 +40,7 @@ def test_outputs_point_at_the_resources(synth: Synth) -> None:
     assert outputs["ZapSignSecretName"] == "signbridge/dev/zapsign"
     assert outputs["WebhookSecretName"] == "signbridge/dev/webhook"
     assert outputs["OneShotSecretName"] == "signbridge/dev/oneshot"
+    assert outputs["SignerPageSecretName"] == "signbridge/dev/signer-page"
     parts = outputs["ZapSignWebhookUrl"]["Fn::Join"][1]
     assert parts[-1].endswith("/webhooks/zapsign")
     assert (ref(outputs["EvidenceKeyArn"]) or "").startswith("EvidenceKey")
@@ -68,4 +70,9 @@ def test_the_evidence_key_signs_with_ecdsa_p256_and_only_the_worker_may_use_it(s
 
 def test_secret_names_are_stable_per_stage(full_synth: Synth) -> None:
     names = {props["Properties"]["Name"] for props in full_synth.of_type("AWS::SecretsManager::Secret").values()}
-    assert names == {"signbridge/prod/zapsign", "signbridge/prod/webhook", "signbridge/prod/oneshot"}
+    assert names == {
+        "signbridge/prod/zapsign",
+        "signbridge/prod/webhook",
+        "signbridge/prod/oneshot",
+        "signbridge/prod/signer-page",
+    }

@@ -132,7 +132,12 @@ def test_the_evidence_key_is_emulated_and_every_function_is_given_its_arn(model:
 def test_each_secret_is_found_through_its_environment_variable(model: TemplateModel) -> None:
     purposes = secret_purposes(model, names_for(model))
     assert sorted(purposes.values()) == sorted(
-        [env_names.ZAPSIGN_SECRET_NAME, env_names.WEBHOOK_SECRET_NAME, env_names.ONESHOT_SECRET_NAME]
+        [
+            env_names.ZAPSIGN_SECRET_NAME,
+            env_names.WEBHOOK_SECRET_NAME,
+            env_names.ONESHOT_SECRET_NAME,
+            env_names.SIGNER_PAGE_SECRET_NAME,
+        ]
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,15 @@ from typing import Any, cast
 
 from signbridge.config import Settings
 from signbridge.domain import lifecycle
-from signbridge.domain.changes import DocumentChange, Lookup, LookupKind, LookupTarget, SignerChange, Transition
+from signbridge.domain.changes import (
+    DocumentChange,
+    Lookup,
+    LookupKind,
+    LookupTarget,
+    SignerChange,
+    TimelineNote,
+    Transition,
+)
 from signbridge.domain.errors import ConcurrentUpdateError, RequestNotFoundError, StoredFileNotFoundError
 from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, StoredFile
 from signbridge.domain.messages import OperationMessage
@@ -247,17 +256,30 @@ class MemoryRecords:
         change: DocumentChange | SignerChange,
         *,
         request_status: RequestStatus | None = None,
+        note: TimelineNote | None = None,
     ) -> RequestAggregate:
         assert change.to is None
         request_id = aggregate.request.id
         self._guard(request_id, request_status)
         self._check_part(request_id, change)
         subject = "document" if isinstance(change, DocumentChange) else "signer"
-        self.stored[request_id] = after_part_change(self.stored[request_id], change, self._clock())
+        now = self._clock()
+        written = None
+        if note is not None:
+            status = str(change.expected_status)
+            written = Transition(
+                request_id, TimelineSubject(subject), change.index, status, status, now, uuid.uuid4().hex
+            )
+        cause, correlation_id, detail = (note.cause, note.correlation_id, note.detail) if note else (None, None, None)
+        self.stored[request_id] = after_part_change(
+            self.stored[request_id], change, now, written, cause=cause, correlation_id=correlation_id, detail=detail
+        )
         self.writes.append(
             Write("update_part", None, subject, change.index, dict(change.updates), guard=request_status)
         )
-        return after_part_change(aggregate, change, self._clock())
+        return after_part_change(
+            aggregate, change, now, written, cause=cause, correlation_id=correlation_id, detail=detail
+        )
 
     # ------------------------------------------------------------------------------------------------ internals
 

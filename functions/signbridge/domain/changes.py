@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from signbridge.domain.messages import OperationMessage
-from signbridge.domain.models import DocumentStatus, RequestStatus, SignerStatus, TimelineSubject
+from signbridge.domain.models import Cause, DocumentStatus, RequestStatus, SignerStatus, TimelineSubject
 
 
 class LookupKind(StrEnum):
@@ -67,6 +67,15 @@ class SignerChange:
     expected_status: SignerStatus
     to: SignerStatus | None = None
     updates: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimelineNote:
+    """A timeline entry an update writes without a move (the part's status to itself): who, why, what happened."""
+
+    cause: Cause
+    correlation_id: str
+    detail: str
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 MAX_ACCEPTED_WEBHOOK_SECRETS: Final = 2
+SIGNER_PAGE_KEY_MIN_BYTES: Final = 32
 
 
 class _Secret(BaseModel):
@@ -49,6 +50,23 @@ class WebhookSecrets(_Secret):
 
     def accepted_oneshot(self) -> tuple[str, ...]:
         return _non_empty(self.oneshot)
+
+
+class SignerPageKey(_Secret):
+    """The key the signing-page links are made with (`signbridge.domain.signer_page`): CloudFormation generates it
+    (64 characters); replacing it closes every link already handed out."""
+
+    link_key: NonEmptySecret
+
+    @field_validator("link_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < SIGNER_PAGE_KEY_MIN_BYTES:
+            raise ValueError(f"must have at least {SIGNER_PAGE_KEY_MIN_BYTES} bytes")
+        return value
+
+    def key(self) -> bytes:
+        return self.link_key.get_secret_value().encode()
 
 
 class OneShotCredentials(BaseModel):

@@ -346,6 +346,20 @@ class Signer(_Stored):
         default=None, description="When this signer's documents were deleted from the Optimizer (it never does so)."
     )
     failure_reason: str | None = None
+    page_link_nonce: str | None = Field(
+        default=None, description="One-Shot: the nonce of the signing-page link (domain/signer_page.py); not secret."
+    )
+    page_link_sha256: str | None = Field(
+        default=None, description="One-Shot: SHA-256 of the signing-page link's token (the token is never stored)."
+    )
+    contract_accepted_at: datetime | None = Field(
+        default=None, description="When the signer accepted the One-Shot service contract on the signing page."
+    )
+    contract_acceptance: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='Evidence of the acceptance: {"ip": …, "user_agent": …} as the signing page received them.',
+    )
 
 
 class TimelineEntry(_Stored):

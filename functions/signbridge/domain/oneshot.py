@@ -14,6 +14,7 @@ from signbridge.domain.provider_errors import PermanentError, RetryableError
 PROVIDER = "oneshot"
 MAX_FILES_PER_UPLOAD = 10  # LEGACY (docs/providers/oneshot.md §6.4): "maximum of 10 documents at once"
 OTP_INTERVAL_SECONDS = 60.0  # LEGACY (docs/providers/oneshot.md §6.4): one OTP per minute
+OTP_CODE_PATTERN = r"^[0-9]{4,8}$"  # what SignBridge accepts as an SMS code (the API and the signing page)
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 STREAM_CHUNK_BYTES = 64 * 1024
 

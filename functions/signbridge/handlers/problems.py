@@ -30,6 +30,7 @@ from signbridge.domain.errors import (
 )
 from signbridge.domain.json_limits import JsonLimitError
 from signbridge.workflow.errors import (
+    ContractNotAcceptedError,
     InvalidFieldError,
     InvalidQueryError,
     MalformedCallbackError,
@@ -43,6 +44,9 @@ from signbridge.workflow.errors import (
     RequestNotCancellableError,
     RequestStateError,
     SignerLockedError,
+    SigningLinkExpiredError,
+    SigningLinkInvalidError,
+    SigningLinkUsedError,
     UnknownCallbackAddressError,
     UploadClosedError,
     WorkflowError,
@@ -143,6 +147,10 @@ NOT_LOCKED = ProblemKind(409, "not-locked", "The signer is not locked")
 UPLOAD_CLOSED = ProblemKind(409, "upload-closed", "The document can no longer be uploaded")
 OTP_TOO_SOON = ProblemKind(429, "otp-too-soon", "Another SMS code cannot be sent yet")
 PROVIDER_UNAVAILABLE = ProblemKind(503, "provider-unavailable", "The signing service is unavailable")
+SIGNING_LINK_INVALID = ProblemKind(404, "signing-link-invalid", "This signing link is not valid")
+SIGNING_LINK_EXPIRED = ProblemKind(410, "signing-link-expired", "This signing link has expired")
+SIGNING_LINK_USED = ProblemKind(410, "signing-link-used", "This signing link has been used")
+CONTRACT_NOT_ACCEPTED = ProblemKind(409, "contract-not-accepted", "The service contract has not been accepted")
 WORKFLOW_ERROR = ProblemKind(400, "workflow-error", "Workflow error")
 INTERNAL_ERROR = ProblemKind(500, "internal-error", "Internal error")
 UNKNOWN_CALLBACK_ADDRESS = ProblemKind(401, "unauthorized", "Unknown callback address")
@@ -227,6 +235,10 @@ PROBLEMS: Final[dict[type[Exception] | str, Callable[[Any], ProblemAnswer]]] = {
     ProviderUnavailableError: lambda error: PROVIDER_UNAVAILABLE.answer(
         error.detail, headers=_retry_after(error.retry_after_seconds)
     ),
+    SigningLinkInvalidError: lambda error: SIGNING_LINK_INVALID.answer(error.detail),
+    SigningLinkExpiredError: lambda error: SIGNING_LINK_EXPIRED.answer(error.detail),
+    SigningLinkUsedError: lambda error: SIGNING_LINK_USED.answer(error.detail),
+    ContractNotAcceptedError: lambda error: CONTRACT_NOT_ACCEPTED.answer(error.detail),
     InvalidFieldError: lambda error: VALIDATION.answer(
         error.detail, errors=[{"field": error.field, "message": error.message, "in": "body", "type": "limit"}]
     ),

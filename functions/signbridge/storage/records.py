@@ -39,7 +39,7 @@ from botocore.exceptions import ClientError
 
 from signbridge.config import Settings, get_settings
 from signbridge.domain import lifecycle
-from signbridge.domain.changes import DocumentChange, Lookup, SignerChange, Transition
+from signbridge.domain.changes import DocumentChange, Lookup, SignerChange, TimelineNote, Transition
 from signbridge.domain.errors import (
     ConcurrentUpdateError,
     RequestAlreadyExistsError,
@@ -290,14 +290,26 @@ class RecordStore(RecordReads):
         change: DocumentChange | SignerChange,
         *,
         request_status: RequestStatus | None = None,
+        note: TimelineNote | None = None,
     ) -> RequestAggregate:
         """Set fields of a document or signer without moving it (e.g. `otp_sent_at` on a resend), if it is still in
-        `change.expected_status`; answered with the aggregate as written."""
+        `change.expected_status`; answered with the aggregate as written. With `note`, the same write appends a
+        timeline entry from the part's status to itself (an event that is not a move: a contract accepted)."""
         if change.to is not None:
             raise ValueError("an update does not move: use move_part")
         part = DOCUMENTS if isinstance(change, DocumentChange) else SIGNERS
-        self._update_part(part, aggregate.request.id, change, request_status)
-        return after_part_change(aggregate, _validated_change(part, change), self._clock())
+        written = self._update_part(part, aggregate.request.id, change, request_status, note)
+        if written is None or note is None:
+            return after_part_change(aggregate, _validated_change(part, change), self._clock())
+        return after_part_change(
+            aggregate,
+            _validated_change(part, change),
+            written.at,
+            written,
+            cause=note.cause,
+            correlation_id=note.correlation_id,
+            detail=note.detail,
+        )
 
     # ------------------------------------------------------------------------------------------------ internals
 
@@ -464,14 +476,44 @@ class RecordStore(RecordReads):
         )
 
     def _update_part(
-        self, part: Part, request_id: str, change: DocumentChange | SignerChange, request_status: RequestStatus | None
-    ) -> None:
+        self,
+        part: Part,
+        request_id: str,
+        change: DocumentChange | SignerChange,
+        request_status: RequestStatus | None,
+        note: TimelineNote | None = None,
+    ) -> Transition | None:
         if not change.updates:
-            return
+            return None
+        now = self._clock()
         plan = Plan(self._table, request_id)
-        plan.part_change(part, change, now=self._clock())
+        plan.part_change(part, change, now=now)
         plan.request_guard(request_status)
+        event_id = None
+        if note is not None:
+            entry = TimelineEntry(
+                id=self._new_id(),
+                at=now,
+                subject=part.subject,
+                subject_index=change.index,
+                from_status=change.expected_status,
+                to_status=change.expected_status,
+                cause=note.cause,
+                correlation_id=note.correlation_id,
+                detail=note.detail,
+            )
+            plan.add(plan.put_event(entry), unexpected(request_id))
+            event_id = entry.id
         self._write(plan)
+        return Transition(
+            request_id=request_id,
+            subject=part.subject,
+            subject_index=change.index,
+            from_status=change.expected_status,
+            to_status=change.expected_status,
+            at=now,
+            event_id=event_id,
+        )
 
     def _check_move(
         self,

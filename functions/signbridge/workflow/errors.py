@@ -114,3 +114,20 @@ class MalformedCallbackError(MalformedEventError):
 
 class MalformedWebhookError(MalformedEventError):
     """ZapSign: the webhook body is not a JSON object."""
+
+
+class SigningLinkInvalidError(WorkflowError):
+    """A signing-page token that is not any signer's link (malformed, guessed, or of a request that does not exist).
+    Says nothing about which part was wrong."""
+
+
+class SigningLinkExpiredError(WorkflowError):
+    """A signing-page link past its lifetime or the request's deadline."""
+
+
+class SigningLinkUsedError(WorkflowError):
+    """A signing-page link whose signer has signed or whose request has ended: it opens nothing any more."""
+
+
+class ContractNotAcceptedError(RequestStateError):
+    """The signing page asks for the SMS code only after the signer accepted the One-Shot service contract."""

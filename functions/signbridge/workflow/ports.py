@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:  # annotations only: a handler loads a provider's models when it calls that provider
-    from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange
-    from signbridge.domain.credentials import WebhookSecrets
+    from signbridge.domain.changes import DocumentChange, Lookup, LookupTarget, SignerChange, TimelineNote
+    from signbridge.domain.credentials import SignerPageKey, WebhookSecrets
     from signbridge.domain.files import ByteSource, FileInfo, FileStream, ObjectSummary, PresignedPost, StoredFile
     from signbridge.domain.idempotency import CompletedResult, IdempotencyClaim
     from signbridge.domain.messages import OperationMessage
@@ -148,9 +148,10 @@ class RecordStore(Protocol):
         change: DocumentChange | SignerChange,
         *,
         request_status: RequestStatus | None = None,
+        note: TimelineNote | None = None,
     ) -> RequestAggregate:
-        """Set fields of one document or signer without a move, conditionally like `move_part`; answer the aggregate
-        as written."""
+        """Set fields of one document or signer without a move, conditionally like `move_part` (with `note`, and a
+        timeline entry from the part's status to itself); answer the aggregate as written."""
         ...
 
     def find_by_zapsign_doc_token(self, doc_token: str) -> LookupTarget | None: ...
@@ -262,6 +263,8 @@ class SecretStore(Protocol):
     """What the workflow uses of `signbridge.storage.secrets.SecretStore`."""
 
     def webhooks(self) -> WebhookSecrets: ...
+
+    def signer_page(self) -> SignerPageKey: ...
 
 
 class IdempotencyStore(Protocol):

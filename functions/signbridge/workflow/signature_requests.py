@@ -58,6 +58,7 @@ from signbridge.domain.models import (
 from signbridge.domain.operations import Op
 from signbridge.domain.pages import Page
 from signbridge.domain.validation import MAX_ID_IMAGE_BYTES, id_image_media_type
+from signbridge.workflow import signer_page
 from signbridge.workflow.errors import (
     InvalidFieldError,
     InvalidQueryError,
@@ -170,6 +171,8 @@ def _create(services: Services, body: NewRequest, request_id: str, *, correlatio
         _store_document(services, request_id, position, body, now=now) for position in range(len(body.documents))
     ]
     signers = [_signer(services, request_id, position, body, now=now) for position in range(len(body.signers))]
+    if body.workflow.uses_oneshot:
+        signers = signer_page.mint_links(services, request_id, signers)
     every_inline = all(document.is_inline for document in body.documents)
     request = SignatureRequest(
         id=request_id,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from signbridge.domain.changes import DocumentChange, Lookup, SignerChange
+from signbridge.domain.changes import DocumentChange, Lookup, SignerChange, TimelineNote
 from signbridge.domain.messages import OperationMessage
 from signbridge.domain.models import (
     Cause,
@@ -137,10 +137,12 @@ class Step:
         *,
         expected: SignerStatus | None = None,
         while_request: RequestStatus | None = None,
+        note: TimelineNote | None = None,
     ) -> RequestAggregate:
-        """Set fields of signer `index` without moving it; see `update_document`."""
+        """Set fields of signer `index` without moving it; see `update_document`. With `note`, the same write adds a
+        timeline entry (an event that is not a move)."""
         expected = self.aggregate.signer(index).status if expected is None else expected
-        return self._update_part(SignerChange(index, expected, None, updates), while_request)
+        return self._update_part(SignerChange(index, expected, None, updates), while_request, note)
 
     def record(self, detail: str, updates: Mapping[str, object]) -> RequestAggregate:
         """Set request fields without a move, with a timeline entry saying `detail`, if the request is still in the
@@ -205,7 +207,12 @@ class Step:
         return self.aggregate
 
     def _update_part(
-        self, change: DocumentChange | SignerChange, while_request: RequestStatus | None
+        self,
+        change: DocumentChange | SignerChange,
+        while_request: RequestStatus | None,
+        note: TimelineNote | None = None,
     ) -> RequestAggregate:
-        self.aggregate = self.services.records.update_part(self.aggregate, change, request_status=while_request)
+        self.aggregate = self.services.records.update_part(
+            self.aggregate, change, request_status=while_request, note=note
+        )
         return self.aggregate

@@ -68,7 +68,7 @@ from signbridge.handlers.problems import (
 from signbridge.observability import METRICS_NAMESPACE, SERVICE_NAME
 from signbridge.telemetry import Tracer
 from signbridge.wiring import get_services
-from signbridge.workflow import evidence, signature_requests, signing
+from signbridge.workflow import evidence, signature_requests, signer_page, signing
 from signbridge.workflow.errors import PayloadTooLargeError, WorkflowError
 from signbridge.workflow.services import Services
 
@@ -294,7 +294,8 @@ def list_requests(
 def get_request(request_id: RequestId) -> RequestView:
     logger.append_keys(request_id=request_id)
     services = get_services()
-    return request_view(signature_requests.get_request(services, request_id), _links(services))
+    aggregate = signature_requests.get_request(services, request_id)
+    return request_view(aggregate, _links(services), signer_page.page_urls(services, aggregate))
 
 
 @app.post(

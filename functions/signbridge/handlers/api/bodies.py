@@ -23,6 +23,7 @@ from signbridge.domain.models import (
     Workflow,
     utc_now,
 )
+from signbridge.domain.oneshot import OTP_CODE_PATTERN
 from signbridge.domain.validation import (
     Base64IdImage,
     Base64Pdf,
@@ -265,4 +266,4 @@ class SubmitOtpBody(_Input):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"code": "123456"}]})
 
-    code: str = Field(repr=False, pattern=r"^[0-9]{4,8}$", description="The code from the SMS: 4 to 8 digits.")
+    code: str = Field(repr=False, pattern=OTP_CODE_PATTERN, description="The code from the SMS: 4 to 8 digits.")

@@ -10,6 +10,7 @@ Download links are presigned locally (no S3 call) and live `settings.presign_ttl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -78,6 +79,7 @@ _REQUEST_EXAMPLE: dict[str, Any] = {
             "otp_sent_at": None,
             "otp_failures": 0,
             "contract": None,
+            "signing_page_url": None,
             "failure_reason": None,
             "refusal_reason": None,
         }
@@ -230,6 +232,11 @@ class SignerView(_View):
     )
     contract: FileLink | None = Field(
         default=None, description="One-Shot: the service contract the signer must be shown before signing."
+    )
+    signing_page_url: str | None = Field(
+        default=None,
+        description="One-Shot: the signer's own link to SignBridge's signing page (docs/signer-page.md): whoever has "
+        "it can sign as this signer; it expires with the request's deadline or the configured lifetime.",
     )
     failure_reason: str | None = None
     refusal_reason: str | None = Field(
@@ -416,8 +423,11 @@ def request_summary(request: SignatureRequest) -> RequestSummary:
     return RequestSummary(**_summary_fields(request))
 
 
-def request_view(aggregate: RequestAggregate, links: LinkSigner) -> RequestView:
-    return RequestView(**_view_fields(aggregate, links))
+def request_view(
+    aggregate: RequestAggregate, links: LinkSigner, page_urls: Mapping[int, str] | None = None
+) -> RequestView:
+    """The request's view; `page_urls` (signer index -> signing-page URL) only where the caller may see them."""
+    return RequestView(**_view_fields(aggregate, links, page_urls or {}))
 
 
 def created_request_view(
@@ -453,7 +463,10 @@ def _summary_fields(request: SignatureRequest) -> dict[str, Any]:
     }
 
 
-def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, Any]:
+def _view_fields(
+    aggregate: RequestAggregate, links: LinkSigner, page_urls: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    page_urls = page_urls or {}
     request = aggregate.request
     return {
         **_summary_fields(request),
@@ -463,7 +476,12 @@ def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, An
         "refused_by": request.refused_by,
         "refusal_reason": request.refusal_reason,
         "signers": [
-            _signer_view(signer, links, request.refusal_reason if signer.index == request.refused_by else None)
+            _signer_view(
+                signer,
+                links,
+                request.refusal_reason if signer.index == request.refused_by else None,
+                page_urls.get(signer.index),
+            )
             for signer in aggregate.signers
         ],
         "documents": [_document_view(document, links) for document in aggregate.documents],
@@ -471,7 +489,9 @@ def _view_fields(aggregate: RequestAggregate, links: LinkSigner) -> dict[str, An
     }
 
 
-def _signer_view(signer: Signer, links: LinkSigner, refusal_reason: str | None = None) -> SignerView:
+def _signer_view(
+    signer: Signer, links: LinkSigner, refusal_reason: str | None = None, page_url: str | None = None
+) -> SignerView:
     contract = (
         links.link(signer.contract_key, sha256=None, download_name=f"contract-signer-{signer.index}.pdf")
         if signer.contract_key
@@ -488,6 +508,7 @@ def _signer_view(signer: Signer, links: LinkSigner, refusal_reason: str | None =
         otp_sent_at=signer.otp_sent_at,
         otp_failures=signer.otp_failures,
         contract=contract,
+        signing_page_url=page_url,
         failure_reason=signer.failure_reason,
         refusal_reason=refusal_reason,
     )
