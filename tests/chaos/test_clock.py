@@ -13,8 +13,7 @@ import pytest
 
 from chaos.clock import SPEED, BackoffClock, FunctionClocks, ahead, shifted_clock
 from signbridge.config import Settings
-from signbridge.domain.models import utc_now
-from signbridge.wiring import AwsServices
+from signbridge.wiring import AwsServices, services_now
 from tests.support.aws import create_fifo_queue, unique_name
 
 pytestmark = pytest.mark.xdist_group("chaos")
@@ -56,7 +55,8 @@ def test_services_made_while_installed_keep_time_by_the_shifted_clock(aws: Any) 
     assert services.clock is shifted_clock
     assert services.records._clock is shifted_clock  # what stamps status_since and the timeline
     assert timedelta(seconds=0.5 * (SPEED - 1)) <= gained < timedelta(seconds=0.5 * (SPEED - 1) + 3)
-    assert AwsServices.from_settings(settings).clock is utc_now  # uninstalled: the real clock again
+    assert AwsServices.from_settings(settings).clock is services_now  # uninstalled: the real clock again
+    assert abs(services_now() - datetime.now(UTC)) < timedelta(seconds=1)
 
 
 def test_a_backed_off_message_is_delivered_again_once_its_backoff_passed_on_the_functions_clock(

@@ -115,6 +115,18 @@ def test_the_report_is_json_with_the_indications(verify: Verify, signed_by_ana: 
     assert FileReport.model_validate_json(report.model_dump_json()).signatures == report.signatures
 
 
+def test_a_caller_inside_a_running_event_loop_gets_the_same_report(
+    verifier: PdfSignatureVerifier, signed_by_ana: bytes
+) -> None:
+    # Given a caller that runs inside an asyncio event loop (pyHanko's coroutines cannot nest in it with asyncio.run)
+    async def inside_a_loop() -> Indication | None:
+        return verifier.verify(io.BytesIO(signed_by_ana)).indication
+
+    # Then verifying from there gives the same verdict as from plain synchronous code
+    assert asyncio.run(inside_a_loop()) is Indication.TOTAL_PASSED
+    assert verifier.verify(io.BytesIO(signed_by_ana)).indication is Indication.TOTAL_PASSED
+
+
 def test_a_file_path_is_verified_like_a_stream(
     verifier: PdfSignatureVerifier, signed_by_ana: bytes, tmp_path: Path
 ) -> None:

@@ -30,7 +30,7 @@ from signbridge.workflow import signature_requests as request_use_cases
 from signbridge.workflow.services import Services
 from signbridge.workflow.verification import accept_verification, retry_verification
 from signbridge.workflow.zapsign.create import CREATE_RESOLUTION_WINDOW, zapsign_folder
-from simulators.signatures import SigningFaults
+from simulators.signatures import SigningFaults, tamper
 from simulators.zapsign.simulator import ZapSignSimulator
 from tests.support.aws import Queues
 from tests.support.receiver import wait_for
@@ -580,6 +580,8 @@ def test_a_file_stored_by_an_archive_killed_before_its_record_is_not_stored_agai
         key
     ]
     assert zapsign_simulator.calls["file"] == 0
+    # And verified like a fresh download before it was recorded
+    assert done.document(0).verifications[ZAPSIGN_STAGE]["passed"] is True
 
 
 # ------------------------------------------------------------------------------------------------ webhook hints
@@ -769,3 +771,29 @@ def test_a_tampered_signed_file_holds_the_request_until_an_operator_retries(
     summary = VerificationSummary.model_validate(done.document(0).verifications[ZAPSIGN_STAGE])
     assert (summary.indication, summary.passed, summary.accepted_by_operator) == (Indication.TOTAL_FAILED, False, True)
     assert [entry.cause for entry in done.timeline if entry.to_status == R.ZAPSIGN_SIGNED][-2:] == [Cause.OPERATOR] * 2
+
+
+def test_a_file_an_earlier_archive_stored_is_verified_before_it_is_recorded(
+    zapsign_services: Services,
+    zapsign_worker: ZapSignWorkerDriver,
+    zapsign_simulator: ZapSignSimulator,
+    deliver: Deliver,
+) -> None:
+    # Given a signed request whose killed archive had stored a file that was changed after signing (one byte inside
+    # the signed range)
+    aggregate = created(zapsign_services, zapsign_worker)
+    sign_all(zapsign_simulator, aggregate)
+    key = keys.signed_key(aggregate.request.id, 0, ZAPSIGN_STAGE)
+    served = signed_file(zapsign_simulator, aggregate.document(0).zapsign_doc_token or "")
+    zapsign_services.files.store_bytes(key, tamper(served), expect_pdf=True, max_bytes=len(served))
+
+    # When the archive runs again
+    deliver(aggregate.request.id, "doc_signed")
+    zapsign_worker.run()
+
+    # Then the file found again was read back and verified, not recorded as it was: the request waits for an operator
+    held = zapsign_services.records.get_request(aggregate.request.id)
+    assert held.request.status is R.VERIFICATION_FAILED
+    assert ZAPSIGN_STAGE not in held.document(0).signed_keys
+    assert held.document(0).verifications[ZAPSIGN_STAGE]["passed"] is False
+    assert zapsign_simulator.calls["file"] == 0

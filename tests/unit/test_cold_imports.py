@@ -51,8 +51,9 @@ DENIED_UNLESS_ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "signbridge.domain.zapsign": ("ZapSign's data models: the ZapSign operations load them", frozenset()),
     "signbridge.domain.oneshot": (
-        "One-Shot's data models: the One-Shot operations load them; the API validates its `oneshot` inputs with them",
-        frozenset({api_routes.API}),
+        "One-Shot's data models: the One-Shot operations load them; the API validates its `oneshot` inputs with them, "
+        "and the signing page submits a signer's code through the same use case (workflow/signing.py)",
+        frozenset({api_routes.API, api_routes.SIGNER_PAGE}),
     ),
 }
 """module (or package) -> (why, the handlers that use it at import time)."""

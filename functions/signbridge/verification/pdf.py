@@ -25,11 +25,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from asn1crypto import cms, pem, x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -144,14 +145,12 @@ class PdfSignatureVerifier:
                 embedded = PdfFileReader(current, strict=False).embedded_regular_signatures[index]
                 moment = _claimed_timestamp_time(embedded.signer_info) or datetime.now(UTC)
                 updated = stack.enter_context(tempfile.TemporaryFile())
-                asyncio.run(
-                    async_add_validation_info(embedded, self._context(moment), output=updated, force_write=True)
-                )
+                _run(async_add_validation_info(embedded, self._context(moment), output=updated, force_write=True))
                 current = updated
             if self._timestamper is not None:
                 current.seek(0)
                 stamped = stack.enter_context(tempfile.TemporaryFile())
-                asyncio.run(
+                _run(
                     PdfTimeStamper(self._timestamper).async_timestamp_pdf(
                         IncrementalPdfFileWriter(current, strict=False),
                         "sha256",
@@ -264,11 +263,37 @@ class PdfSignatureVerifier:
         )
 
 
+_T = TypeVar("_T")
+
+
+def _run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run one of pyHanko's coroutines to its end from synchronous code: `asyncio.run` here, or in a thread of its own
+    when this thread already runs an event loop (a caller inside an asyncio application; `asyncio.run` cannot nest)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, Any] = {}
+
+    def run_apart() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run_apart, name="pyhanko")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _validate(
     embedded: EmbeddedPdfSignature, signer_context: ValidationContext, ts_context: ValidationContext
 ) -> PdfSignatureStatus:
     """pyHanko's `validate_pdf_signature`, run here so the validation contexts are the caller's to own."""
-    return asyncio.run(
+    return _run(
         async_validate_pdf_signature(
             embedded, signer_validation_context=signer_context, ts_validation_context=ts_context
         )
