@@ -75,13 +75,10 @@ def place(services: AwsServices, pki: TestPki, verifier: PdfSignatureVerifier, d
     return request_id
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--documents", type=int, default=3)
-    parser.add_argument("--size", type=int, default=1 << 20, help="payload bytes per document")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
+def measure(documents: int, size: int, repeat: int) -> dict[str, Any]:
+    """Build `repeat` packages of a completed request of `documents` documents of `size` payload bytes, then one more
+    under `tracemalloc`: the median wall time, the peak of Python allocations, the package's size, the AWS calls of
+    one build."""
     emulator = AwsEmulator(separate_process=True).start()  # moto's own allocations stay out of the figures
     undo = point_boto3_at(emulator)
     calls: Counter[str] = Counter()
@@ -116,15 +113,16 @@ def main() -> int:
         pki = TestPki()
         verifier = PdfSignatureVerifier(load_trust_anchors(pki.trust_anchors_pem))
         times = []
-        for _ in range(args.repeat):
-            request_id = place(services, pki, verifier, args.documents, args.size)
+        one_build: Counter[str] = Counter()
+        for _ in range(repeat):
+            request_id = place(services, pki, verifier, documents, size)
             message = OperationMessage(op=Op.BUILD_EVIDENCE_PACKAGE.value, request_id=request_id, correlation_id="b")
             calls.clear()
             started = time.perf_counter()
             build_evidence_package(services, message)
             times.append(time.perf_counter() - started)
             one_build = Counter(calls)
-        request_id = place(services, pki, verifier, args.documents, args.size)
+        request_id = place(services, pki, verifier, documents, size)
         tracemalloc.start()
         build_evidence_package(
             services, OperationMessage(op=Op.BUILD_EVIDENCE_PACKAGE.value, request_id=request_id, correlation_id="b")
@@ -135,12 +133,32 @@ def main() -> int:
     finally:
         undo()
         emulator.stop()
-    print(f"documents: {args.documents} of {args.size >> 20} MiB payload, each original and One-Shot-signed")
-    print(f"package: {(recorded.evidence_size or 0) / 2**20:.2f} MiB")
-    print(f"median time: {statistics.median(times) * 1000:.0f} ms (of {args.repeat} builds)")
-    print(f"peak traced memory: {peak / 2**20:.2f} MiB")
-    print(f"AWS calls of one build: {sum(one_build.values())}")
-    for call, count in sorted(one_build.items()):
+        boto3.DEFAULT_SESSION = None  # the next user of boto3's default session gets one without the counter
+    return {
+        "documents": documents,
+        "payload_mib": round(size / 2**20, 2),
+        "repeat": repeat,
+        "package_mib": round((recorded.evidence_size or 0) / 2**20, 2),
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "peak_mib": round(peak / 2**20, 2),
+        "aws_calls": sum(one_build.values()),
+        "aws_calls_by_operation": dict(sorted(one_build.items())),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=3)
+    parser.add_argument("--size", type=int, default=1 << 20, help="payload bytes per document")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    figures = measure(args.documents, args.size, args.repeat)
+    print(f"documents: {args.documents} of {figures['payload_mib']} MiB payload, each original and One-Shot-signed")
+    print(f"package: {figures['package_mib']:.2f} MiB")
+    print(f"median time: {figures['median_ms']:.0f} ms (of {args.repeat} builds)")
+    print(f"peak traced memory: {figures['peak_mib']:.2f} MiB")
+    print(f"AWS calls of one build: {figures['aws_calls']}")
+    for call, count in figures["aws_calls_by_operation"].items():
         print(f"  {call}: {count}")
     return 0
 

@@ -45,6 +45,7 @@ def render(report: Mapping[str, Any], *, history: Sequence[Mapping[str, Any]] = 
         "start_to_ready": _start_to_ready(report),
         "cold_start": _cold_start(report),
         "verification": _verification(report),
+        "evidence": _evidence(report),
         "end_to_end": _end_to_end(report),
         "provider_calls": _provider_calls(report),
         "rate_limit": _rate_limit(report),
@@ -183,6 +184,32 @@ def _cold_start(report: Mapping[str, Any]) -> str:
 
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f} ms"
+
+
+def _evidence(report: Mapping[str, Any]) -> str:
+    figures = report.get("evidence")
+    if not figures:
+        return "Not measured in this run (`--no-evidence`, or a result recorded before this figure existed)."
+    rows = [
+        (
+            f"{row['documents']} of {row['payload_mib']} MiB",
+            f"{row['package_mib']:.2f} MiB",
+            f"{row['median_ms']:.0f} ms",
+            f"{row['peak_mib']:.2f} MiB",
+            str(row["aws_calls"]),
+            ", ".join(f"{call} {count}" for call, count in row["aws_calls_by_operation"].items()),
+        )
+        for row in figures["packages"]
+    ]
+    header = (
+        "documents of payload",
+        "package",
+        f"median of {figures.get('repeat', '?')}",
+        "peak traced memory",
+        "AWS calls",
+        "by operation",
+    )
+    return _table(header, rows)
 
 
 def _verification(report: Mapping[str, Any]) -> str:

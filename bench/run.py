@@ -6,6 +6,8 @@ Figures (docs/benchmarks.md says what each means):
    template in cdk.out current), then SIGINT to its exit (and its exit code); plus the in-process `LocalStack.start()`;
 1b. cold start: each handler's import time as shipped, as a ratio to `import boto3` alone (`bench.cold_start`);
 1c. verifying one signed PDF: time and peak traced memory per file size and signature count (`bench.verification`);
+1d. building one request's sealed evidence package: time, peak traced memory, package size and AWS calls
+    (`bench.evidence`);
 2. the demo request end to end, per workflow (`demo.run_demo`), with the time each status was first seen;
 3. provider calls per completed request, per workflow, from the simulators' `/_sim/calls` counters, beside the
    design's budget (`bench.budget`);
@@ -49,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import archive, cold_start, cost, stored, throughput, verification
+from bench import archive, cold_start, cost, evidence, stored, throughput, verification
 from bench import report as bench_report
 from bench.aws_calls import AwsCallCounter, LogCounter, StepFigures, resolve_sizes, stored_key
 from bench.budget import ONESHOT, ZAPSIGN, budget
@@ -68,7 +70,7 @@ WEBHOOK_ACK_STEP = "POST /webhooks/zapsign"
 WEBHOOK_ACK_EXPECTED = 2
 BOOT_TIMEOUT_SECONDS = 300.0
 FUNCTION_LOG = synth.DEFAULT_OUTDIR / "signbridge-bench.log"
-PARTS = ("boot", "cold_start", "demo", "memory", "throughput", "cost", "archive", "verification")
+PARTS = ("boot", "cold_start", "demo", "memory", "throughput", "cost", "archive", "verification", "evidence")
 SCHEDULED_FUNCTIONS = ("reconciler", "housekeeper")
 
 Out = Callable[[str], None]
@@ -97,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-verification", action="store_true", help="skip verifying signed PDFs of a few sizes (bench.verification)"
+    )
+    parser.add_argument(
+        "--no-evidence", action="store_true", help="skip building evidence packages of two sizes (bench.evidence)"
     )
     parser.add_argument(
         "--quick",
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "memory": not options.no_memory,
         "cold_start": not options.no_cold_start,
         "verification": not options.no_verification,
+        "evidence": not options.no_evidence,
         "throughput": options.throughput,
         "long_run": options.long_run,
         "quick": options.quick,
@@ -155,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["cold_start"] = cold_start.measure(say)
     if not options.no_verification:
         report["verification"] = measure_verification(repeat=1 if options.quick else 5, say=say)
+    if not options.no_evidence:
+        report["evidence"] = measure_evidence(repeat=1 if options.quick else 5, say=say)
     if in_process:
         report.update(measure_in_process(workflows, options.repeat, memory=not options.no_memory, say=say))
     report["throughput"] = measure_throughput(options.throughput, options.long_run, say)
@@ -187,6 +195,7 @@ def _settle(options: argparse.Namespace) -> set[str]:
             options.throughput = options.long_run = 0
     options.no_archive = options.no_archive or "archive" not in chosen
     options.no_verification = options.no_verification or "verification" not in chosen
+    options.no_evidence = options.no_evidence or "evidence" not in chosen
     return chosen
 
 
@@ -293,6 +302,24 @@ def measure_verification(*, repeat: int, say: Out) -> dict[str, Any]:
             f"peak {row['peak_mib']:.2f} MiB"
         )
     return {"repeat": repeat, "files": rows}
+
+
+EVIDENCE_CASES = ((1, 1 << 20), (3, 10 << 20))
+"""(documents, payload bytes per document) of the evidence packages built."""
+
+
+def measure_evidence(*, repeat: int, say: Out) -> dict[str, Any]:
+    """`bench.evidence`'s figures: one completed `oneshot` request's package built, sealed and stored, per size."""
+    say("\nbuilding evidence packages (moto in its own process, KMS ECC_NIST_P256 seal):")
+    rows = []
+    for documents, size in EVIDENCE_CASES:
+        row = evidence.measure(documents, size, repeat)
+        rows.append(row)
+        say(
+            f"  {documents} document(s) of {row['payload_mib']} MiB: package {row['package_mib']:.2f} MiB, median "
+            f"{row['median_ms']:.0f} ms, peak {row['peak_mib']:.2f} MiB, {row['aws_calls']} AWS calls"
+        )
+    return {"repeat": repeat, "packages": rows}
 
 
 def measure_boot(say: Out) -> dict[str, Any]:

@@ -125,6 +125,7 @@ def test_the_page_says_it_is_generated_and_has_every_section() -> None:
         "Start to ready",
         "Cold start: handler import time as shipped",
         "Verifying a signed PDF",
+        "Building the evidence package",
         "Cost per request at AWS list prices",
         "Archive time against file size",
         "Demo request end to end",
@@ -241,6 +242,30 @@ def test_verification_figures_become_a_table_per_file() -> None:
     page = report.render(result)
     assert "| file | size | signatures | median of 5 | peak traced memory |" in page
     assert "| 10 MiB payload | 10.03 MiB | 2 | 236 ms | 10.70 MiB |" in page
+
+
+def test_evidence_package_figures_become_a_table_per_size() -> None:
+    result = small_result()
+    # A run without them says so
+    assert "Not measured in this run" in section(report.render(result), "Building the evidence package")
+    result["evidence"] = {
+        "repeat": 5,
+        "packages": [
+            {
+                "documents": 3,
+                "payload_mib": 10.0,
+                "repeat": 5,
+                "package_mib": 60.06,
+                "median_ms": 3104.2,
+                "peak_mib": 9.38,
+                "aws_calls": 28,
+                "aws_calls_by_operation": {"kms Sign": 1, "s3 GetObject": 12},
+            }
+        ],
+    }
+    page = section(report.render(result), "Building the evidence package")
+    assert "| documents of payload | package | median of 5 | peak traced memory | AWS calls | by operation |" in page
+    assert "| 3 of 10.0 MiB | 60.06 MiB | 3104 ms | 9.38 MiB | 28 | kms Sign 1, s3 GetObject 12 |" in page
 
 
 def test_a_failed_run_and_missing_measurements_are_said_plainly() -> None:
