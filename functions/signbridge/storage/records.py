@@ -444,19 +444,62 @@ class RecordStore(RecordReads):
             to_status=change.to,
             may_move=part.may_move,
         )
+        return self._write_part(
+            part,
+            request_id,
+            change,
+            to_status=change.to,
+            request_status=request_status,
+            lookups=lookups,
+            event=(cause, correlation_id, detail) if record_event else None,
+        )
+
+    def _update_part(
+        self,
+        part: Part,
+        request_id: str,
+        change: DocumentChange | SignerChange,
+        request_status: RequestStatus | None,
+        note: TimelineNote | None = None,
+    ) -> Transition | None:
+        if not change.updates:
+            return None
+        return self._write_part(
+            part,
+            request_id,
+            change,
+            to_status=change.expected_status,
+            request_status=request_status,
+            event=(note.cause, note.correlation_id, note.detail) if note is not None else None,
+        )
+
+    def _write_part(
+        self,
+        part: Part,
+        request_id: str,
+        change: DocumentChange | SignerChange,
+        *,
+        to_status: str,
+        request_status: RequestStatus | None,
+        lookups: Sequence[Lookup] = (),
+        event: tuple[Cause, str, str | None] | None,
+    ) -> Transition:
+        """One part's change (a move to `to_status`, or its own status again for an update), guarded by the request's
+        status, with a timeline entry when `event` (cause, correlation id, detail) is given."""
         now = self._clock()
         plan = Plan(self._table, request_id)
         plan.part_change(part, change, now=now)
         plan.request_guard(request_status)
         event_id = None
-        if record_event:
+        if event is not None:
+            cause, correlation_id, detail = event
             entry = TimelineEntry(
                 id=self._new_id(),
                 at=now,
                 subject=part.subject,
                 subject_index=change.index,
                 from_status=change.expected_status,
-                to_status=change.to,
+                to_status=to_status,
                 cause=cause,
                 correlation_id=correlation_id,
                 detail=detail,
@@ -470,47 +513,7 @@ class RecordStore(RecordReads):
             subject=part.subject,
             subject_index=change.index,
             from_status=change.expected_status,
-            to_status=change.to,
-            at=now,
-            event_id=event_id,
-        )
-
-    def _update_part(
-        self,
-        part: Part,
-        request_id: str,
-        change: DocumentChange | SignerChange,
-        request_status: RequestStatus | None,
-        note: TimelineNote | None = None,
-    ) -> Transition | None:
-        if not change.updates:
-            return None
-        now = self._clock()
-        plan = Plan(self._table, request_id)
-        plan.part_change(part, change, now=now)
-        plan.request_guard(request_status)
-        event_id = None
-        if note is not None:
-            entry = TimelineEntry(
-                id=self._new_id(),
-                at=now,
-                subject=part.subject,
-                subject_index=change.index,
-                from_status=change.expected_status,
-                to_status=change.expected_status,
-                cause=note.cause,
-                correlation_id=note.correlation_id,
-                detail=note.detail,
-            )
-            plan.add(plan.put_event(entry), unexpected(request_id))
-            event_id = entry.id
-        self._write(plan)
-        return Transition(
-            request_id=request_id,
-            subject=part.subject,
-            subject_index=change.index,
-            from_status=change.expected_status,
-            to_status=change.expected_status,
+            to_status=to_status,
             at=now,
             event_id=event_id,
         )
